@@ -1,0 +1,24 @@
+//! Veil's configuration as pure data: the chain specification read from a geth-format
+//! `genesis.json` (via alloy-genesis) with GoQuorum's fields, the fork schedule, and the
+//! genesis header rules.
+//!
+//! ```
+//! let spec = veil_config::ChainSpec::from_json(r#"{
+//!   "config": {"chainId": 10, "homesteadBlock": 0, "byzantiumBlock": 0, "isQuorum": true,
+//!              "txnSizeLimit": 64, "maxCodeSizeConfig": [{"block": 0, "size": 35}]},
+//!   "alloc": {}, "gasLimit": "0xE0000000", "difficulty": "0x0"}"#).unwrap();
+//! assert!(spec.quorum().is_quorum);
+//! assert_eq!(spec.max_code_size(0), 35 * 1024);
+//! assert_eq!(spec.hardfork_at(0, 0), veil_config::Hardfork::Byzantium);
+//! ```
+
+mod chain_spec;
+mod hardfork;
+mod quorum;
+
+pub use chain_spec::{ChainSpec, ConfigError};
+pub use hardfork::Hardfork;
+pub use quorum::{MaxCodeSizeAt, QuorumConfig};
+
+/// Re-export of alloy-genesis, whose `Genesis` the spec wraps.
+pub use alloy_genesis;

@@ -1,0 +1,203 @@
+//! Executing a block's transactions on revm.
+
+use crate::{bundle_to_diff, cfg_env, BlockHashes, StateDatabase, StateError};
+use alloy_consensus::{Eip658Value, Header, Receipt as ReceiptFields, ReceiptEnvelope};
+use alloy_primitives::{Address, B256, U256};
+use revm::{
+    context::{BlockEnv, TxEnv},
+    context_interface::result::{EVMError, ExecutionResult},
+    database::{states::bundle_state::BundleRetention, State},
+    database_interface::bal::EvmDatabaseError,
+    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+};
+use veil_config::ChainSpec;
+use veil_primitives::{Receipt, RecoveredTx};
+use veil_storage::{StateDiff, StateReader, StorageError};
+
+/// The block-level inputs of execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Block number.
+    pub number: u64,
+    /// Timestamp in seconds.
+    pub timestamp: u64,
+    /// Fee recipient.
+    pub beneficiary: Address,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Base fee (London on).
+    pub base_fee: Option<u64>,
+    /// `mixHash` / PREVRANDAO.
+    pub prevrandao: B256,
+    /// Difficulty.
+    pub difficulty: U256,
+}
+
+impl BlockContext {
+    /// The context of an existing header.
+    pub fn from_header(header: &Header) -> Self {
+        Self {
+            number: header.number,
+            timestamp: header.timestamp,
+            beneficiary: header.beneficiary,
+            gas_limit: header.gas_limit,
+            base_fee: header.base_fee_per_gas,
+            prevrandao: header.mix_hash,
+            difficulty: header.difficulty,
+        }
+    }
+
+    fn block_env(&self) -> BlockEnv {
+        BlockEnv {
+            number: U256::from(self.number),
+            beneficiary: self.beneficiary,
+            timestamp: U256::from(self.timestamp),
+            gas_limit: self.gas_limit,
+            basefee: self.base_fee.unwrap_or_default(),
+            difficulty: self.difficulty,
+            prevrandao: Some(self.prevrandao),
+            ..Default::default()
+        }
+    }
+}
+
+/// How to treat a transaction that cannot be included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutionMode {
+    /// Importing a block: every transaction must be valid, or the block is.
+    Import,
+    /// Building a block: invalid transactions are left out and reported.
+    Build,
+}
+
+/// The result of executing a block.
+#[derive(Debug)]
+pub struct BlockExecution {
+    /// The transactions that were executed, in order.
+    pub transactions: Vec<RecoveredTx>,
+    /// One receipt per executed transaction.
+    pub receipts: Vec<Receipt>,
+    /// Gas used by the block.
+    pub gas_used: u64,
+    /// The state changes.
+    pub diff: StateDiff,
+    /// Transactions left out while building, with the reason.
+    pub rejected: Vec<(RecoveredTx, String)>,
+}
+
+/// Why a block could not be executed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionError {
+    /// A transaction of an imported block is invalid.
+    #[error("transaction {index} ({hash}) is invalid: {reason}")]
+    InvalidTransaction {
+        /// Its index in the block.
+        index: usize,
+        /// Its hash.
+        hash: B256,
+        /// Why.
+        reason: String,
+    },
+    /// Reading state failed.
+    #[error("state read failed: {0}")]
+    State(#[from] StorageError),
+}
+
+fn database_error(error: EvmDatabaseError<StateError>) -> ExecutionError {
+    match error {
+        EvmDatabaseError::Database(StateError(e)) => ExecutionError::State(e),
+        EvmDatabaseError::Bal(e) => ExecutionError::State(StorageError::Corrupt(e.to_string())),
+    }
+}
+
+/// revm's transaction environment for a recovered transaction.
+pub fn tx_env(tx: &RecoveredTx) -> TxEnv {
+    let t = tx.tx().fields();
+    TxEnv {
+        tx_type: tx.tx().tx_type(),
+        caller: tx.sender(),
+        gas_limit: t.gas_limit(),
+        gas_price: t.max_fee_per_gas(),
+        kind: t.kind(),
+        value: t.value(),
+        data: t.input().clone(),
+        nonce: t.nonce(),
+        chain_id: t.chain_id(),
+        access_list: t.access_list().cloned().unwrap_or_default(),
+        gas_priority_fee: t.max_priority_fee_per_gas(),
+        blob_hashes: t.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
+        max_fee_per_blob_gas: t.max_fee_per_blob_gas().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+fn receipt(tx_type: u8, result: &ExecutionResult, cumulative_gas_used: u64) -> Receipt {
+    let fields = ReceiptFields {
+        status: Eip658Value::Eip658(result.is_success()),
+        cumulative_gas_used,
+        logs: result.logs().to_vec(),
+    }
+    .with_bloom();
+    match tx_type {
+        1 => ReceiptEnvelope::Eip2930(fields),
+        2 => ReceiptEnvelope::Eip1559(fields),
+        3 => ReceiptEnvelope::Eip4844(fields),
+        4 => ReceiptEnvelope::Eip7702(fields),
+        _ => ReceiptEnvelope::Legacy(fields),
+    }
+}
+
+/// Executes `transactions` on top of `db` under the rules of `chain` for the block `block`.
+pub fn execute_block<S: StateReader, H: BlockHashes>(
+    chain: &ChainSpec,
+    block: &BlockContext,
+    db: StateDatabase<S, H>,
+    transactions: Vec<RecoveredTx>,
+    mode: ExecutionMode,
+) -> Result<BlockExecution, ExecutionError> {
+    let mut state = State::builder().with_database_ref(db).with_bundle_update().build();
+    let cfg = cfg_env(chain, block.number, block.timestamp);
+    let mut evm = Context::mainnet()
+        .with_block(block.block_env())
+        .with_cfg(cfg)
+        .with_db(&mut state)
+        .build_mainnet();
+    let mut included = Vec::with_capacity(transactions.len());
+    let mut receipts = Vec::with_capacity(transactions.len());
+    let mut rejected = Vec::new();
+    let mut gas_used = 0u64;
+    for (index, tx) in transactions.into_iter().enumerate() {
+        let refusal = if tx.tx().is_private() {
+            Some("private transactions need a transaction manager, which this node does not have".to_string())
+        } else if gas_used + tx.tx().gas_limit() > block.gas_limit {
+            Some(format!(
+                "gas limit reached: block has {} gas left, transaction wants {}",
+                block.gas_limit - gas_used,
+                tx.tx().gas_limit()
+            ))
+        } else {
+            match evm.transact_commit(tx_env(&tx)) {
+                Ok(result) => {
+                    gas_used += result.tx_gas_used();
+                    receipts.push(receipt(tx.tx().tx_type(), &result, gas_used));
+                    included.push(tx);
+                    continue;
+                }
+                Err(EVMError::Transaction(invalid)) => Some(invalid.to_string()),
+                Err(EVMError::Database(e)) => return Err(database_error(e)),
+                Err(other) => Some(other.to_string()),
+            }
+        };
+        let reason = refusal.unwrap_or_default();
+        match mode {
+            ExecutionMode::Import => {
+                return Err(ExecutionError::InvalidTransaction { index, hash: tx.hash(), reason })
+            }
+            ExecutionMode::Build => rejected.push((tx, reason)),
+        }
+    }
+    drop(evm);
+    state.merge_transitions(BundleRetention::PlainState);
+    let diff = bundle_to_diff(&state.take_bundle());
+    Ok(BlockExecution { transactions: included, receipts, gas_used, diff, rejected })
+}

@@ -1,0 +1,55 @@
+//! The genesis state and header of a chain.
+
+use alloy_consensus::Header;
+use alloy_primitives::{keccak256, B256, U256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use std::sync::Arc;
+use veil_config::ChainSpec;
+use veil_storage::{
+    AccountChange, AccountInfo, AccountUpdate, InMemoryKv, KvStore, StateDb, StateDiff,
+    StateNamespace, StorageError, WriteBatch,
+};
+
+/// The genesis `alloc` as a state diff on the empty state. Zero-valued storage is left out.
+pub fn genesis_diff(chain: &ChainSpec) -> StateDiff {
+    let mut diff = StateDiff::default();
+    for (address, account) in &chain.genesis().alloc {
+        let code = account.code.clone().unwrap_or_default();
+        let code_hash = if code.is_empty() { KECCAK_EMPTY } else { keccak256(&code) };
+        if !code.is_empty() {
+            diff.code.push((code_hash, code));
+        }
+        let storage = account
+            .storage
+            .iter()
+            .flatten()
+            .map(|(slot, value)| (U256::from_be_bytes(slot.0), U256::from_be_bytes(value.0)))
+            .filter(|(_, value)| !value.is_zero())
+            .collect();
+        diff.accounts.push(AccountChange {
+            address: *address,
+            update: AccountUpdate::Updated(AccountInfo {
+                nonce: account.nonce.unwrap_or_default(),
+                balance: account.balance,
+                code_hash,
+            }),
+            wipe_storage: false,
+            storage,
+        });
+    }
+    diff
+}
+
+/// The genesis header and its hash, with the state root computed by Veil's trie.
+pub fn genesis_header(chain: &ChainSpec) -> Result<(B256, Header), StorageError> {
+    let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+    let mut batch = WriteBatch::new();
+    let root = StateDb::new(kv).apply(
+        StateNamespace::PUBLIC,
+        EMPTY_ROOT_HASH,
+        &genesis_diff(chain),
+        &mut batch,
+    )?;
+    let header = chain.genesis_header(root);
+    Ok((header.hash_slow(), header))
+}

@@ -1,0 +1,27 @@
+//! Veil's execution: blocks and transactions on revm over Veil state. Synchronous, no IO beyond
+//! the state traits, no tokio.
+//!
+//! - [`execute_block`] runs a block's transactions ([`ExecutionMode::Import`]: all must be
+//!   valid; [`ExecutionMode::Build`]: invalid ones are left out) and returns receipts, gas and
+//!   the [`veil_storage::StateDiff`] to commit.
+//! - [`StateDatabase`] is the one adapter through which revm reads our state.
+//! - [`cfg_env`] picks revm's spec per fork from the genesis config and applies the genesis
+//!   contract size limit.
+//! - [`genesis_header`] builds the genesis block; [`run_state_test_file`] runs ethereum/tests
+//!   state fixtures through all of the above.
+
+mod database;
+mod diff;
+mod executor;
+mod genesis;
+mod intrinsic;
+mod spec;
+mod statetest;
+
+pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes};
+pub use diff::bundle_to_diff;
+pub use executor::{execute_block, tx_env, BlockContext, BlockExecution, ExecutionError, ExecutionMode};
+pub use genesis::{genesis_diff, genesis_header};
+pub use intrinsic::intrinsic_gas;
+pub use spec::{cfg_env, spec_id};
+pub use statetest::{run_state_test_file, CaseOutcome, CaseResult, StateTestError};

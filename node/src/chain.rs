@@ -1,0 +1,362 @@
+//! The chain: genesis, head, and block import (recover senders, execute, verify, commit).
+
+use alloy_consensus::{constants::EMPTY_OMMER_ROOT_HASH, Header, TxReceipt};
+use alloy_primitives::{Address, Bloom, B256, U256};
+use parking_lot::RwLock;
+use rayon::prelude::*;
+use std::sync::Arc;
+use veil_config::ChainSpec;
+use veil_evm::{execute_block, BlockContext, BlockExecution, ExecutionMode, StateDatabase};
+use veil_primitives::{receipts_root, transactions_root, Block, BlockBody, RecoveredTx, Transaction};
+use veil_storage::{
+    ChainStore, KvStore, LatestState, StateDb, StateNamespace, StorageError, Table, WriteBatch,
+};
+
+const CHAIN_SPEC_KEY: &str = "chain_spec";
+
+/// Why a block was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The block does not extend the head.
+    #[error("block {number} has parent {parent} but the head is {head_number} ({head})")]
+    NotOnHead {
+        /// Its number.
+        number: u64,
+        /// Its parent hash.
+        parent: B256,
+        /// Our head number.
+        head_number: u64,
+        /// Our head hash.
+        head: B256,
+    },
+    /// A header field disagrees with what executing the block gives.
+    #[error("block {number}: {field} mismatch: header has {header}, execution gives {computed}")]
+    Mismatch {
+        /// Block number.
+        number: u64,
+        /// The field.
+        field: &'static str,
+        /// What the header says.
+        header: String,
+        /// What we computed.
+        computed: String,
+    },
+    /// A header rule is broken.
+    #[error("block {number}: {reason}")]
+    InvalidHeader {
+        /// Block number.
+        number: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A signature does not recover.
+    #[error("block {number}, transaction {index}: {source}")]
+    InvalidSender {
+        /// Block number.
+        number: u64,
+        /// Index of the transaction.
+        index: usize,
+        /// Why.
+        source: veil_primitives::RecoveryError,
+    },
+    /// Execution failed.
+    #[error(transparent)]
+    Execution(#[from] veil_evm::ExecutionError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What an import produced.
+#[derive(Debug, Clone)]
+pub struct ImportedBlock {
+    /// The block's hash.
+    pub hash: B256,
+    /// Its header.
+    pub header: Header,
+    /// Its transactions with their senders.
+    pub transactions: Vec<RecoveredTx>,
+}
+
+/// Why the chain could not be opened or initialised.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainOpenError {
+    /// `veil init` was not run on this data directory.
+    #[error("the data directory holds no chain; run `veil init --datadir DIR genesis.json` first")]
+    NotInitialised,
+    /// A different genesis is already stored.
+    #[error("database already contains an incompatible genesis block (have {stored}, new {new})")]
+    GenesisMismatch {
+        /// What is stored.
+        stored: B256,
+        /// What the given genesis gives.
+        new: B256,
+    },
+    /// The stored chain spec does not parse.
+    #[error("stored chain spec is unreadable: {0}")]
+    BadSpec(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The chain of one node.
+pub struct Chain {
+    kv: Arc<dyn KvStore>,
+    spec: Arc<ChainSpec>,
+    state: StateDb,
+    store: ChainStore,
+    head: RwLock<(B256, Header)>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain").field("head", &self.head.read().0).finish_non_exhaustive()
+    }
+}
+
+impl Chain {
+    /// Writes the genesis block of `spec` into an empty store, or checks that the stored one is
+    /// the same. Returns the genesis hash.
+    pub fn init(kv: &Arc<dyn KvStore>, spec: &ChainSpec) -> Result<B256, ChainOpenError> {
+        let (hash, header) = veil_evm::genesis_header(spec)?;
+        let store = ChainStore::new(kv.clone());
+        if let Some(stored) = store.canonical_hash(0)? {
+            return if stored == hash {
+                Ok(hash)
+            } else {
+                Err(ChainOpenError::GenesisMismatch { stored, new: hash })
+            };
+        }
+        let mut batch = WriteBatch::new();
+        let state = StateDb::new(kv.clone());
+        let diff = veil_evm::genesis_diff(spec);
+        state.apply(StateNamespace::PUBLIC, alloy_trie::EMPTY_ROOT_HASH, &diff, &mut batch)?;
+        let block = Block { header, body: BlockBody::default() };
+        ChainStore::put_head_block(&mut batch, hash, &block, &[], &[]);
+        let spec_json = serde_json::to_vec(spec.genesis())
+            .map_err(|e| ChainOpenError::BadSpec(e.to_string()))?;
+        ChainStore::put_meta(&mut batch, CHAIN_SPEC_KEY, spec_json);
+        kv.write(batch)?;
+        kv.flush()?;
+        Ok(hash)
+    }
+
+    /// Opens an initialised store.
+    pub fn open(kv: Arc<dyn KvStore>) -> Result<Self, ChainOpenError> {
+        let store = ChainStore::new(kv.clone());
+        let spec_json = store.meta(CHAIN_SPEC_KEY)?.ok_or(ChainOpenError::NotInitialised)?;
+        let genesis = serde_json::from_slice(&spec_json)
+            .map_err(|e| ChainOpenError::BadSpec(e.to_string()))?;
+        let spec = ChainSpec::from_genesis(genesis).map_err(|e| ChainOpenError::BadSpec(e.to_string()))?;
+        let head = store.head()?.ok_or(ChainOpenError::NotInitialised)?;
+        Ok(Self {
+            state: StateDb::new(kv.clone()),
+            kv,
+            spec: Arc::new(spec),
+            store,
+            head: RwLock::new(head),
+        })
+    }
+
+    /// The chain spec.
+    pub fn spec(&self) -> &Arc<ChainSpec> {
+        &self.spec
+    }
+
+    /// The head block's hash and header.
+    pub fn head(&self) -> (B256, Header) {
+        self.head.read().clone()
+    }
+
+    /// Reads blocks, receipts and indexes.
+    pub fn store(&self) -> &ChainStore {
+        &self.store
+    }
+
+    /// Reads state at any root.
+    pub fn state(&self) -> &StateDb {
+        &self.state
+    }
+
+    /// The latest public state.
+    pub fn latest_state(&self) -> LatestState {
+        self.state.latest(StateNamespace::PUBLIC)
+    }
+
+    /// The key-value store underneath.
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.kv
+    }
+
+    fn execute_on_head(
+        &self,
+        context: &BlockContext,
+        transactions: Vec<RecoveredTx>,
+        mode: ExecutionMode,
+    ) -> Result<BlockExecution, veil_evm::ExecutionError> {
+        let db = StateDatabase::new(self.latest_state(), self.store.clone());
+        execute_block(&self.spec, context, db, transactions, mode)
+    }
+
+    /// Builds a block on the head from `candidates` (in order; invalid ones are left out and
+    /// returned with the reason). The block is not imported.
+    pub fn build_block(
+        &self,
+        candidates: Vec<RecoveredTx>,
+        beneficiary: Address,
+        timestamp: u64,
+    ) -> Result<(Block, Vec<RecoveredTx>, Vec<(RecoveredTx, String)>), ImportError> {
+        let (parent_hash, parent) = self.head();
+        let number = parent.number + 1;
+        let timestamp = timestamp.max(parent.timestamp);
+        let fork = self.spec.hardfork_at(number, timestamp);
+        let context = BlockContext {
+            number,
+            timestamp,
+            beneficiary,
+            gas_limit: parent.gas_limit,
+            base_fee: self.spec.next_base_fee(&parent, number, timestamp),
+            prevrandao: B256::ZERO,
+            difficulty: U256::from(1),
+        };
+        let execution = self.execute_on_head(&context, candidates, ExecutionMode::Build)?;
+        let mut scratch = WriteBatch::new();
+        let state_root =
+            self.state.apply(StateNamespace::PUBLIC, parent.state_root, &execution.diff, &mut scratch)?;
+        let transactions: Vec<Transaction> =
+            execution.transactions.iter().map(|tx| tx.tx().clone()).collect();
+        let header = Header {
+            parent_hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary,
+            state_root,
+            transactions_root: transactions_root(&transactions),
+            receipts_root: receipts_root(&execution.receipts),
+            logs_bloom: block_bloom(&execution.receipts),
+            difficulty: context.difficulty,
+            number,
+            gas_limit: context.gas_limit,
+            gas_used: execution.gas_used,
+            timestamp,
+            base_fee_per_gas: context.base_fee,
+            withdrawals_root: (fork >= veil_config::Hardfork::Shanghai)
+                .then_some(alloy_trie::EMPTY_ROOT_HASH),
+            ..Default::default()
+        };
+        let body = BlockBody {
+            transactions,
+            ommers: vec![],
+            withdrawals: header.withdrawals_root.map(|_| Default::default()),
+        };
+        Ok((Block { header, body }, execution.transactions, execution.rejected))
+    }
+
+    /// Imports a block from elsewhere: recovers its senders (in parallel), then
+    /// [`Chain::import_recovered`].
+    pub fn import(&self, block: Block) -> Result<ImportedBlock, ImportError> {
+        let number = block.header.number;
+        let transactions = block
+            .body
+            .transactions
+            .par_iter()
+            .enumerate()
+            .map(|(index, tx)| {
+                RecoveredTx::try_new(tx.clone())
+                    .map_err(|source| ImportError::InvalidSender { number, index, source })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.import_recovered(block.header, transactions)
+    }
+
+    /// Imports a block whose senders are known: re-executes it on the head, checks gas, bloom,
+    /// receipts, transactions and state roots against the header, then commits state, block,
+    /// receipts, indexes and the removal of its transactions from the pool journal in one
+    /// write batch.
+    pub fn import_recovered(
+        &self,
+        header: Header,
+        transactions: Vec<RecoveredTx>,
+    ) -> Result<ImportedBlock, ImportError> {
+        let (head_hash, head) = self.head();
+        let number = header.number;
+        if header.parent_hash != head_hash || number != head.number + 1 {
+            return Err(ImportError::NotOnHead {
+                number,
+                parent: header.parent_hash,
+                head_number: head.number,
+                head: head_hash,
+            });
+        }
+        if header.timestamp < head.timestamp {
+            return Err(ImportError::InvalidHeader {
+                number,
+                reason: format!("timestamp {} is before its parent's {}", header.timestamp, head.timestamp),
+            });
+        }
+        if header.gas_used > header.gas_limit {
+            return Err(ImportError::InvalidHeader { number, reason: "gas used above gas limit".into() });
+        }
+        let expected_base_fee = self.spec.next_base_fee(&head, number, header.timestamp);
+        check(number, "base fee", header.base_fee_per_gas, expected_base_fee)?;
+        let raw: Vec<Transaction> = transactions.iter().map(|tx| tx.tx().clone()).collect();
+        check(number, "transactions root", header.transactions_root, transactions_root(&raw))?;
+
+        let execution = self.execute_on_head(
+            &BlockContext::from_header(&header),
+            transactions,
+            ExecutionMode::Import,
+        )?;
+        check(number, "gas used", header.gas_used, execution.gas_used)?;
+        check(number, "receipts root", header.receipts_root, receipts_root(&execution.receipts))?;
+        check(number, "logs bloom", header.logs_bloom, block_bloom(&execution.receipts))?;
+        let mut batch = WriteBatch::new();
+        let state_root =
+            self.state.apply(StateNamespace::PUBLIC, head.state_root, &execution.diff, &mut batch)?;
+        check(number, "state root", header.state_root, state_root)?;
+
+        let hash = header.hash_slow();
+        let senders: Vec<Address> = execution.transactions.iter().map(RecoveredTx::sender).collect();
+        for tx in &raw {
+            batch.delete(Table::PoolJournal, tx.hash().as_slice());
+        }
+        let block = Block {
+            header,
+            body: BlockBody {
+                transactions: raw,
+                ommers: vec![],
+                withdrawals: None,
+            },
+        };
+        ChainStore::put_head_block(&mut batch, hash, &block, &senders, &execution.receipts);
+        self.kv.write(batch)?;
+        *self.head.write() = (hash, block.header.clone());
+        Ok(ImportedBlock { hash, header: block.header, transactions: execution.transactions })
+    }
+}
+
+fn check<T: PartialEq + std::fmt::Debug>(
+    number: u64,
+    field: &'static str,
+    header: T,
+    computed: T,
+) -> Result<(), ImportError> {
+    if header == computed {
+        Ok(())
+    } else {
+        Err(ImportError::Mismatch {
+            number,
+            field,
+            header: format!("{header:?}"),
+            computed: format!("{computed:?}"),
+        })
+    }
+}
+
+fn block_bloom(receipts: &[veil_primitives::Receipt]) -> Bloom {
+    let mut bloom = Bloom::ZERO;
+    for receipt in receipts {
+        bloom |= receipt.bloom();
+    }
+    bloom
+}

@@ -1,0 +1,57 @@
+//! The minter: takes pending transactions, builds a block on the head and imports it through
+//! the same path as any other block. What decides *when* to mint is separate
+//! ([`crate::mint_trigger`]); in a Raft network the leader will call [`Minter::mint`] instead.
+
+use crate::{chain::ImportError, Chain, ImportedBlock, TxPool};
+use alloy_primitives::Address;
+use std::sync::Arc;
+
+/// Most transactions considered for one block.
+const MAX_CANDIDATES_PER_BLOCK: usize = 20_000;
+
+/// Builds and imports blocks from the pool.
+#[derive(Debug, Clone)]
+pub struct Minter {
+    chain: Arc<Chain>,
+    pool: Arc<TxPool>,
+    beneficiary: Address,
+}
+
+impl Minter {
+    /// A minter for `chain` fed by `pool`, crediting `beneficiary`.
+    pub fn new(chain: Arc<Chain>, pool: Arc<TxPool>, beneficiary: Address) -> Self {
+        Self { chain, pool, beneficiary }
+    }
+
+    /// Mints one block from the pending transactions; `None` when there is nothing to include
+    /// (no empty blocks).
+    pub fn mint(&self) -> Result<Option<ImportedBlock>, ImportError> {
+        let candidates = self.pool.pending(MAX_CANDIDATES_PER_BLOCK);
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (block, included, rejected) = self.chain.build_block(candidates, self.beneficiary, now)?;
+        for (tx, reason) in &rejected {
+            tracing::info!(target: "miner", hash = %tx.hash(), %reason, "dropped transaction");
+        }
+        let dropped: Vec<_> = rejected.into_iter().map(|(tx, _)| tx).collect();
+        if included.is_empty() {
+            self.pool.remove_after_block(&[], &dropped, &self.chain.latest_state())?;
+            return Ok(None);
+        }
+        let imported = self.chain.import_recovered(block.header, included)?;
+        self.pool.remove_after_block(&imported.transactions, &dropped, &self.chain.latest_state())?;
+        tracing::info!(
+            target: "miner",
+            number = imported.header.number,
+            hash = %imported.hash,
+            txs = imported.transactions.len(),
+            gas = imported.header.gas_used,
+            "minted block"
+        );
+        Ok(Some(imported))
+    }
+}

@@ -1,0 +1,415 @@
+//! The transaction pool: per-sender nonce order, pending (executable now) and queued (nonce
+//! gap) transactions, replacement, limits and eviction, with geth's rejection reasons. Every
+//! accepted transaction is journaled so it survives a crash.
+
+mod journal;
+
+pub use journal::Journal;
+
+use alloy_consensus::Header;
+use alloy_primitives::{Address, B256, U256};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::cmp::Reverse;
+use veil_config::ChainSpec;
+use veil_primitives::RecoveredTx;
+use veil_storage::{StateReader, StorageError};
+
+/// Pool limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most transactions held in all (geth: 4096 pending + 1024 queued).
+    pub max_transactions: usize,
+    /// Most queued (not yet executable) transactions per sender (geth: 64).
+    pub max_queued_per_sender: usize,
+    /// Fee increase a replacement needs, in percent (geth: 10).
+    pub price_bump_percent: u128,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_transactions: 5120, max_queued_per_sender: 64, price_bump_percent: 10 }
+    }
+}
+
+/// Why a transaction was refused; the text starts with geth's reason.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// The same transaction is already pooled.
+    #[error("already known")]
+    AlreadyKnown,
+    /// The nonce was used already.
+    #[error("nonce too low: address {sender}, tx: {nonce} state: {next}")]
+    NonceTooLow {
+        /// Sender.
+        sender: Address,
+        /// Transaction nonce.
+        nonce: u64,
+        /// Next usable nonce.
+        next: u64,
+    },
+    /// The sender cannot pay.
+    #[error("insufficient funds for gas * price + value: address {sender} have {balance} want {cost}")]
+    InsufficientFunds {
+        /// Sender.
+        sender: Address,
+        /// Balance.
+        balance: U256,
+        /// Gas limit × price + value.
+        cost: U256,
+    },
+    /// The gas limit does not cover intrinsic gas.
+    #[error("intrinsic gas too low: have {have}, want {want}")]
+    IntrinsicGas {
+        /// Gas limit.
+        have: u64,
+        /// Intrinsic gas.
+        want: u64,
+    },
+    /// The gas limit is above the block's.
+    #[error("exceeds block gas limit: tx gas {gas}, block gas limit {limit}")]
+    ExceedsBlockGasLimit {
+        /// Transaction gas limit.
+        gas: u64,
+        /// Block gas limit.
+        limit: u64,
+    },
+    /// The transaction is too large (`txnSizeLimit`).
+    #[error("oversized data: transaction size {size}, limit {limit}")]
+    Oversized {
+        /// Size in bytes.
+        size: usize,
+        /// Limit in bytes.
+        limit: usize,
+    },
+    /// Signed for another chain.
+    #[error("invalid chain id for signer: have {have} want {want}")]
+    InvalidChainId {
+        /// The transaction's chain id.
+        have: u64,
+        /// Ours.
+        want: u64,
+    },
+    /// A type we do not execute.
+    #[error("transaction type not supported: type {0}")]
+    TxTypeNotSupported(u8),
+    /// A gas-free network takes only gas price 0.
+    #[error("gas price not 0: this is a gas-free (isQuorum) network, send gasPrice 0")]
+    GasPriceNotZero,
+    /// A replacement must pay more.
+    #[error("replacement transaction underpriced: bump the fee by at least {0}%")]
+    ReplacementUnderpriced(u128),
+    /// No room.
+    #[error("txpool is full")]
+    Full,
+    /// Private transactions need the transaction manager link.
+    #[error("private transactions (V = 37/38) need a transaction manager, which this node does not have")]
+    PrivateUnsupported,
+    /// Storage failed while checking the sender's account.
+    #[error("reading state: {0}")]
+    Storage(#[from] StorageError),
+}
+
+#[derive(Debug, Clone)]
+struct PooledTx {
+    tx: RecoveredTx,
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct SenderTxs {
+    /// Nonce of the sender in the latest state.
+    state_nonce: u64,
+    by_nonce: BTreeMap<u64, PooledTx>,
+}
+
+impl SenderTxs {
+    /// Number of transactions executable in order from the state nonce.
+    fn pending_len(&self) -> usize {
+        let mut expected = self.state_nonce;
+        self.by_nonce.keys().take_while(|&&n| {
+            let ok = n == expected;
+            expected += 1;
+            ok
+        }).count()
+    }
+}
+
+#[derive(Debug, Default)]
+struct PoolState {
+    senders: HashMap<Address, SenderTxs>,
+    by_hash: HashMap<B256, (Address, u64)>,
+    next_seq: u64,
+}
+
+/// Counts of what the pool holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Executable now.
+    pub pending: usize,
+    /// Waiting for a nonce gap to close.
+    pub queued: usize,
+}
+
+/// The transaction pool.
+pub struct TxPool {
+    config: PoolConfig,
+    spec: std::sync::Arc<ChainSpec>,
+    state: Mutex<PoolState>,
+    journal: Option<Journal>,
+    added: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for TxPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxPool").field("status", &self.status()).finish_non_exhaustive()
+    }
+}
+
+impl TxPool {
+    /// An empty pool for `spec`, journaling into `journal` when given.
+    pub fn new(config: PoolConfig, spec: std::sync::Arc<ChainSpec>, journal: Option<Journal>) -> Self {
+        Self { config, spec, state: Mutex::new(PoolState::default()), journal, added: Default::default() }
+    }
+
+    /// Resolves when a transaction was added since the last call.
+    pub async fn wait_for_transactions(&self) {
+        self.added.notified().await
+    }
+
+    fn check_stateless(&self, tx: &RecoveredTx, head: &Header) -> Result<(), PoolError> {
+        let t = tx.tx();
+        let size = t.encode_2718_len();
+        let limit = self.spec.txn_size_limit();
+        if size > limit {
+            return Err(PoolError::Oversized { size, limit });
+        }
+        if t.is_private() {
+            return Err(PoolError::PrivateUnsupported);
+        }
+        if t.tx_type() > 2 {
+            return Err(PoolError::TxTypeNotSupported(t.tx_type()));
+        }
+        if let Some(have) = t.chain_id() {
+            if have != self.spec.chain_id() {
+                return Err(PoolError::InvalidChainId { have, want: self.spec.chain_id() });
+            }
+        }
+        if t.gas_limit() > head.gas_limit {
+            return Err(PoolError::ExceedsBlockGasLimit { gas: t.gas_limit(), limit: head.gas_limit });
+        }
+        if self.spec.is_gas_free() && t.max_fee_per_gas() != 0 {
+            return Err(PoolError::GasPriceNotZero);
+        }
+        let want = veil_evm::intrinsic_gas(&self.spec, tx, head.number + 1, head.timestamp);
+        if t.gas_limit() < want {
+            return Err(PoolError::IntrinsicGas { have: t.gas_limit(), want });
+        }
+        Ok(())
+    }
+
+    /// Validates `tx` against the head and the latest state and adds it; returns its hash.
+    pub fn add(
+        &self,
+        tx: RecoveredTx,
+        state: &impl StateReader,
+        head: &Header,
+    ) -> Result<B256, PoolError> {
+        self.check_stateless(&tx, head)?;
+        let hash = tx.hash();
+        let sender = tx.sender();
+        let nonce = tx.tx().nonce();
+        let account = state.account(sender)?;
+        let (state_nonce, balance) = account.map_or((0, U256::ZERO), |a| (a.nonce, a.balance));
+        if nonce < state_nonce {
+            return Err(PoolError::NonceTooLow { sender, nonce, next: state_nonce });
+        }
+        let t = tx.tx();
+        let cost = U256::from(t.gas_limit()) * U256::from(t.max_fee_per_gas()) + t.value();
+        if balance < cost {
+            return Err(PoolError::InsufficientFunds { sender, balance, cost });
+        }
+
+        let mut pool = self.state.lock();
+        if pool.by_hash.contains_key(&hash) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        let seq = pool.next_seq;
+        let total = pool.by_hash.len();
+        let entry = pool.senders.entry(sender).or_default();
+        entry.state_nonce = state_nonce;
+        let replaced = match entry.by_nonce.get(&nonce) {
+            Some(old) => {
+                if !self.is_acceptable_replacement(&old.tx, &tx) {
+                    return Err(PoolError::ReplacementUnderpriced(self.config.price_bump_percent));
+                }
+                Some(old.tx.hash())
+            }
+            None => None,
+        };
+        if replaced.is_none() {
+            let is_queued = nonce > state_nonce + entry.pending_len() as u64;
+            let queued = entry.by_nonce.len() - entry.pending_len();
+            if is_queued && queued >= self.config.max_queued_per_sender {
+                return Err(PoolError::Full);
+            }
+            if total >= self.config.max_transactions && !Self::evict_one_queued(&mut pool) {
+                return Err(PoolError::Full);
+            }
+        }
+        let entry = pool.senders.entry(sender).or_default();
+        entry.by_nonce.insert(nonce, PooledTx { tx: tx.clone(), seq });
+        pool.next_seq += 1;
+        if let Some(old) = replaced {
+            pool.by_hash.remove(&old);
+        }
+        pool.by_hash.insert(hash, (sender, nonce));
+        if let Some(journal) = &self.journal {
+            journal.record(seq, &tx, replaced)?;
+        }
+        drop(pool);
+        self.added.notify_one();
+        Ok(hash)
+    }
+
+    /// Re-adds journaled transactions after a restart; those no longer valid are dropped from
+    /// the journal. Returns how many came back.
+    pub fn restore(&self, state: &impl StateReader, head: &Header) -> Result<usize, StorageError> {
+        let Some(journal) = &self.journal else { return Ok(0) };
+        let mut restored = 0;
+        for (hash, tx) in journal.load()? {
+            match tx.and_then(|tx| self.add(tx, state, head).map_err(|e| e.to_string())) {
+                Ok(_) => restored += 1,
+                Err(reason) => {
+                    tracing::debug!(target: "txpool", %hash, %reason, "dropped journaled transaction");
+                    journal.forget(&[hash])?;
+                }
+            }
+        }
+        Ok(restored)
+    }
+
+    fn is_acceptable_replacement(&self, old: &RecoveredTx, new: &RecoveredTx) -> bool {
+        if self.spec.is_gas_free() {
+            // No price to bump on a gas-free network: the newer transaction wins.
+            return true;
+        }
+        let bump = |fee: u128| fee.saturating_mul(100 + self.config.price_bump_percent) / 100;
+        let (old, new) = (old.tx().fields(), new.tx().fields());
+        let old_tip = old.max_priority_fee_per_gas().unwrap_or(old.max_fee_per_gas());
+        let new_tip = new.max_priority_fee_per_gas().unwrap_or(new.max_fee_per_gas());
+        new.max_fee_per_gas() >= bump(old.max_fee_per_gas()).max(old.max_fee_per_gas() + 1)
+            && new_tip >= bump(old_tip)
+    }
+
+    /// Drops the queued transaction furthest in the future of the sender with most queued.
+    fn evict_one_queued(pool: &mut PoolState) -> bool {
+        let victim = pool
+            .senders
+            .iter()
+            .filter(|(_, s)| s.by_nonce.len() > s.pending_len())
+            .max_by_key(|(_, s)| s.by_nonce.len() - s.pending_len())
+            .and_then(|(sender, s)| s.by_nonce.keys().next_back().map(|n| (*sender, *n)));
+        let Some((sender, nonce)) = victim else { return false };
+        if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.by_nonce.remove(&nonce)) {
+            pool.by_hash.remove(&removed.tx.hash());
+            tracing::debug!(target: "txpool", hash = %removed.tx.hash(), "evicted queued transaction");
+        }
+        true
+    }
+
+    /// Up to `limit` executable transactions, each sender's in nonce order, senders
+    /// interleaved by arrival.
+    pub fn pending(&self, limit: usize) -> Vec<RecoveredTx> {
+        let pool = self.state.lock();
+        let mut runs: Vec<Vec<&PooledTx>> = pool
+            .senders
+            .values()
+            .map(|s| s.by_nonce.values().take(s.pending_len()).collect::<Vec<_>>())
+            .filter(|run| !run.is_empty())
+            .collect();
+        for run in &mut runs {
+            run.reverse();
+        }
+        let mut heap: BinaryHeap<Reverse<(u64, usize)>> = runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, run)| run.last().map(|tx| Reverse((tx.seq, i))))
+            .collect();
+        let mut out = Vec::new();
+        while let Some(Reverse((_, i))) = heap.pop() {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some(tx) = runs[i].pop() {
+                out.push(tx.tx.clone());
+            }
+            if let Some(next) = runs[i].last() {
+                heap.push(Reverse((next.seq, i)));
+            }
+        }
+        out
+    }
+
+    /// Forgets transactions that a new block included or that can no longer be included, and
+    /// moves the senders' state nonces on.
+    pub fn remove_after_block(
+        &self,
+        included: &[RecoveredTx],
+        dropped: &[RecoveredTx],
+        state: &impl StateReader,
+    ) -> Result<(), StorageError> {
+        let mut pool = self.state.lock();
+        let mut stale = Vec::new();
+        for tx in dropped {
+            if let Some((sender, nonce)) = pool.by_hash.remove(&tx.hash()) {
+                if let Some(s) = pool.senders.get_mut(&sender) {
+                    s.by_nonce.remove(&nonce);
+                }
+                stale.push(tx.hash());
+            }
+        }
+        let mut senders: Vec<Address> = included.iter().map(RecoveredTx::sender).collect();
+        senders.dedup();
+        for sender in senders {
+            let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
+            let Some(s) = pool.senders.get_mut(&sender) else { continue };
+            s.state_nonce = state_nonce;
+            let kept = s.by_nonce.split_off(&state_nonce);
+            let gone = std::mem::replace(&mut s.by_nonce, kept);
+            let empty = s.by_nonce.is_empty();
+            for tx in gone.into_values() {
+                pool.by_hash.remove(&tx.tx.hash());
+                stale.push(tx.tx.hash());
+            }
+            if empty {
+                pool.senders.remove(&sender);
+            }
+        }
+        drop(pool);
+        if let Some(journal) = &self.journal {
+            journal.forget(&stale)?;
+        }
+        Ok(())
+    }
+
+    /// Pending and queued counts.
+    pub fn status(&self) -> PoolStatus {
+        let pool = self.state.lock();
+        let pending: usize = pool.senders.values().map(SenderTxs::pending_len).sum();
+        PoolStatus { pending, queued: pool.by_hash.len() - pending }
+    }
+
+    /// Whether the pool holds a transaction.
+    pub fn contains(&self, hash: &B256) -> bool {
+        self.state.lock().by_hash.contains_key(hash)
+    }
+
+    /// The next nonce of `sender` counting its pending transactions (geth's "pending" nonce).
+    pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
+        let pool = self.state.lock();
+        pool.senders.get(&sender).map_or(state_nonce, |s| {
+            if s.state_nonce == state_nonce { state_nonce + s.pending_len() as u64 } else { state_nonce }
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! `veil evm statetest`: prints one line per case and a summary, like geth's `evm statetest`.
+
+use std::{path::{Path, PathBuf}, process::ExitCode};
+use veil_evm::{run_state_test_file, CaseOutcome};
+
+/// Totals of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Cases run.
+    pub ran: usize,
+    /// Cases that matched.
+    pub passed: usize,
+    /// Cases that did not, plus files that could not be read.
+    pub failed: usize,
+    /// Cases not run.
+    pub skipped: usize,
+}
+
+fn fixture_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut inner: Vec<PathBuf> = entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .collect();
+                inner.sort();
+                files.extend(inner);
+            }
+            Err(_) => files.push(path.clone()),
+        }
+    }
+    files
+}
+
+/// Runs the fixtures, writing a line per case to `out`.
+pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::Result<Summary> {
+    let mut summary = Summary::default();
+    for file in fixture_files(paths) {
+        let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        match run_state_test_file(Path::new(&file)) {
+            Err(e) => {
+                summary.failed += 1;
+                writeln!(out, "FAIL {name}: {e}")?;
+            }
+            Ok(cases) => {
+                for case in cases {
+                    let label = format!("{name} {} {} #{}", case.test, case.fork, case.index);
+                    match case.outcome {
+                        CaseOutcome::Pass => {
+                            summary.ran += 1;
+                            summary.passed += 1;
+                            writeln!(out, "PASS {label}")?;
+                        }
+                        CaseOutcome::Fail(reason) => {
+                            summary.ran += 1;
+                            summary.failed += 1;
+                            writeln!(out, "FAIL {label}: {reason}")?;
+                        }
+                        CaseOutcome::Skipped(reason) => {
+                            summary.skipped += 1;
+                            writeln!(out, "SKIP {label}: {reason}")?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    writeln!(
+        out,
+        "statetest: {} ran, {} passed, {} failed, {} skipped",
+        summary.ran, summary.passed, summary.failed, summary.skipped
+    )?;
+    Ok(summary)
+}
+
+/// The command: exit status 1 when anything failed.
+pub fn run(paths: &[PathBuf]) -> ExitCode {
+    let stdout = std::io::stdout();
+    match run_files(paths, &mut stdout.lock()) {
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("Fatal: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

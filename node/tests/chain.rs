@@ -1,0 +1,238 @@
+//! A node from a small genesis mints blocks whose receipts, roots and balances are checked
+//! against values computed independently: alloy's trie and proof helpers for the roots,
+//! hand-derived gas and fees for the balances.
+
+use alloy_consensus::{
+    proofs::{calculate_receipt_root, calculate_transaction_root},
+    Eip658Value, Receipt as AlloyReceipt, ReceiptEnvelope, TxEnvelope, TxLegacy,
+};
+use alloy_primitives::{Address, TxKind, B256, U256};
+use alloy_trie::{root::state_root_unhashed, TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use secp256k1::SecretKey;
+use std::sync::Arc;
+use veil_config::ChainSpec;
+use veil_node::{Chain, ImportError, Minter, PoolConfig, TxPool};
+use veil_primitives::{address_of, sign_transaction, Transaction};
+use veil_storage::{KvStore, RocksKv, StateNamespace, StateReader};
+
+const GWEI: u128 = 1_000_000_000;
+
+fn key(i: u8) -> SecretKey {
+    SecretKey::from_slice(&[i + 1; 32]).unwrap()
+}
+
+fn genesis(quorum: bool) -> ChainSpec {
+    let alloc: serde_json::Map<String, serde_json::Value> = (0..3)
+        .map(|i| (address_of(&key(i)).to_string(), serde_json::json!({ "balance": "0xde0b6b3a7640000" })))
+        .collect();
+    let mut config = serde_json::json!({
+        "chainId": 10, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0, "eip158Block": 0,
+        "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0, "istanbulBlock": 0,
+        "berlinBlock": 0, "londonBlock": 0
+    });
+    if quorum {
+        config["isQuorum"] = true.into();
+    }
+    ChainSpec::from_json(
+        &serde_json::json!({ "config": config, "alloc": alloc, "gasLimit": "0x1c9c380",
+            "difficulty": "0x1", "timestamp": "0x0", "extraData": "0x" })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+struct Node {
+    _dir: tempfile::TempDir,
+    chain: Arc<Chain>,
+    pool: Arc<TxPool>,
+}
+
+fn node(spec: &ChainSpec) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let kv: Arc<dyn KvStore> = Arc::new(RocksKv::open(dir.path()).unwrap());
+    Chain::init(&kv, spec).unwrap();
+    let chain = Arc::new(Chain::open(kv).unwrap());
+    let pool = Arc::new(TxPool::new(PoolConfig::default(), chain.spec().clone(), None));
+    Node { _dir: dir, chain, pool }
+}
+
+fn transfer(from: u8, nonce: u64, to: Address, value: u64, gas_price: u128) -> Transaction {
+    sign_transaction(
+        TxLegacy {
+            chain_id: Some(10),
+            nonce,
+            gas_price,
+            gas_limit: 21_000,
+            to: TxKind::Call(to),
+            value: U256::from(value),
+            input: Default::default(),
+        }
+        .into(),
+        &key(from),
+    )
+}
+
+fn submit(node: &Node, tx: Transaction) -> B256 {
+    let tx = veil_primitives::RecoveredTx::try_new(tx).unwrap();
+    node.pool.add(tx, &node.chain.latest_state(), &node.chain.head().1).unwrap()
+}
+
+fn envelopes(txs: &[Transaction]) -> Vec<TxEnvelope> {
+    txs.iter()
+        .map(|tx| match tx {
+            Transaction::Public(e) => e.clone(),
+            Transaction::Private(_) => unreachable!(),
+        })
+        .collect()
+}
+
+#[test]
+fn minted_block_matches_independent_roots_gas_and_balances() {
+    let spec = genesis(false);
+    let node = node(&spec);
+    let recipient = Address::repeat_byte(0x77);
+    let coinbase = Address::repeat_byte(0xcb);
+    let gas_price = 2 * GWEI;
+    let txs = vec![
+        transfer(0, 0, recipient, 1_000, gas_price),
+        transfer(1, 0, recipient, 2_000, gas_price),
+        transfer(0, 1, recipient, 3_000, gas_price),
+    ];
+    for tx in &txs {
+        submit(&node, tx.clone());
+    }
+    assert_eq!(node.pool.status().pending, 3);
+
+    let minter = Minter::new(node.chain.clone(), node.pool.clone(), coinbase);
+    let block = minter.mint().unwrap().expect("a block");
+    assert_eq!(block.header.number, 1);
+    assert_eq!(node.pool.status().pending, 0);
+
+    // Gas: a plain transfer costs exactly 21000.
+    assert_eq!(block.header.gas_used, 63_000);
+    // London's first base fee is 1 gwei in the genesis; block 1 had an empty parent, so the
+    // fee falls by 1/8 (EIP-1559): 875_000_000.
+    let base_fee: u128 = 875_000_000;
+    assert_eq!(block.header.base_fee_per_gas, Some(base_fee as u64));
+
+    // Transactions root from alloy's own helper over the envelopes, in the included order.
+    let included: Vec<Transaction> = block.transactions.iter().map(|t| t.tx().clone()).collect();
+    assert_eq!(block.header.transactions_root, calculate_transaction_root(&envelopes(&included)));
+
+    // Receipts built by hand: status 1, cumulative 21k steps, no logs.
+    let expected_receipts: Vec<ReceiptEnvelope> = (1..=3u64)
+        .map(|i| {
+            ReceiptEnvelope::Legacy(
+                AlloyReceipt { status: Eip658Value::Eip658(true), cumulative_gas_used: 21_000 * i, logs: vec![] }
+                    .with_bloom(),
+            )
+        })
+        .collect();
+    assert_eq!(block.header.receipts_root, calculate_receipt_root(&expected_receipts));
+    let stored = node.chain.store().receipts(block.hash).unwrap().unwrap();
+    assert_eq!(stored, expected_receipts);
+
+    // Balances by hand: each sender pays value + 21000 × 2 gwei; the coinbase gets the tip
+    // (2 gwei − base fee) per gas; the base fee is burnt.
+    let ether = U256::from(10u128.pow(18));
+    let fee = U256::from(21_000 * gas_price);
+    let tip = U256::from(63_000 * (gas_price - base_fee));
+    let model = [
+        (address_of(&key(0)), 2, ether - U256::from(4_000) - fee * U256::from(2)),
+        (address_of(&key(1)), 1, ether - U256::from(2_000) - fee),
+        (address_of(&key(2)), 0, ether),
+        (recipient, 0, U256::from(6_000)),
+        (coinbase, 0, tip),
+    ];
+    let state = node.chain.latest_state();
+    for (address, nonce, balance) in model {
+        let account = state.account(address).unwrap().unwrap();
+        assert_eq!((account.nonce, account.balance), (nonce, balance), "{address}");
+    }
+    // State root from alloy-trie over the hand-built accounts.
+    let accounts = model.map(|(address, nonce, balance)| {
+        (address, TrieAccount { nonce, balance, storage_root: EMPTY_ROOT_HASH, code_hash: KECCAK_EMPTY })
+    });
+    assert_eq!(block.header.state_root, state_root_unhashed(accounts));
+    assert_eq!(node.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(), block.header.state_root);
+
+    // A second node imports the same block through the import path and agrees.
+    let follower = self::node(&spec);
+    let full = node.chain.store().block(block.hash).unwrap().unwrap();
+    let imported = follower.chain.import(full.clone()).unwrap();
+    assert_eq!(imported.hash, block.hash);
+    assert_eq!(follower.chain.head().1.state_root, block.header.state_root);
+    assert_eq!(follower.chain.store().senders(block.hash).unwrap().unwrap()[2], address_of(&key(0)));
+
+    // The same block again no longer extends the head.
+    assert!(matches!(follower.chain.import(full).unwrap_err(), ImportError::NotOnHead { .. }));
+}
+
+#[test]
+fn tampered_blocks_are_refused_and_change_nothing() {
+    let spec = genesis(false);
+    let leader = node(&spec);
+    submit(&leader, transfer(0, 0, Address::repeat_byte(1), 5, 2 * GWEI));
+    let minted = Minter::new(leader.chain.clone(), leader.pool.clone(), Address::ZERO).mint().unwrap().unwrap();
+    let good = leader.chain.store().block(minted.hash).unwrap().unwrap();
+    let follower = node(&spec);
+    let genesis_head = follower.chain.head();
+
+    let mut bad_root = good.clone();
+    bad_root.header.state_root = B256::repeat_byte(9);
+    let err = follower.chain.import(bad_root).unwrap_err();
+    assert!(matches!(err, ImportError::Mismatch { field: "state root", .. }), "{err}");
+
+    let mut bad_gas = good.clone();
+    bad_gas.header.gas_used += 1;
+    assert!(matches!(follower.chain.import(bad_gas).unwrap_err(), ImportError::Mismatch { field: "gas used", .. }));
+
+    let mut bad_receipts = good.clone();
+    bad_receipts.header.receipts_root = B256::repeat_byte(3);
+    assert!(matches!(
+        follower.chain.import(bad_receipts).unwrap_err(),
+        ImportError::Mismatch { field: "receipts root", .. }
+    ));
+
+    assert_eq!(follower.chain.head(), genesis_head);
+    assert_eq!(follower.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(), genesis_head.1.state_root);
+    follower.chain.import(good).unwrap();
+    assert_eq!(follower.chain.head().0, minted.hash);
+}
+
+#[test]
+fn gas_free_network_accepts_price_zero_and_burns_nothing() {
+    let spec = genesis(true);
+    let node = node(&spec);
+    let coinbase = Address::repeat_byte(0xcb);
+    let priced = veil_primitives::RecoveredTx::try_new(transfer(0, 0, Address::ZERO, 1, 1)).unwrap();
+    let err = node.pool.add(priced, &node.chain.latest_state(), &node.chain.head().1).unwrap_err();
+    assert!(err.to_string().starts_with("gas price not 0"), "{err}");
+
+    submit(&node, transfer(0, 0, Address::repeat_byte(5), 7, 0));
+    let block = Minter::new(node.chain.clone(), node.pool.clone(), coinbase).mint().unwrap().unwrap();
+    assert_eq!(block.header.base_fee_per_gas, Some(0));
+    assert_eq!(block.header.gas_used, 21_000);
+    let state = node.chain.latest_state();
+    let sender = state.account(address_of(&key(0))).unwrap().unwrap();
+    assert_eq!(sender.balance, U256::from(10u128.pow(18)) - U256::from(7));
+    assert!(state.account(coinbase).unwrap().is_none(), "coinbase got nothing");
+}
+
+#[test]
+fn past_states_stay_readable() {
+    let spec = genesis(true);
+    let node = node(&spec);
+    let recipient = Address::repeat_byte(0x42);
+    let minter = Minter::new(node.chain.clone(), node.pool.clone(), Address::ZERO);
+    let mut roots = vec![node.chain.head().1.state_root];
+    for nonce in 0..3 {
+        submit(&node, transfer(0, nonce, recipient, 10, 0));
+        roots.push(minter.mint().unwrap().unwrap().header.state_root);
+    }
+    for (i, root) in roots.iter().enumerate() {
+        let balance = node.chain.state().at_root(*root).account(recipient).unwrap().map(|a| a.balance);
+        let expected = (i > 0).then(|| U256::from(10 * i as u64));
+        assert_eq!(balance, expected, "after block {i}");
+    }
+}

@@ -1,0 +1,190 @@
+//! The transaction pool: ordering, pending and queued, replacement, limits, eviction, the
+//! journal, and every geth-style rejection.
+
+use alloy_consensus::{TxEip1559, TxLegacy};
+use alloy_primitives::{Address, TxKind, U256};
+use secp256k1::SecretKey;
+use std::sync::Arc;
+use veil_config::ChainSpec;
+use veil_node::{pool::Journal, Chain, PoolConfig, PoolError, TxPool};
+use veil_primitives::{address_of, sign_private_transaction, sign_transaction, RecoveredTx, Transaction};
+use veil_storage::{InMemoryKv, KvStore};
+
+fn key(i: u8) -> SecretKey {
+    SecretKey::from_slice(&[i + 1; 32]).unwrap()
+}
+
+fn spec(quorum: bool) -> ChainSpec {
+    let alloc: serde_json::Map<String, serde_json::Value> = (0..4)
+        .map(|i| (address_of(&key(i)).to_string(), serde_json::json!({ "balance": "0x3b9aca0000000" })))
+        .collect();
+    let mut config = serde_json::json!({ "chainId": 10, "homesteadBlock": 0, "eip150Block": 0,
+        "eip155Block": 0, "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
+        "petersburgBlock": 0, "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "txnSizeLimit": 32 });
+    if quorum {
+        config["isQuorum"] = true.into();
+    }
+    ChainSpec::from_json(&serde_json::json!({ "config": config, "alloc": alloc, "gasLimit": "0x989680" }).to_string()).unwrap()
+}
+
+struct Fixture {
+    kv: Arc<dyn KvStore>,
+    chain: Arc<Chain>,
+    pool: Arc<TxPool>,
+}
+
+fn fixture_with(quorum: bool, config: PoolConfig) -> Fixture {
+    let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+    let spec = spec(quorum);
+    Chain::init(&kv, &spec).unwrap();
+    let chain = Arc::new(Chain::open(kv.clone()).unwrap());
+    let pool = Arc::new(TxPool::new(config, chain.spec().clone(), Some(Journal::new(kv.clone()))));
+    Fixture { kv, chain, pool }
+}
+
+fn fixture(quorum: bool) -> Fixture {
+    fixture_with(quorum, PoolConfig::default())
+}
+
+fn legacy(_sender: u8, nonce: u64, gas_price: u128) -> TxLegacy {
+    TxLegacy {
+        chain_id: Some(10),
+        nonce,
+        gas_price,
+        gas_limit: 21_000,
+        to: TxKind::Call(Address::repeat_byte(9)),
+        value: U256::from(1),
+        input: Default::default(),
+    }
+}
+
+fn signed(from: u8, tx: TxLegacy) -> RecoveredTx {
+    RecoveredTx::try_new(sign_transaction(tx.into(), &key(from))).unwrap()
+}
+
+impl Fixture {
+    fn add(&self, tx: RecoveredTx) -> Result<alloy_primitives::B256, PoolError> {
+        self.pool.add(tx, &self.chain.latest_state(), &self.chain.head().1)
+    }
+}
+
+#[test]
+fn geth_reasons_for_every_rejection() {
+    let f = fixture(false);
+    let reason = |tx: RecoveredTx| f.add(tx).unwrap_err().to_string();
+
+    assert!(reason(signed(0, TxLegacy { gas_limit: 20_999, ..legacy(0, 0, 1) })).starts_with("intrinsic gas too low"));
+    assert!(reason(signed(0, TxLegacy { gas_limit: 20_000_000, ..legacy(0, 0, 1) })).starts_with("exceeds block gas limit"));
+    assert!(reason(signed(0, TxLegacy { chain_id: Some(11), ..legacy(0, 0, 1) })).starts_with("invalid chain id for signer"));
+    assert!(reason(signed(0, TxLegacy { value: U256::MAX / U256::from(2), ..legacy(0, 0, 1) }))
+        .starts_with("insufficient funds for gas * price + value"));
+    let big = TxLegacy { input: vec![1u8; 33 * 1024].into(), gas_limit: 9_000_000, ..legacy(0, 0, 1) };
+    assert!(reason(signed(0, big)).starts_with("oversized data"), "txnSizeLimit 32 KiB");
+    let private = RecoveredTx::try_new(sign_private_transaction(legacy(0, 0, 0), &key(0))).unwrap();
+    assert!(reason(private).starts_with("private transactions"));
+
+    f.add(signed(0, legacy(0, 0, 1))).unwrap();
+    assert_eq!(reason(signed(0, legacy(0, 0, 1))), "already known");
+    assert!(reason(signed(0, TxLegacy { value: U256::from(2), ..legacy(0, 0, 1) }))
+        .starts_with("replacement transaction underpriced"));
+}
+
+#[test]
+fn nonce_too_low_after_a_block_and_mined_transactions_leave_the_journal() {
+    let f = fixture(true);
+    f.add(signed(0, legacy(0, 0, 0))).unwrap();
+    veil_node::Minter::new(f.chain.clone(), f.pool.clone(), Address::ZERO).mint().unwrap().unwrap();
+    let err = f.add(signed(0, TxLegacy { value: U256::from(5), ..legacy(0, 0, 0) })).unwrap_err();
+    assert!(err.to_string().starts_with("nonce too low"), "{err}");
+    assert!(Journal::new(f.kv.clone()).load().unwrap().is_empty());
+}
+
+#[test]
+fn pending_is_nonce_ordered_and_gaps_are_queued() {
+    let f = fixture(true);
+    f.add(signed(0, legacy(0, 2, 0))).unwrap();
+    f.add(signed(1, legacy(1, 0, 0))).unwrap();
+    assert_eq!(f.pool.status().pending, 1);
+    assert_eq!(f.pool.status().queued, 1);
+    f.add(signed(0, legacy(0, 0, 0))).unwrap();
+    f.add(signed(0, legacy(0, 1, 0))).unwrap();
+    assert_eq!((f.pool.status().pending, f.pool.status().queued), (4, 0));
+    let pending = f.pool.pending(100);
+    let of = |i: u8| -> Vec<u64> {
+        pending.iter().filter(|t| t.sender() == address_of(&key(i))).map(|t| t.tx().nonce()).collect()
+    };
+    assert_eq!(of(0), vec![0, 1, 2]);
+    assert_eq!(of(1), vec![0]);
+    // Arrival order across senders: sender 1's tx came before sender 0's first executable one.
+    assert_eq!(pending[0].sender(), address_of(&key(1)));
+    assert_eq!(f.pool.pending_nonce(address_of(&key(0)), 0), 3);
+}
+
+#[test]
+fn replacement_needs_a_price_bump_except_on_gas_free_networks() {
+    let priced = fixture(false);
+    let base = TxEip1559 {
+        chain_id: 10,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 100,
+        max_priority_fee_per_gas: 10,
+        to: TxKind::Call(Address::ZERO),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let sign = |tx: TxEip1559| RecoveredTx::try_new(sign_transaction(tx.into(), &key(0))).unwrap();
+    let first = priced.add(sign(base.clone())).unwrap();
+    let err = priced.add(sign(TxEip1559 { max_fee_per_gas: 109, max_priority_fee_per_gas: 11, ..base.clone() })).unwrap_err();
+    assert!(matches!(err, PoolError::ReplacementUnderpriced(10)));
+    let second = priced.add(sign(TxEip1559 { max_fee_per_gas: 110, max_priority_fee_per_gas: 11, ..base })).unwrap();
+    assert!(!priced.pool.contains(&first));
+    assert!(priced.pool.contains(&second));
+    assert_eq!(priced.pool.status().pending, 1);
+
+    let free = fixture(true);
+    let a = free.add(signed(0, legacy(0, 0, 0))).unwrap();
+    let b = free.add(signed(0, TxLegacy { value: U256::from(2), ..legacy(0, 0, 0) })).unwrap();
+    assert!(!free.pool.contains(&a) && free.pool.contains(&b));
+}
+
+#[test]
+fn limits_evict_queued_before_refusing() {
+    let f = fixture_with(true, PoolConfig { max_transactions: 3, max_queued_per_sender: 2, price_bump_percent: 10 });
+    f.add(signed(0, legacy(0, 0, 0))).unwrap();
+    f.add(signed(1, legacy(1, 5, 0))).unwrap();
+    f.add(signed(1, legacy(1, 6, 0))).unwrap();
+    // Per-sender queue limit.
+    assert!(matches!(f.add(signed(1, legacy(1, 7, 0))), Err(PoolError::Full)));
+    // Pool full: a new executable tx evicts the furthest queued one.
+    let h = f.add(signed(2, legacy(2, 0, 0))).unwrap();
+    assert!(f.pool.contains(&h));
+    assert_eq!(f.pool.status(), veil_node::PoolStatus { pending: 2, queued: 1 });
+    // Full again: the last queued transaction makes room; then only pending ones are left
+    // and the pool refuses.
+    f.add(signed(3, legacy(3, 0, 0))).unwrap();
+    assert_eq!(f.pool.status(), veil_node::PoolStatus { pending: 3, queued: 0 });
+    assert!(matches!(f.add(signed(0, legacy(0, 1, 0))), Err(PoolError::Full)));
+}
+
+#[test]
+fn journal_brings_accepted_transactions_back() {
+    let f = fixture(true);
+    let a = f.add(signed(0, legacy(0, 0, 0))).unwrap();
+    let b = f.add(signed(0, legacy(0, 1, 0))).unwrap();
+    let queued = f.add(signed(1, legacy(1, 3, 0))).unwrap();
+    // A fresh pool over the same store, as after a crash.
+    let restarted = TxPool::new(PoolConfig::default(), f.chain.spec().clone(), Some(Journal::new(f.kv.clone())));
+    let restored = restarted.restore(&f.chain.latest_state(), &f.chain.head().1).unwrap();
+    assert_eq!(restored, 3);
+    for hash in [a, b, queued] {
+        assert!(restarted.contains(&hash));
+    }
+    assert_eq!(restarted.status(), veil_node::PoolStatus { pending: 2, queued: 1 });
+}
+
+#[test]
+fn undecodable_transaction_bytes_are_errors() {
+    assert!(Transaction::decode_2718_exact(&[0x01, 0x02]).is_err());
+}

@@ -1,0 +1,118 @@
+//! Running the real `veil` binary in tests: start, wait for its HTTP endpoint, call it, kill it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use serde_json::{json, Value};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// A running `veil` process.
+pub struct VeilProcess {
+    pub child: Child,
+    pub url: String,
+    /// What it logged up to and including the HTTP endpoint line.
+    pub startup_log: Vec<String>,
+    pub log: mpsc::Receiver<String>,
+}
+
+impl VeilProcess {
+    /// Starts `veil --dev` on `datadir` with HTTP on a free port and waits for the endpoint.
+    pub fn start_dev(datadir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_veil"))
+            .args(["--dev", "--http", "--http.port", "0", "--datadir"])
+            .arg(datadir)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn veil");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut startup_log = Vec::new();
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("veil printed its HTTP endpoint before the deadline");
+            startup_log.push(line.clone());
+            if let Some(url) = line.split("url=").nth(1) {
+                let url = url.split_whitespace().next().unwrap_or_default().to_string();
+                return Self { child, url, startup_log, log: rx };
+            }
+        }
+    }
+
+    /// One JSON-RPC call.
+    pub fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+        rpc_call(&self.url, method, params)
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "veil did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A JSON-RPC call over HTTP/1.1 on a plain TCP socket.
+pub fn rpc_call(url: &str, method: &str, params: Value) -> Result<Value, String> {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    let json = response.split("\r\n\r\n").nth(1).ok_or("no HTTP body")?;
+    let value: Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    match value.get("error") {
+        Some(error) => Err(error.to_string()),
+        None => Ok(value["result"].clone()),
+    }
+}
+
+/// Waits for `condition` with a deadline.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Parses a hex quantity.
+pub fn quantity(value: &Value) -> u128 {
+    u128::from_str_radix(value.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap_or(0)
+}
