@@ -2,7 +2,7 @@
 
 use alloy_consensus::{constants::EMPTY_OMMER_ROOT_HASH, Header, TxReceipt};
 use alloy_primitives::{Address, Bloom, B256, U256};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::sync::Arc;
 use veil_config::ChainSpec;
@@ -107,6 +107,8 @@ pub struct Chain {
     state: StateDb,
     store: ChainStore,
     head: RwLock<(B256, Header)>,
+    /// Held for a whole import, so two imports cannot both build on the same head.
+    import_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -156,6 +158,7 @@ impl Chain {
             spec: Arc::new(spec),
             store,
             head: RwLock::new(head),
+            import_lock: Mutex::new(()),
         })
     }
 
@@ -278,6 +281,7 @@ impl Chain {
         header: Header,
         transactions: Vec<RecoveredTx>,
     ) -> Result<ImportedBlock, ImportError> {
+        let _importing = self.import_lock.lock();
         let (head_hash, head) = self.head();
         let number = header.number;
         if header.parent_hash != head_hash || number != head.number + 1 {

@@ -32,8 +32,14 @@ pub fn open_store(datadir: &std::path::Path) -> eyre::Result<Arc<dyn KvStore>> {
     Ok(Arc::new(RocksKv::open(&path)?))
 }
 
-fn check_supported_forks(chain: &Chain) -> eyre::Result<()> {
+fn check_supported_chain(chain: &Chain) -> eyre::Result<()> {
     let spec = chain.spec();
+    if spec.chain_id() == 1 {
+        eyre::bail!(
+            "chain id 1 is not supported: its EIP-155 V values (37/38) are the private-transaction \
+             marker; choose another chain id in genesis.json (GoQuorum refuses chain id 1 too)"
+        );
+    }
     let (_, head) = chain.head();
     let fork = spec.hardfork_at(head.number + 1, head.timestamp.max(1));
     let later = spec.genesis().config.cancun_time.is_some() || spec.genesis().config.prague_time.is_some();
@@ -58,7 +64,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         }
     }
     let chain = Arc::new(Chain::open(kv.clone())?);
-    check_supported_forks(&chain)?;
+    check_supported_chain(&chain)?;
     let (head_hash, head) = chain.head();
     tracing::info!(target: "node", number = head.number, hash = %head_hash, chain_id = chain.spec().chain_id(), "chain opened");
 

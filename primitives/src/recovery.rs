@@ -94,20 +94,31 @@ mod tests {
     use super::*;
 
     /// EIP-155's own example: nonce 9, gas price 20 gwei, gas 21000, to 0x3535..., 1 ether,
-    /// chain id 1, signed with key 0x4646...; the EIP gives the signed bytes and sender.
+    /// chain id 1, key 0x4646...; the EIP gives the signing hash, the signature and the bytes.
     #[test]
-    fn recovers_eip155_example_sender() {
+    fn recovers_the_eip155_example_sender() {
+        let signing_hash: B256 =
+            "0xdaf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53".parse().unwrap();
+        let r: U256 = "18515461264373351373200002665853028612451056578545711640558177340181847433846"
+            .parse()
+            .unwrap();
+        let s: U256 = "46948507304638947509940763649030358759909902576025900602547168820602576006531"
+            .parse()
+            .unwrap();
+        let sender = recover_signer(&Signature::new(r, s, false), signing_hash).unwrap();
+        let key = secp256k1::SecretKey::from_slice(&[0x46; 32]).unwrap();
+        assert_eq!(sender, crate::address_of(&key));
+        assert_eq!(sender, "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F".parse::<Address>().unwrap());
+    }
+
+    /// The same example on the wire has V = 37: on chain id 1, EIP-155 values collide with
+    /// GoQuorum's private marker, which is why GoQuorum (and Veil) refuse to run chain id 1.
+    #[test]
+    fn chain_id_1_eip155_values_collide_with_the_private_marker() {
         let raw = alloy_primitives::hex!("f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83");
         let tx = Transaction::decode_2718_exact(&raw).unwrap();
-        assert!(!tx.is_private());
-        assert_eq!(tx.chain_id(), Some(1));
-        let recovered = RecoveredTx::try_new(tx).unwrap();
-        let key = secp256k1::SecretKey::from_slice(&[0x46; 32]).unwrap();
-        assert_eq!(recovered.sender(), crate::address_of(&key));
-        assert_eq!(
-            recovered.sender(),
-            "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F".parse::<Address>().unwrap()
-        );
+        assert!(tx.is_private());
+        assert_eq!(tx.v(), 37);
     }
 
     #[test]

@@ -159,8 +159,7 @@ fn a_diff_on_a_stale_root_is_refused_and_namespaces_are_independent() {
     assert!(matches!(err, StorageError::NotLatest { .. }), "{err}");
 
     // The private namespace starts empty and does not see the public account.
-    let private_state = state.latest(StateNamespace::PRIVATE);
-    assert_eq!(private_state.account(Address::repeat_byte(1)).unwrap(), None);
+    assert_eq!(state.latest(StateNamespace::PRIVATE).account(Address::repeat_byte(1)).unwrap(), None);
     let mut batch = WriteBatch::new();
     let private = state.apply(StateNamespace::PRIVATE, EMPTY_ROOT_HASH, &diff(9), &mut batch).unwrap();
     kv.write(batch).unwrap();

@@ -1,0 +1,61 @@
+//! `veil init` and node start-up checks, through the real binary.
+
+use std::{path::PathBuf, process::Command};
+
+fn vectors_dir() -> PathBuf {
+    std::env::var_os("VEIL_TEST_VECTORS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
+    })
+}
+
+fn veil(args: &[&str], datadir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_veil")).args(args).arg("--datadir").arg(datadir).output().unwrap()
+}
+
+#[test]
+fn init_writes_the_published_genesis_and_refuses_a_different_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sepolia = vectors_dir().join("genesis/sepolia.json");
+    let out = veil(&["init", sepolia.to_str().unwrap()], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    // Sepolia's genesis hash as published (alloy's SEPOLIA_GENESIS_HASH, eth-clients/sepolia).
+    assert!(stdout.contains("hash=0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9"), "{stdout}");
+
+    // Again with the same file: fine. With another file: refused, naming both hashes.
+    assert!(veil(&["init", sepolia.to_str().unwrap()], dir.path()).status.success());
+    let holesky = vectors_dir().join("genesis/holesky.json");
+    let out = veil(&["init", holesky.to_str().unwrap()], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("incompatible genesis"), "{stderr}");
+
+    // Sepolia schedules Cancun: this node refuses to run it, and says why.
+    let out = veil(&[], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("Byzantium through Shanghai"), "{stderr}");
+}
+
+#[test]
+fn chain_id_1_and_missing_genesis_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = veil(&[], dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `veil init"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let genesis = dir.path().join("genesis.json");
+    std::fs::write(&genesis, r#"{"config":{"chainId":1,"homesteadBlock":0,"eip150Block":0,"eip155Block":0,
+        "eip158Block":0,"byzantiumBlock":0,"isQuorum":true},"alloc":{},"gasLimit":"0x1000000","difficulty":"0x0"}"#).unwrap();
+    let data = dir.path().join("data");
+    assert!(veil(&["init", genesis.to_str().unwrap()], &data).status.success());
+    let out = veil(&[], &data);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chain id 1 is not supported"));
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"config":{"chainId":10,"txnSizeLimit":500},"alloc":{}}"#).unwrap();
+    let out = veil(&["init", bad.to_str().unwrap()], &dir.path().join("other"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("txnSizeLimit must be between 32 and 128"));
+}
