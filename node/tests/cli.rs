@@ -1,12 +1,9 @@
 //! `veil init` and node start-up checks, through the real binary.
 
-use std::{path::PathBuf, process::Command};
+mod support;
 
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("VEIL_TEST_VECTORS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
-    })
-}
+use std::process::Command;
+use support::vectors_dir;
 
 fn veil(args: &[&str], datadir: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_veil")).args(args).arg("--datadir").arg(datadir).output().unwrap()

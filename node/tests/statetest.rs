@@ -1,13 +1,9 @@
 //! ethereum/tests GeneralStateTests from ../shared/test-vectors/state, through `veil evm
 //! statetest`'s code and through the real binary.
 
-use std::path::PathBuf;
+mod support;
 
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("VEIL_TEST_VECTORS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
-    })
-}
+use support::vectors_dir;
 
 #[test]
 fn every_supported_fork_matches_the_fixtures() {

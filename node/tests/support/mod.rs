@@ -112,6 +112,13 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
     }
 }
 
+/// The shared Ethereum test vectors (`../shared/test-vectors`, or `$VEIL_TEST_VECTORS`).
+pub fn vectors_dir() -> std::path::PathBuf {
+    std::env::var_os("VEIL_TEST_VECTORS").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
+    })
+}
+
 /// Parses a hex quantity.
 pub fn quantity(value: &Value) -> u128 {
     u128::from_str_radix(value.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap_or(0)
