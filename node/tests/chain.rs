@@ -236,3 +236,47 @@ fn past_states_stay_readable() {
         assert_eq!(balance, expected, "after block {i}");
     }
 }
+
+/// Init code returning `size` zero bytes as the contract's code.
+fn deploy_code_of_size(size: u16) -> Vec<u8> {
+    let [hi, lo] = size.to_be_bytes();
+    vec![0x61, hi, lo, 0x60, 0x00, 0xf3] // PUSH2 size, PUSH1 0, RETURN
+}
+
+#[test]
+fn contract_size_limit_comes_from_the_genesis() {
+    // maxCodeSizeConfig: 1 KiB from block 0, 2 KiB from block 3.
+    let mut genesis: serde_json::Value = serde_json::from_str(&serde_json::to_string(genesis(true).genesis()).unwrap()).unwrap();
+    genesis["config"]["maxCodeSizeConfig"] = serde_json::json!([{ "block": 0, "size": 1 }, { "block": 3, "size": 2 }]);
+    let spec = ChainSpec::from_json(&genesis.to_string()).unwrap();
+    let node = node(&spec);
+    let minter = Minter::new(node.chain.clone(), node.pool.clone(), Address::ZERO);
+    assert!(minter.mint().unwrap().is_none(), "no empty blocks");
+    let deploy = |nonce: u64, size: u16| {
+        sign_transaction(
+            TxLegacy { chain_id: Some(10), nonce, gas_price: 0, gas_limit: 1_000_000, to: TxKind::Create,
+                value: U256::ZERO, input: deploy_code_of_size(size).into() }.into(),
+            &key(0),
+        )
+    };
+    let status = |node: &Node, hash: B256| {
+        let location = node.chain.store().tx_location(hash).unwrap().unwrap();
+        let receipts = node.chain.store().receipts(location.block_hash).unwrap().unwrap();
+        alloy_consensus::TxReceipt::status(&receipts[location.index as usize])
+    };
+    // Block 1: 1024 bytes fit, 1025 do not.
+    let fits = submit(&node, deploy(0, 1024));
+    let too_big = submit(&node, deploy(1, 1025));
+    minter.mint().unwrap().unwrap();
+    assert!(status(&node, fits));
+    assert!(!status(&node, too_big));
+    // Blocks 2 and 3: the limit rises to 2 KiB at block 3.
+    let still_too_big = submit(&node, deploy(2, 1500));
+    assert_eq!(minter.mint().unwrap().unwrap().header.number, 2);
+    assert!(!status(&node, still_too_big));
+    let now_fits = submit(&node, deploy(3, 1500));
+    assert_eq!(minter.mint().unwrap().unwrap().header.number, 3);
+    assert!(status(&node, now_fits));
+    let code = node.chain.latest_state().account(address_of(&key(0)).create(3)).unwrap().unwrap();
+    assert_ne!(code.code_hash, KECCAK_EMPTY);
+}
