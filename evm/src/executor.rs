@@ -167,14 +167,14 @@ pub fn execute_block<S: StateReader, H: BlockHashes>(
     let mut rejected = Vec::new();
     let mut gas_used = 0u64;
     for (index, tx) in transactions.into_iter().enumerate() {
-        let refusal = if tx.tx().is_private() {
-            Some("private transactions need a transaction manager, which this node does not have".to_string())
+        let reason = if tx.tx().is_private() {
+            "private transactions need a transaction manager, which this node does not have".to_string()
         } else if gas_used + tx.tx().gas_limit() > block.gas_limit {
-            Some(format!(
+            format!(
                 "gas limit reached: block has {} gas left, transaction wants {}",
                 block.gas_limit - gas_used,
                 tx.tx().gas_limit()
-            ))
+            )
         } else {
             match evm.transact_commit(tx_env(&tx)) {
                 Ok(result) => {
@@ -183,12 +183,11 @@ pub fn execute_block<S: StateReader, H: BlockHashes>(
                     included.push(tx);
                     continue;
                 }
-                Err(EVMError::Transaction(invalid)) => Some(invalid.to_string()),
+                Err(EVMError::Transaction(invalid)) => invalid.to_string(),
                 Err(EVMError::Database(e)) => return Err(database_error(e)),
-                Err(other) => Some(other.to_string()),
+                Err(other) => other.to_string(),
             }
         };
-        let reason = refusal.unwrap_or_default();
         match mode {
             ExecutionMode::Import => {
                 return Err(ExecutionError::InvalidTransaction { index, hash: tx.hash(), reason })

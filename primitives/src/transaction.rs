@@ -202,12 +202,31 @@ impl Encodable for Transaction {
 }
 
 impl Decodable for Transaction {
+    /// Accepts only the canonical network form: a legacy or private transaction as a list, a
+    /// typed one as an RLP string holding exactly its EIP-2718 bytes.
     fn decode(buf: &mut &[u8]) -> alloy_rlp::Result<Self> {
         let first = *buf.first().ok_or(alloy_rlp::Error::InputTooShort)?;
         if first >= alloy_rlp::EMPTY_LIST_CODE {
             return decode_legacy(buf);
         }
-        Ok(Self::Public(TxEnvelope::decode(buf)?))
+        let header = Header::decode(buf)?;
+        if header.list {
+            return Err(alloy_rlp::Error::UnexpectedList);
+        }
+        if buf.len() < header.payload_length {
+            return Err(alloy_rlp::Error::InputTooShort);
+        }
+        let (mut payload, rest) = buf.split_at(header.payload_length);
+        if payload.first().is_none_or(|b| *b >= alloy_rlp::EMPTY_LIST_CODE) {
+            return Err(alloy_rlp::Error::Custom("typed transaction expected inside the string"));
+        }
+        let envelope = TxEnvelope::decode_2718(&mut payload)
+            .map_err(|_| alloy_rlp::Error::Custom("invalid typed transaction"))?;
+        if !payload.is_empty() {
+            return Err(alloy_rlp::Error::Custom("trailing bytes inside a typed transaction"));
+        }
+        *buf = rest;
+        Ok(Self::Public(envelope))
     }
 }
 
@@ -391,6 +410,14 @@ mod tests {
         let mut raw = sign_transaction(legacy(Some(1), vec![]).into(), &key()).encoded_2718();
         raw.push(0);
         assert!(matches!(Transaction::decode_2718_exact(&raw), Err(TxDecodeError::TrailingBytes(1))));
+    }
+
+    /// Found by the `decode_transaction` fuzz target: a bare type-4 payload without the RLP
+    /// string header was accepted in the network form and re-encoded differently.
+    #[test]
+    fn network_form_requires_the_string_header() {
+        let bare = alloy_primitives::hex!("04e1016f2f6f2f94044a2b2300325b8724403f3185323f80010001003300c0c0801757");
+        assert!(Transaction::decode(&mut bare.as_slice()).is_err());
     }
 
     proptest! {
