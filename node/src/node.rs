@@ -41,8 +41,12 @@ fn check_supported_chain(chain: &Chain) -> eyre::Result<()> {
         );
     }
     let (_, head) = chain.head();
-    let fork = spec.hardfork_at(head.number + 1, head.timestamp.max(1));
-    let later = spec.genesis().config.cancun_time.is_some() || spec.genesis().config.prague_time.is_some();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(head.timestamp, |d| d.as_secs());
+    let fork = spec.hardfork_at(head.number + 1, now.max(head.timestamp));
+    let config = &spec.genesis().config;
+    let later = config.cancun_time.is_some() || config.prague_time.is_some() || config.osaka_time.is_some();
     if fork < Hardfork::Byzantium || later {
         eyre::bail!(
             "this node mints and imports blocks under Byzantium through Shanghai rules; the genesis \
