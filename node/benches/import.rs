@@ -109,7 +109,7 @@ fn make_block(spec: &ChainSpec, token: bool) -> Block {
     assert_eq!(minted.transactions.len(), TXS);
     let block = chain.store().block(minted.hash).unwrap().unwrap();
     let receipts = chain.store().receipts(minted.hash).unwrap().unwrap();
-    assert!(receipts.iter().all(|r| alloy_consensus::TxReceipt::status(r)), "every transfer succeeds");
+    assert!(receipts.iter().all(alloy_consensus::TxReceipt::status), "every transfer succeeds");
     println!("{} block: {} gas for {TXS} txs", if token { "token" } else { "plain" }, block.header.gas_used);
     block
 }

@@ -78,6 +78,17 @@ pub struct ImportedBlock {
     pub transactions: Vec<RecoveredTx>,
 }
 
+/// A block built on the head by [`Chain::build_block`], not imported yet.
+#[derive(Debug)]
+pub struct BuiltBlock {
+    /// The block.
+    pub block: Block,
+    /// Its transactions with their senders.
+    pub included: Vec<RecoveredTx>,
+    /// Candidates left out, with the reason.
+    pub rejected: Vec<(RecoveredTx, String)>,
+}
+
 /// Why the chain could not be opened or initialised.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainOpenError {
@@ -209,7 +220,7 @@ impl Chain {
         candidates: Vec<RecoveredTx>,
         beneficiary: Address,
         timestamp: u64,
-    ) -> Result<(Block, Vec<RecoveredTx>, Vec<(RecoveredTx, String)>), ImportError> {
+    ) -> Result<BuiltBlock, ImportError> {
         let (parent_hash, parent) = self.head();
         let number = parent.number + 1;
         let timestamp = timestamp.max(parent.timestamp);
@@ -252,7 +263,11 @@ impl Chain {
             ommers: vec![],
             withdrawals: header.withdrawals_root.map(|_| Default::default()),
         };
-        Ok((Block { header, body }, execution.transactions, execution.rejected))
+        Ok(BuiltBlock {
+            block: Block { header, body },
+            included: execution.transactions,
+            rejected: execution.rejected,
+        })
     }
 
     /// Imports a block from elsewhere: recovers its senders (in parallel), then

@@ -28,7 +28,7 @@ pub mod pool;
 pub mod rpc;
 pub mod statetest_cli;
 
-pub use chain::{Chain, ChainOpenError, ImportError, ImportedBlock};
+pub use chain::{BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock};
 pub use mint_trigger::run_mint_trigger;
 pub use minter::Minter;
 pub use node::{open_store, run, NodeConfig};

@@ -2,7 +2,7 @@
 //! the same path as any other block. What decides *when* to mint is separate
 //! ([`crate::mint_trigger`]); in a Raft network the leader will call [`Minter::mint`] instead.
 
-use crate::{chain::ImportError, Chain, ImportedBlock, TxPool};
+use crate::{chain::ImportError, BuiltBlock, Chain, ImportedBlock, TxPool};
 use alloy_primitives::Address;
 use std::sync::Arc;
 
@@ -33,7 +33,8 @@ impl Minter {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let (block, included, rejected) = self.chain.build_block(candidates, self.beneficiary, now)?;
+        let BuiltBlock { block, included, rejected } =
+            self.chain.build_block(candidates, self.beneficiary, now)?;
         for (tx, reason) in &rejected {
             tracing::info!(target: "miner", hash = %tx.hash(), %reason, "dropped transaction");
         }

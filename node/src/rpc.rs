@@ -24,6 +24,7 @@ pub struct RpcContext {
 }
 
 type RpcResult = Result<Value, ErrorObjectOwned>;
+type Method = fn(&RpcContext, &[Value]) -> RpcResult;
 
 fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(-32602, message.into(), None::<()>)
@@ -184,7 +185,7 @@ impl RpcContext {
 /// The methods, registered on a jsonrpsee module.
 pub fn rpc_module(context: Arc<RpcContext>) -> RpcModule<Arc<RpcContext>> {
     let mut module = RpcModule::new(context);
-    let methods: [(&'static str, fn(&RpcContext, &[Value]) -> RpcResult); 11] = [
+    let methods: [(&'static str, Method); 11] = [
         ("web3_clientVersion", |_, _| Ok(json!(format!("veil/v{}", env!("CARGO_PKG_VERSION"))))),
         ("net_version", |c, _| Ok(json!(c.chain.spec().chain_id().to_string()))),
         ("eth_chainId", |c, _| Ok(quantity(c.chain.spec().chain_id()))),

@@ -45,15 +45,20 @@ fn kill_9_under_load_loses_no_accepted_transaction() {
     let sender = {
         let (url, accepted, stop) = (node.url.clone(), accepted.clone(), stop.clone());
         std::thread::spawn(move || {
-            for i in 0..20_000u64 {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
+            'sending: for i in 0..3_000u64 {
                 let raw = raw_transfer((i % DEV_ACCOUNTS as u64) as usize, i / DEV_ACCOUNTS as u64, recipient);
-                match rpc_call(&url, "eth_sendRawTransaction", json!([raw])) {
-                    Ok(hash) => accepted.lock().unwrap().push(hash.as_str().unwrap().to_string()),
-                    Err(_) => break, // the node was killed
+                // A refused or failed call is retried (bounded) until the node is killed.
+                for _attempt in 0..200 {
+                    if stop.load(Ordering::Relaxed) {
+                        break 'sending;
+                    }
+                    if let Ok(hash) = rpc_call(&url, "eth_sendRawTransaction", json!([raw])) {
+                        accepted.lock().unwrap().push(hash.as_str().unwrap().to_string());
+                        continue 'sending;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
                 }
+                break;
             }
         })
     };

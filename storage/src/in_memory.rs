@@ -1,6 +1,6 @@
 //! An in-memory [`KvStore`]: the test double, and the store of one-shot runs such as state tests.
 
-use crate::{KvStore, StorageError, Table, WriteBatch, WriteOp};
+use crate::{KvPairs, KvStore, StorageError, Table, WriteBatch, WriteOp};
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 
@@ -46,11 +46,7 @@ impl KvStore for InMemoryKv {
         Ok(())
     }
 
-    fn scan_prefix(
-        &self,
-        table: Table,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan_prefix(&self, table: Table, prefix: &[u8]) -> Result<KvPairs, StorageError> {
         let tables = self.tables.read();
         let Some(t) = tables.get(&table) else { return Ok(Vec::new()) };
         Ok(t.range(prefix.to_vec()..)

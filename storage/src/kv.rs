@@ -135,6 +135,9 @@ impl WriteBatch {
     }
 }
 
+/// Key-value pairs read from a table.
+pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A store of tables. Writes are atomic per batch; reads see whole batches.
 pub trait KvStore: Send + Sync + 'static {
     /// Reads one key.
@@ -144,11 +147,7 @@ pub trait KvStore: Send + Sync + 'static {
     fn write(&self, batch: WriteBatch) -> Result<(), StorageError>;
 
     /// Every entry of `table` whose key starts with `prefix`, in key order.
-    fn scan_prefix(
-        &self,
-        table: Table,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn scan_prefix(&self, table: Table, prefix: &[u8]) -> Result<KvPairs, StorageError>;
 
     /// Makes every write so far durable (fsync of the write-ahead log).
     fn flush(&self) -> Result<(), StorageError>;

@@ -39,7 +39,7 @@ mod trie;
 
 pub use chain::{ChainStore, TxLocation};
 pub use in_memory::InMemoryKv;
-pub use kv::{KvStore, Table, WriteBatch, WriteOp};
+pub use kv::{KvPairs, KvStore, Table, WriteBatch, WriteOp};
 pub use rocks::RocksKv;
 pub use state::{
     AccountChange, AccountInfo, AccountUpdate, HistoricState, LatestState, StateDb, StateDiff,

@@ -1,6 +1,6 @@
 //! The RocksDB [`KvStore`]: one column family per [`Table`].
 
-use crate::{KvStore, StorageError, Table, WriteBatch, WriteOp};
+use crate::{KvPairs, KvStore, StorageError, Table, WriteBatch, WriteOp};
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, Options, DB};
 
 /// Block cache shared by all column families. Trie nodes and flat state are read at random;
@@ -76,11 +76,7 @@ impl KvStore for RocksKv {
         self.db.write(rocks).map_err(backend)
     }
 
-    fn scan_prefix(
-        &self,
-        table: Table,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan_prefix(&self, table: Table, prefix: &[u8]) -> Result<KvPairs, StorageError> {
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.cf(table)?,

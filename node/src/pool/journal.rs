@@ -7,6 +7,9 @@ use std::sync::Arc;
 use veil_primitives::{RecoveredTx, Transaction};
 use veil_storage::{KvStore, StorageError, Table, WriteBatch};
 
+/// A journaled transaction: its hash and the transaction, or why it no longer decodes.
+pub type JournalEntry = (B256, Result<RecoveredTx, String>);
+
 /// The pool journal over the node's store.
 #[derive(Clone)]
 pub struct Journal {
@@ -44,7 +47,7 @@ impl Journal {
     }
 
     /// Every journaled transaction in arrival order, decoded and recovered (or why not).
-    pub fn load(&self) -> Result<Vec<(B256, Result<RecoveredTx, String>)>, StorageError> {
+    pub fn load(&self) -> Result<Vec<JournalEntry>, StorageError> {
         let mut entries: Vec<(u64, B256, Vec<u8>)> = self
             .kv
             .scan_prefix(Table::PoolJournal, &[])?

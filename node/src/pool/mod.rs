@@ -4,7 +4,7 @@
 
 mod journal;
 
-pub use journal::Journal;
+pub use journal::{Journal, JournalEntry};
 
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256};

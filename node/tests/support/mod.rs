@@ -40,18 +40,20 @@ impl VeilProcess {
                 }
             }
         });
+        // Owned from here on, so a failed wait below still kills the process (Drop).
+        let mut node = Self { child, url: String::new(), startup_log: Vec::new(), log: rx };
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut startup_log = Vec::new();
-        loop {
-            let line = rx
+        while node.url.is_empty() {
+            let line = node
+                .log
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("veil printed its HTTP endpoint before the deadline");
-            startup_log.push(line.clone());
             if let Some(url) = line.split("url=").nth(1) {
-                let url = url.split_whitespace().next().unwrap_or_default().to_string();
-                return Self { child, url, startup_log, log: rx };
+                node.url = url.split_whitespace().next().unwrap_or_default().to_string();
             }
+            node.startup_log.push(line);
         }
+        node
     }
 
     /// One JSON-RPC call.
@@ -77,6 +79,14 @@ impl VeilProcess {
             assert!(Instant::now() < deadline, "veil did not exit after SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Drop for VeilProcess {
+    /// A test that fails half-way must not leave a node running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
