@@ -55,9 +55,8 @@ impl ChainSpec {
 
     /// Validates a parsed genesis.
     pub fn from_genesis(genesis: Genesis) -> Result<Self, ConfigError> {
-        let extra = serde_json::Value::Object(
-            genesis.config.extra_fields.clone().into_iter().collect(),
-        );
+        let extra =
+            serde_json::Value::Object(genesis.config.extra_fields.clone().into_iter().collect());
         let quorum: QuorumConfig = serde_json::from_value(extra)
             .map_err(|e| ConfigError::Invalid(format!("GoQuorum fields: {e}")))?;
         let spec = Self { genesis, quorum };
@@ -143,8 +142,7 @@ impl ChainSpec {
 
     /// Largest contract code in bytes at block `number`.
     pub fn max_code_size(&self, number: u64) -> usize {
-        let from_config =
-            self.quorum.max_code_size_config.iter().rev().find(|s| s.block <= number);
+        let from_config = self.quorum.max_code_size_config.iter().rev().find(|s| s.block <= number);
         match (from_config, self.quorum.max_code_size) {
             (Some(step), _) => step.size as usize * 1024,
             (None, Some(kib)) => kib as usize * 1024,
@@ -197,7 +195,11 @@ impl ChainSpec {
         }
         match parent.base_fee_per_gas {
             None => Some(INITIAL_BASE_FEE),
-            Some(_) => Some(parent.next_block_base_fee(alloy_eips::eip1559::BaseFeeParams::ethereum()).unwrap_or(0)),
+            Some(_) => Some(
+                parent
+                    .next_block_base_fee(alloy_eips::eip1559::BaseFeeParams::ethereum())
+                    .unwrap_or(0),
+            ),
         }
     }
 

@@ -1,7 +1,7 @@
 //! From revm's change set to Veil's state diff.
 
-use revm::database::{states::StateChangeset, BundleState, OriginalValuesKnown};
 use alloy_primitives::Address;
+use revm::database::{states::StateChangeset, BundleState, OriginalValuesKnown};
 use std::collections::BTreeMap;
 use veil_storage::{AccountChange, AccountInfo, AccountUpdate, StateDiff};
 

@@ -168,7 +168,8 @@ pub fn execute_block<S: StateReader, H: BlockHashes>(
     let mut gas_used = 0u64;
     for (index, tx) in transactions.into_iter().enumerate() {
         let reason = if tx.tx().is_private() {
-            "private transactions need a transaction manager, which this node does not have".to_string()
+            "private transactions need a transaction manager, which this node does not have"
+                .to_string()
         } else if gas_used + tx.tx().gas_limit() > block.gas_limit {
             format!(
                 "gas limit reached: block has {} gas left, transaction wants {}",

@@ -20,7 +20,9 @@ mod statetest;
 
 pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes};
 pub use diff::bundle_to_diff;
-pub use executor::{execute_block, tx_env, BlockContext, BlockExecution, ExecutionError, ExecutionMode};
+pub use executor::{
+    execute_block, tx_env, BlockContext, BlockExecution, ExecutionError, ExecutionMode,
+};
 pub use genesis::{genesis_diff, genesis_header};
 pub use intrinsic::intrinsic_gas;
 pub use spec::{cfg_env, spec_id};

@@ -96,7 +96,12 @@ fn pre_state_diff(unit: &TestUnit) -> StateDiff {
                 code_hash,
             }),
             wipe_storage: false,
-            storage: account.storage.iter().map(|(k, v)| (*k, *v)).filter(|(_, v)| !v.is_zero()).collect(),
+            storage: account
+                .storage
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .filter(|(_, v)| !v.is_zero())
+                .collect(),
         });
     }
     diff
@@ -116,8 +121,12 @@ fn run_unit(
     let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
     let state_db = StateDb::new(kv.clone());
     let mut batch = WriteBatch::new();
-    let pre_root =
-        state_db.apply(StateNamespace::PUBLIC, EMPTY_ROOT_HASH, &pre_state_diff(unit), &mut batch)?;
+    let pre_root = state_db.apply(
+        StateNamespace::PUBLIC,
+        EMPTY_ROOT_HASH,
+        &pre_state_diff(unit),
+        &mut batch,
+    )?;
     kv.write(batch)?;
 
     for (spec_name, cases) in &unit.post {
@@ -150,30 +159,42 @@ fn run_case(
     let mut cfg = CfgEnv::default();
     cfg.chain_id = unit.env.current_chain_id.map_or(1, |id| id.to());
     cfg.set_spec_and_mainnet_gas_params(spec);
-    cfg.set_max_blobs_per_tx(if spec.is_enabled_in(SpecId::PRAGUE) && !spec.is_enabled_in(SpecId::OSAKA) { 9 } else { 6 });
+    cfg.set_max_blobs_per_tx(
+        if spec.is_enabled_in(SpecId::PRAGUE) && !spec.is_enabled_in(SpecId::OSAKA) {
+            9
+        } else {
+            6
+        },
+    );
     let block = unit.block_env(&mut cfg);
     let tx = match case.tx_env(unit) {
         Ok(tx) => tx,
         Err(e) if case.expect_exception.is_some() => {
-            return Ok(check_root(pre_root, case.hash, "exception while building the tx", &e.to_string()))
+            return Ok(check_root(
+                pre_root,
+                case.hash,
+                "exception while building the tx",
+                &e.to_string(),
+            ))
         }
         Err(e) => return Ok(CaseOutcome::Fail(format!("cannot build transaction: {e}"))),
     };
     let db = StateDatabase::new(state_db.latest(StateNamespace::PUBLIC), StateTestBlockHashes);
     let mut state = State::builder().with_database_ref(db).with_bundle_update().build();
     let result = {
-        let mut evm = Context::mainnet()
-            .with_block(block)
-            .with_cfg(cfg)
-            .with_db(&mut state)
-            .build_mainnet();
+        let mut evm =
+            Context::mainnet().with_block(block).with_cfg(cfg).with_db(&mut state).build_mainnet();
         evm.transact_commit(tx)
     };
     let (logs, post_root) = match (&result, &case.expect_exception) {
-        (Err(e), Some(_)) => return Ok(check_root(pre_root, case.hash, "expected exception", &e.to_string())),
+        (Err(e), Some(_)) => {
+            return Ok(check_root(pre_root, case.hash, "expected exception", &e.to_string()))
+        }
         (Err(e), None) => return Ok(CaseOutcome::Fail(format!("unexpected exception: {e}"))),
         (Ok(_), Some(expected)) => {
-            return Ok(CaseOutcome::Fail(format!("expected exception {expected}, execution succeeded")))
+            return Ok(CaseOutcome::Fail(format!(
+                "expected exception {expected}, execution succeeded"
+            )))
         }
         (Ok(outcome), None) => {
             state.merge_transitions(BundleRetention::PlainState);

@@ -66,17 +66,22 @@ fn spec() -> ChainSpec {
     for i in 0..TXS {
         let holder = address_of(&key(i));
         alloc.insert(holder.to_string(), serde_json::json!({ "balance": "0xde0b6b3a7640000" }));
-        token_storage.insert(balance_slot(holder).to_string(), serde_json::json!(B256::with_last_byte(100)));
+        token_storage
+            .insert(balance_slot(holder).to_string(), serde_json::json!(B256::with_last_byte(100)));
     }
     alloc.insert(
         token_address().to_string(),
         serde_json::json!({ "balance": "0x0", "code": token_code(), "storage": token_storage }),
     );
-    ChainSpec::from_json(&serde_json::json!({
+    ChainSpec::from_json(
+        &serde_json::json!({
         "config": { "chainId": 10, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
             "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0,
             "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "isQuorum": true },
-        "alloc": alloc, "gasLimit": "0xE0000000" }).to_string()).unwrap()
+        "alloc": alloc, "gasLimit": "0xE0000000" })
+        .to_string(),
+    )
+    .unwrap()
 }
 
 fn fresh_chain(spec: &ChainSpec) -> (tempfile::TempDir, Arc<Chain>) {
@@ -89,7 +94,11 @@ fn fresh_chain(spec: &ChainSpec) -> (tempfile::TempDir, Arc<Chain>) {
 /// Mints the benchmark block once on a leader.
 fn make_block(spec: &ChainSpec, token: bool) -> Block {
     let (_dir, chain) = fresh_chain(spec);
-    let pool = Arc::new(TxPool::new(PoolConfig { max_transactions: 10_000, ..Default::default() }, chain.spec().clone(), None));
+    let pool = Arc::new(TxPool::new(
+        PoolConfig { max_transactions: 10_000, ..Default::default() },
+        chain.spec().clone(),
+        None,
+    ));
     for i in 0..TXS {
         let to = Address::from_slice(&keccak256((i as u64 + 1_000_000).to_be_bytes())[12..]);
         let (target, input, gas) = if token {
@@ -100,8 +109,15 @@ fn make_block(spec: &ChainSpec, token: bool) -> Block {
         } else {
             (to, Bytes::new(), 21_000)
         };
-        let tx = TxLegacy { chain_id: Some(10), nonce: 0, gas_price: 0, gas_limit: gas,
-            to: TxKind::Call(target), value: U256::from(u64::from(!token)), input };
+        let tx = TxLegacy {
+            chain_id: Some(10),
+            nonce: 0,
+            gas_price: 0,
+            gas_limit: gas,
+            to: TxKind::Call(target),
+            value: U256::from(u64::from(!token)),
+            input,
+        };
         let tx = RecoveredTx::try_new(sign_transaction(tx.into(), &key(i))).unwrap();
         pool.add(tx, &chain.latest_state(), &chain.head().1).unwrap();
     }
@@ -110,7 +126,11 @@ fn make_block(spec: &ChainSpec, token: bool) -> Block {
     let block = chain.store().block(minted.hash).unwrap().unwrap();
     let receipts = chain.store().receipts(minted.hash).unwrap().unwrap();
     assert!(receipts.iter().all(alloy_consensus::TxReceipt::status), "every transfer succeeds");
-    println!("{} block: {} gas for {TXS} txs", if token { "token" } else { "plain" }, block.header.gas_used);
+    println!(
+        "{} block: {} gas for {TXS} txs",
+        if token { "token" } else { "plain" },
+        block.header.gas_used
+    );
     block
 }
 
@@ -131,11 +151,20 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function("1_sender_recovery_parallel", |b| {
             b.iter(|| {
-                block.body.transactions.par_iter().map(|tx| RecoveredTx::try_new(tx.clone()).unwrap()).collect::<Vec<_>>()
+                block
+                    .body
+                    .transactions
+                    .par_iter()
+                    .map(|tx| RecoveredTx::try_new(tx.clone()).unwrap())
+                    .collect::<Vec<_>>()
             })
         });
-        let recovered: Vec<RecoveredTx> =
-            block.body.transactions.iter().map(|tx| RecoveredTx::try_new(tx.clone()).unwrap()).collect();
+        let recovered: Vec<RecoveredTx> = block
+            .body
+            .transactions
+            .iter()
+            .map(|tx| RecoveredTx::try_new(tx.clone()).unwrap())
+            .collect();
         let (_dir, chain) = fresh_chain(&spec);
         let context = BlockContext::from_header(&block.header);
         let execute = || {
@@ -148,7 +177,10 @@ fn bench(c: &mut Criterion) {
         group.bench_function("3_state_root", |b| {
             b.iter(|| {
                 let mut batch = WriteBatch::new();
-                chain.state().apply(StateNamespace::PUBLIC, parent_root, &execution.diff, &mut batch).unwrap()
+                chain
+                    .state()
+                    .apply(StateNamespace::PUBLIC, parent_root, &execution.diff, &mut batch)
+                    .unwrap()
             })
         });
         group.bench_function("4_commit_write_batch", |b| {
@@ -156,7 +188,10 @@ fn bench(c: &mut Criterion) {
                 || {
                     let (dir, chain) = fresh_chain(&spec);
                     let mut batch = WriteBatch::new();
-                    chain.state().apply(StateNamespace::PUBLIC, parent_root, &execution.diff, &mut batch).unwrap();
+                    chain
+                        .state()
+                        .apply(StateNamespace::PUBLIC, parent_root, &execution.diff, &mut batch)
+                        .unwrap();
                     (dir, chain, batch)
                 },
                 |(_dir, chain, batch)| chain.kv().write(batch).unwrap(),

@@ -7,7 +7,9 @@ use rayon::prelude::*;
 use std::sync::Arc;
 use veil_config::ChainSpec;
 use veil_evm::{execute_block, BlockContext, BlockExecution, ExecutionMode, StateDatabase};
-use veil_primitives::{receipts_root, transactions_root, Block, BlockBody, RecoveredTx, Transaction};
+use veil_primitives::{
+    receipts_root, transactions_root, Block, BlockBody, RecoveredTx, Transaction,
+};
 use veil_storage::{
     ChainStore, KvStore, LatestState, StateDb, StateNamespace, StorageError, Table, WriteBatch,
 };
@@ -161,7 +163,8 @@ impl Chain {
         let spec_json = store.meta(CHAIN_SPEC_KEY)?.ok_or(ChainOpenError::NotInitialised)?;
         let genesis = serde_json::from_slice(&spec_json)
             .map_err(|e| ChainOpenError::BadSpec(e.to_string()))?;
-        let spec = ChainSpec::from_genesis(genesis).map_err(|e| ChainOpenError::BadSpec(e.to_string()))?;
+        let spec =
+            ChainSpec::from_genesis(genesis).map_err(|e| ChainOpenError::BadSpec(e.to_string()))?;
         let head = store.head()?.ok_or(ChainOpenError::NotInitialised)?;
         Ok(Self {
             state: StateDb::new(kv.clone()),
@@ -236,8 +239,12 @@ impl Chain {
         };
         let execution = self.execute_on_head(&context, candidates, ExecutionMode::Build)?;
         let mut scratch = WriteBatch::new();
-        let state_root =
-            self.state.apply(StateNamespace::PUBLIC, parent.state_root, &execution.diff, &mut scratch)?;
+        let state_root = self.state.apply(
+            StateNamespace::PUBLIC,
+            parent.state_root,
+            &execution.diff,
+            &mut scratch,
+        )?;
         let transactions: Vec<Transaction> =
             execution.transactions.iter().map(|tx| tx.tx().clone()).collect();
         let header = Header {
@@ -280,8 +287,11 @@ impl Chain {
             .par_iter()
             .enumerate()
             .map(|(index, tx)| {
-                RecoveredTx::try_new(tx.clone())
-                    .map_err(|source| ImportError::InvalidSender { number, index, source })
+                RecoveredTx::try_new(tx.clone()).map_err(|source| ImportError::InvalidSender {
+                    number,
+                    index,
+                    source,
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.import_recovered(block.header, transactions)
@@ -310,11 +320,17 @@ impl Chain {
         if header.timestamp < head.timestamp {
             return Err(ImportError::InvalidHeader {
                 number,
-                reason: format!("timestamp {} is before its parent's {}", header.timestamp, head.timestamp),
+                reason: format!(
+                    "timestamp {} is before its parent's {}",
+                    header.timestamp, head.timestamp
+                ),
             });
         }
         if header.gas_used > header.gas_limit {
-            return Err(ImportError::InvalidHeader { number, reason: "gas used above gas limit".into() });
+            return Err(ImportError::InvalidHeader {
+                number,
+                reason: "gas used above gas limit".into(),
+            });
         }
         let expected_base_fee = self.spec.next_base_fee(&head, number, header.timestamp);
         check(number, "base fee", header.base_fee_per_gas, expected_base_fee)?;
@@ -330,22 +346,23 @@ impl Chain {
         check(number, "receipts root", header.receipts_root, receipts_root(&execution.receipts))?;
         check(number, "logs bloom", header.logs_bloom, block_bloom(&execution.receipts))?;
         let mut batch = WriteBatch::new();
-        let state_root =
-            self.state.apply(StateNamespace::PUBLIC, head.state_root, &execution.diff, &mut batch)?;
+        let state_root = self.state.apply(
+            StateNamespace::PUBLIC,
+            head.state_root,
+            &execution.diff,
+            &mut batch,
+        )?;
         check(number, "state root", header.state_root, state_root)?;
 
         let hash = header.hash_slow();
-        let senders: Vec<Address> = execution.transactions.iter().map(RecoveredTx::sender).collect();
+        let senders: Vec<Address> =
+            execution.transactions.iter().map(RecoveredTx::sender).collect();
         for tx in &raw {
             batch.delete(Table::PoolJournal, tx.hash().as_slice());
         }
         let block = Block {
             header,
-            body: BlockBody {
-                transactions: raw,
-                ommers: vec![],
-                withdrawals: None,
-            },
+            body: BlockBody { transactions: raw, ommers: vec![], withdrawals: None },
         };
         ChainStore::put_head_block(&mut batch, hash, &block, &senders, &execution.receipts);
         self.kv.write(batch)?;

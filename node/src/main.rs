@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::{net::IpAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 #[derive(Parser, Debug)]
-#[command(name = "veil", version, about = "Veil: a permissioned Ethereum ledger with private transactions")]
+#[command(
+    name = "veil",
+    version,
+    about = "Veil: a permissioned Ethereum ledger with private transactions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -44,7 +44,11 @@ impl Minter {
             return Ok(None);
         }
         let imported = self.chain.import_recovered(block.header, included)?;
-        self.pool.remove_after_block(&imported.transactions, &dropped, &self.chain.latest_state())?;
+        self.pool.remove_after_block(
+            &imported.transactions,
+            &dropped,
+            &self.chain.latest_state(),
+        )?;
         tracing::info!(
             target: "miner",
             number = imported.header.number,

@@ -46,7 +46,8 @@ fn check_supported_chain(chain: &Chain) -> eyre::Result<()> {
         .map_or(head.timestamp, |d| d.as_secs());
     let fork = spec.hardfork_at(head.number + 1, now.max(head.timestamp));
     let config = &spec.genesis().config;
-    let later = config.cancun_time.is_some() || config.prague_time.is_some() || config.osaka_time.is_some();
+    let later =
+        config.cancun_time.is_some() || config.prague_time.is_some() || config.osaka_time.is_some();
     if fork < Hardfork::Byzantium || later {
         eyre::bail!(
             "this node mints and imports blocks under Byzantium through Shanghai rules; the genesis \
@@ -72,18 +73,25 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     let (head_hash, head) = chain.head();
     tracing::info!(target: "node", number = head.number, hash = %head_hash, chain_id = chain.spec().chain_id(), "chain opened");
 
-    let pool = Arc::new(TxPool::new(PoolConfig::default(), chain.spec().clone(), Some(Journal::new(kv.clone()))));
+    let pool = Arc::new(TxPool::new(
+        PoolConfig::default(),
+        chain.spec().clone(),
+        Some(Journal::new(kv.clone())),
+    ));
     let restored = pool.restore(&chain.latest_state(), &head)?;
     tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let minter = Minter::new(chain.clone(), pool.clone(), config.beneficiary);
-    let mint_task = tokio::spawn(run_mint_trigger(minter, pool.clone(), config.block_time, shutdown_rx));
+    let mint_task =
+        tokio::spawn(run_mint_trigger(minter, pool.clone(), config.block_time, shutdown_rx));
 
     let server = match config.http {
         Some(addr) => {
             let context = Arc::new(rpc::RpcContext { chain: chain.clone(), pool: pool.clone() });
-            let (bound, handle) = rpc::start_http(addr, context).await.wrap_err_with(|| format!("binding HTTP on {addr}"))?;
+            let (bound, handle) = rpc::start_http(addr, context)
+                .await
+                .wrap_err_with(|| format!("binding HTTP on {addr}"))?;
             tracing::info!(target: "rpc", url = %format!("http://{bound}"), "HTTP server started");
             Some(handle)
         }

@@ -65,9 +65,16 @@ fn positional(params: &Params<'_>) -> Result<Vec<Value>, ErrorObjectOwned> {
     params.parse::<Vec<Value>>().map_err(|e| invalid_params(e.to_string()))
 }
 
-fn param<T: serde::de::DeserializeOwned>(args: &[Value], index: usize, what: &str) -> Result<T, ErrorObjectOwned> {
-    let value = args.get(index).ok_or_else(|| invalid_params(format!("missing value for required argument {index} ({what})")))?;
-    serde_json::from_value(value.clone()).map_err(|e| invalid_params(format!("invalid {what}: {e}")))
+fn param<T: serde::de::DeserializeOwned>(
+    args: &[Value],
+    index: usize,
+    what: &str,
+) -> Result<T, ErrorObjectOwned> {
+    let value = args.get(index).ok_or_else(|| {
+        invalid_params(format!("missing value for required argument {index} ({what})"))
+    })?;
+    serde_json::from_value(value.clone())
+        .map_err(|e| invalid_params(format!("invalid {what}: {e}")))
 }
 
 impl RpcContext {
@@ -76,19 +83,26 @@ impl RpcContext {
         match tag {
             BlockTag::Latest | BlockTag::Pending => Ok(Some(self.chain.head())),
             BlockTag::Number(n) => {
-                let Some(hash) = store.canonical_hash(n).map_err(server_error)? else { return Ok(None) };
+                let Some(hash) = store.canonical_hash(n).map_err(server_error)? else {
+                    return Ok(None);
+                };
                 Ok(store.header(hash).map_err(server_error)?.map(|h| (hash, h)))
             }
         }
     }
 
-    fn account_field(&self, args: &[Value], read: impl Fn(Option<alloy_trie::TrieAccount>) -> U256) -> RpcResult {
+    fn account_field(
+        &self,
+        args: &[Value],
+        read: impl Fn(Option<alloy_trie::TrieAccount>) -> U256,
+    ) -> RpcResult {
         let address: Address = param(args, 0, "address")?;
         let tag = block_tag(args.get(1))?;
         let account = match tag {
             BlockTag::Latest | BlockTag::Pending => self.chain.latest_state().account(address),
             BlockTag::Number(_) => {
-                let (_, header) = self.header_at(tag)?.ok_or_else(|| server_error("header not found"))?;
+                let (_, header) =
+                    self.header_at(tag)?.ok_or_else(|| server_error("header not found"))?;
                 self.chain.state().at_root(header.state_root).account(address)
             }
         }
@@ -112,7 +126,12 @@ impl RpcContext {
         if !pending {
             return Ok(nonce);
         }
-        let state_nonce = self.chain.latest_state().account(address).map_err(server_error)?.map_or(0, |a| a.nonce);
+        let state_nonce = self
+            .chain
+            .latest_state()
+            .account(address)
+            .map_err(server_error)?
+            .map_or(0, |a| a.nonce);
         Ok(quantity(self.pool.pending_nonce(address, state_nonce)))
     }
 
@@ -140,29 +159,44 @@ impl RpcContext {
     fn transaction_receipt(&self, args: &[Value]) -> RpcResult {
         let tx_hash: B256 = param(args, 0, "transaction hash")?;
         let store = self.chain.store();
-        let Some(location) = store.tx_location(tx_hash).map_err(server_error)? else { return Ok(Value::Null) };
-        let header = store.header(location.block_hash).map_err(server_error)?.ok_or_else(|| server_error("header not found"))?;
-        let receipts = store.receipts(location.block_hash).map_err(server_error)?.unwrap_or_default();
+        let Some(location) = store.tx_location(tx_hash).map_err(server_error)? else {
+            return Ok(Value::Null);
+        };
+        let header = store
+            .header(location.block_hash)
+            .map_err(server_error)?
+            .ok_or_else(|| server_error("header not found"))?;
+        let receipts =
+            store.receipts(location.block_hash).map_err(server_error)?.unwrap_or_default();
         let senders = store.senders(location.block_hash).map_err(server_error)?.unwrap_or_default();
-        let txs = store.transactions(location.block_hash).map_err(server_error)?.unwrap_or_default();
+        let txs =
+            store.transactions(location.block_hash).map_err(server_error)?.unwrap_or_default();
         let i = location.index as usize;
-        let (Some(receipt), Some(tx), Some(from)) = (receipts.get(i), txs.get(i), senders.get(i)) else {
+        let (Some(receipt), Some(tx), Some(from)) = (receipts.get(i), txs.get(i), senders.get(i))
+        else {
             return Err(server_error("receipt index out of range"));
         };
         let previous = if i == 0 { 0 } else { receipts[i - 1].cumulative_gas_used() };
         let contract_address = tx.to().is_none().then(|| from.create(tx.nonce()));
         let log_offset: usize = receipts[..i].iter().map(|r| r.logs().len()).sum();
-        let logs: Vec<Value> = receipt.logs().iter().enumerate().map(|(j, log)| json!({
-            "address": log.address,
-            "topics": log.topics(),
-            "data": log.data.data,
-            "blockHash": location.block_hash,
-            "blockNumber": quantity(header.number),
-            "transactionHash": tx_hash,
-            "transactionIndex": quantity(i),
-            "logIndex": quantity(log_offset + j),
-            "removed": false,
-        })).collect();
+        let logs: Vec<Value> = receipt
+            .logs()
+            .iter()
+            .enumerate()
+            .map(|(j, log)| {
+                json!({
+                    "address": log.address,
+                    "topics": log.topics(),
+                    "data": log.data.data,
+                    "blockHash": location.block_hash,
+                    "blockNumber": quantity(header.number),
+                    "transactionHash": tx_hash,
+                    "transactionIndex": quantity(i),
+                    "logIndex": quantity(log_offset + j),
+                    "removed": false,
+                })
+            })
+            .collect();
         Ok(json!({
             "transactionHash": tx_hash,
             "transactionIndex": quantity(i),
@@ -190,7 +224,9 @@ pub fn rpc_module(context: Arc<RpcContext>) -> RpcModule<Arc<RpcContext>> {
         ("net_version", |c, _| Ok(json!(c.chain.spec().chain_id().to_string()))),
         ("eth_chainId", |c, _| Ok(quantity(c.chain.spec().chain_id()))),
         ("eth_blockNumber", |c, _| Ok(quantity(c.chain.head().1.number))),
-        ("eth_getBalance", |c, a| c.account_field(a, |acc| acc.map_or(U256::ZERO, |acc| acc.balance))),
+        ("eth_getBalance", |c, a| {
+            c.account_field(a, |acc| acc.map_or(U256::ZERO, |acc| acc.balance))
+        }),
         ("eth_getTransactionCount", RpcContext::transaction_count),
         ("eth_sendRawTransaction", RpcContext::send_raw_transaction),
         ("eth_getBlockByNumber", RpcContext::block_by_number),

@@ -1,6 +1,9 @@
 //! `veil evm statetest`: prints one line per case and a summary, like geth's `evm statetest`.
 
-use std::{path::{Path, PathBuf}, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 use veil_evm::{run_state_test_file, CaseOutcome};
 
 /// Totals of a run.
@@ -39,7 +42,9 @@ fn fixture_files(paths: &[PathBuf]) -> Vec<PathBuf> {
 pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
     for file in fixture_files(paths) {
-        let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = file
+            .file_name()
+            .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
         match run_state_test_file(Path::new(&file)) {
             Err(e) => {
                 summary.failed += 1;

@@ -23,7 +23,9 @@ fn key(i: u8) -> SecretKey {
 
 fn genesis(quorum: bool) -> ChainSpec {
     let alloc: serde_json::Map<String, serde_json::Value> = (0..3)
-        .map(|i| (address_of(&key(i)).to_string(), serde_json::json!({ "balance": "0xde0b6b3a7640000" })))
+        .map(|i| {
+            (address_of(&key(i)).to_string(), serde_json::json!({ "balance": "0xde0b6b3a7640000" }))
+        })
         .collect();
     let mut config = serde_json::json!({
         "chainId": 10, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0, "eip158Block": 0,
@@ -123,8 +125,12 @@ fn minted_block_matches_independent_roots_gas_and_balances() {
     let expected_receipts: Vec<ReceiptEnvelope> = (1..=3u64)
         .map(|i| {
             ReceiptEnvelope::Legacy(
-                AlloyReceipt { status: Eip658Value::Eip658(true), cumulative_gas_used: 21_000 * i, logs: vec![] }
-                    .with_bloom(),
+                AlloyReceipt {
+                    status: Eip658Value::Eip658(true),
+                    cumulative_gas_used: 21_000 * i,
+                    logs: vec![],
+                }
+                .with_bloom(),
             )
         })
         .collect();
@@ -151,10 +157,16 @@ fn minted_block_matches_independent_roots_gas_and_balances() {
     }
     // State root from alloy-trie over the hand-built accounts.
     let accounts = model.map(|(address, nonce, balance)| {
-        (address, TrieAccount { nonce, balance, storage_root: EMPTY_ROOT_HASH, code_hash: KECCAK_EMPTY })
+        (
+            address,
+            TrieAccount { nonce, balance, storage_root: EMPTY_ROOT_HASH, code_hash: KECCAK_EMPTY },
+        )
     });
     assert_eq!(block.header.state_root, state_root_unhashed(accounts));
-    assert_eq!(node.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(), block.header.state_root);
+    assert_eq!(
+        node.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(),
+        block.header.state_root
+    );
 
     // A second node imports the same block through the import path and agrees.
     let follower = self::node(&spec);
@@ -162,7 +174,10 @@ fn minted_block_matches_independent_roots_gas_and_balances() {
     let imported = follower.chain.import(full.clone()).unwrap();
     assert_eq!(imported.hash, block.hash);
     assert_eq!(follower.chain.head().1.state_root, block.header.state_root);
-    assert_eq!(follower.chain.store().senders(block.hash).unwrap().unwrap()[2], address_of(&key(0)));
+    assert_eq!(
+        follower.chain.store().senders(block.hash).unwrap().unwrap()[2],
+        address_of(&key(0))
+    );
 
     // The same block again no longer extends the head.
     assert!(matches!(follower.chain.import(full).unwrap_err(), ImportError::NotOnHead { .. }));
@@ -173,7 +188,10 @@ fn tampered_blocks_are_refused_and_change_nothing() {
     let spec = genesis(false);
     let leader = node(&spec);
     submit(&leader, transfer(0, 0, Address::repeat_byte(1), 5, 2 * GWEI));
-    let minted = Minter::new(leader.chain.clone(), leader.pool.clone(), Address::ZERO).mint().unwrap().unwrap();
+    let minted = Minter::new(leader.chain.clone(), leader.pool.clone(), Address::ZERO)
+        .mint()
+        .unwrap()
+        .unwrap();
     let good = leader.chain.store().block(minted.hash).unwrap().unwrap();
     let follower = node(&spec);
     let genesis_head = follower.chain.head();
@@ -185,7 +203,10 @@ fn tampered_blocks_are_refused_and_change_nothing() {
 
     let mut bad_gas = good.clone();
     bad_gas.header.gas_used += 1;
-    assert!(matches!(follower.chain.import(bad_gas).unwrap_err(), ImportError::Mismatch { field: "gas used", .. }));
+    assert!(matches!(
+        follower.chain.import(bad_gas).unwrap_err(),
+        ImportError::Mismatch { field: "gas used", .. }
+    ));
 
     let mut bad_receipts = good.clone();
     bad_receipts.header.receipts_root = B256::repeat_byte(3);
@@ -195,7 +216,10 @@ fn tampered_blocks_are_refused_and_change_nothing() {
     ));
 
     assert_eq!(follower.chain.head(), genesis_head);
-    assert_eq!(follower.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(), genesis_head.1.state_root);
+    assert_eq!(
+        follower.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(),
+        genesis_head.1.state_root
+    );
     follower.chain.import(good).unwrap();
     assert_eq!(follower.chain.head().0, minted.hash);
 }
@@ -205,12 +229,14 @@ fn gas_free_network_accepts_price_zero_and_burns_nothing() {
     let spec = genesis(true);
     let node = node(&spec);
     let coinbase = Address::repeat_byte(0xcb);
-    let priced = veil_primitives::RecoveredTx::try_new(transfer(0, 0, Address::ZERO, 1, 1)).unwrap();
+    let priced =
+        veil_primitives::RecoveredTx::try_new(transfer(0, 0, Address::ZERO, 1, 1)).unwrap();
     let err = node.pool.add(priced, &node.chain.latest_state(), &node.chain.head().1).unwrap_err();
     assert!(err.to_string().starts_with("gas price not 0"), "{err}");
 
     submit(&node, transfer(0, 0, Address::repeat_byte(5), 7, 0));
-    let block = Minter::new(node.chain.clone(), node.pool.clone(), coinbase).mint().unwrap().unwrap();
+    let block =
+        Minter::new(node.chain.clone(), node.pool.clone(), coinbase).mint().unwrap().unwrap();
     assert_eq!(block.header.base_fee_per_gas, Some(0));
     assert_eq!(block.header.gas_used, 21_000);
     let state = node.chain.latest_state();
@@ -231,7 +257,8 @@ fn past_states_stay_readable() {
         roots.push(minter.mint().unwrap().unwrap().header.state_root);
     }
     for (i, root) in roots.iter().enumerate() {
-        let balance = node.chain.state().at_root(*root).account(recipient).unwrap().map(|a| a.balance);
+        let balance =
+            node.chain.state().at_root(*root).account(recipient).unwrap().map(|a| a.balance);
         let expected = (i > 0).then(|| U256::from(10 * i as u64));
         assert_eq!(balance, expected, "after block {i}");
     }
@@ -246,16 +273,26 @@ fn deploy_code_of_size(size: u16) -> Vec<u8> {
 #[test]
 fn contract_size_limit_comes_from_the_genesis() {
     // maxCodeSizeConfig: 1 KiB from block 0, 2 KiB from block 3.
-    let mut genesis: serde_json::Value = serde_json::from_str(&serde_json::to_string(genesis(true).genesis()).unwrap()).unwrap();
-    genesis["config"]["maxCodeSizeConfig"] = serde_json::json!([{ "block": 0, "size": 1 }, { "block": 3, "size": 2 }]);
+    let mut genesis: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(genesis(true).genesis()).unwrap()).unwrap();
+    genesis["config"]["maxCodeSizeConfig"] =
+        serde_json::json!([{ "block": 0, "size": 1 }, { "block": 3, "size": 2 }]);
     let spec = ChainSpec::from_json(&genesis.to_string()).unwrap();
     let node = node(&spec);
     let minter = Minter::new(node.chain.clone(), node.pool.clone(), Address::ZERO);
     assert!(minter.mint().unwrap().is_none(), "no empty blocks");
     let deploy = |nonce: u64, size: u16| {
         sign_transaction(
-            TxLegacy { chain_id: Some(10), nonce, gas_price: 0, gas_limit: 1_000_000, to: TxKind::Create,
-                value: U256::ZERO, input: deploy_code_of_size(size).into() }.into(),
+            TxLegacy {
+                chain_id: Some(10),
+                nonce,
+                gas_price: 0,
+                gas_limit: 1_000_000,
+                to: TxKind::Create,
+                value: U256::ZERO,
+                input: deploy_code_of_size(size).into(),
+            }
+            .into(),
             &key(0),
         )
     };

@@ -6,7 +6,12 @@ use std::process::Command;
 use support::vectors_dir;
 
 fn veil(args: &[&str], datadir: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_veil")).args(args).arg("--datadir").arg(datadir).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(args)
+        .arg("--datadir")
+        .arg(datadir)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -17,7 +22,10 @@ fn init_writes_the_published_genesis_and_refuses_a_different_one() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     // Sepolia's genesis hash as published (alloy's SEPOLIA_GENESIS_HASH, eth-clients/sepolia).
-    assert!(stdout.contains("hash=0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9"), "{stdout}");
+    assert!(
+        stdout.contains("hash=0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9"),
+        "{stdout}"
+    );
 
     // Again with the same file: fine. With another file: refused, naming both hashes.
     assert!(veil(&["init", sepolia.to_str().unwrap()], dir.path()).status.success());
@@ -39,7 +47,11 @@ fn chain_id_1_and_missing_genesis_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let out = veil(&[], dir.path());
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run `veil init"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run `veil init"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let genesis = dir.path().join("genesis.json");
     std::fs::write(&genesis, r#"{"config":{"chainId":1,"homesteadBlock":0,"eip150Block":0,"eip155Block":0,
@@ -54,5 +66,7 @@ fn chain_id_1_and_missing_genesis_are_refused_with_a_reason() {
     std::fs::write(&bad, r#"{"config":{"chainId":10,"txnSizeLimit":500},"alloc":{}}"#).unwrap();
     let out = veil(&["init", bad.to_str().unwrap()], &dir.path().join("other"));
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("txnSizeLimit must be between 32 and 128"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("txnSizeLimit must be between 32 and 128")
+    );
 }

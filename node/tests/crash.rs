@@ -8,7 +8,10 @@ use alloy_primitives::{hex, Address, TxKind, U256};
 use serde_json::json;
 use std::{
     collections::HashSet,
-    sync::{atomic::{AtomicBool, Ordering}, Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 use support::{quantity, rpc_call, wait_until, VeilProcess};
@@ -46,7 +49,11 @@ fn kill_9_under_load_loses_no_accepted_transaction() {
         let (url, accepted, stop) = (node.url.clone(), accepted.clone(), stop.clone());
         std::thread::spawn(move || {
             'sending: for i in 0..3_000u64 {
-                let raw = raw_transfer((i % DEV_ACCOUNTS as u64) as usize, i / DEV_ACCOUNTS as u64, recipient);
+                let raw = raw_transfer(
+                    (i % DEV_ACCOUNTS as u64) as usize,
+                    i / DEV_ACCOUNTS as u64,
+                    recipient,
+                );
                 // A refused or failed call is retried (bounded) until the node is killed.
                 for _attempt in 0..200 {
                     if stop.load(Ordering::Relaxed) {
@@ -64,7 +71,8 @@ fn kill_9_under_load_loses_no_accepted_transaction() {
     };
     wait_until("transactions accepted and mined", Duration::from_secs(120), || {
         let mined = node.call("eth_blockNumber", json!([])).map(|n| quantity(&n)).unwrap_or(0);
-        let pending = node.call("txpool_status", json!([])).map(|s| quantity(&s["pending"])).unwrap_or(0);
+        let pending =
+            node.call("txpool_status", json!([])).map(|s| quantity(&s["pending"])).unwrap_or(0);
         accepted.lock().unwrap().len() >= 400 && mined >= 3 && pending > 0
     });
     node.kill9();

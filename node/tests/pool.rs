@@ -7,7 +7,9 @@ use secp256k1::SecretKey;
 use std::sync::Arc;
 use veil_config::ChainSpec;
 use veil_node::{pool::Journal, Chain, PoolConfig, PoolError, TxPool};
-use veil_primitives::{address_of, sign_private_transaction, sign_transaction, RecoveredTx, Transaction};
+use veil_primitives::{
+    address_of, sign_private_transaction, sign_transaction, RecoveredTx, Transaction,
+};
 use veil_storage::{InMemoryKv, KvStore};
 
 fn key(i: u8) -> SecretKey {
@@ -16,7 +18,9 @@ fn key(i: u8) -> SecretKey {
 
 fn spec(quorum: bool) -> ChainSpec {
     let alloc: serde_json::Map<String, serde_json::Value> = (0..4)
-        .map(|i| (address_of(&key(i)).to_string(), serde_json::json!({ "balance": "0x3b9aca0000000" })))
+        .map(|i| {
+            (address_of(&key(i)).to_string(), serde_json::json!({ "balance": "0x3b9aca0000000" }))
+        })
         .collect();
     let mut config = serde_json::json!({ "chainId": 10, "homesteadBlock": 0, "eip150Block": 0,
         "eip155Block": 0, "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
@@ -24,7 +28,11 @@ fn spec(quorum: bool) -> ChainSpec {
     if quorum {
         config["isQuorum"] = true.into();
     }
-    ChainSpec::from_json(&serde_json::json!({ "config": config, "alloc": alloc, "gasLimit": "0x989680" }).to_string()).unwrap()
+    ChainSpec::from_json(
+        &serde_json::json!({ "config": config, "alloc": alloc, "gasLimit": "0x989680" })
+            .to_string(),
+    )
+    .unwrap()
 }
 
 struct Fixture {
@@ -73,12 +81,16 @@ fn geth_reasons_for_every_rejection() {
     let f = fixture(false);
     let reason = |tx: RecoveredTx| f.add(tx).unwrap_err().to_string();
 
-    assert!(reason(signed(0, TxLegacy { gas_limit: 20_999, ..legacy(0, 0, 1) })).starts_with("intrinsic gas too low"));
-    assert!(reason(signed(0, TxLegacy { gas_limit: 20_000_000, ..legacy(0, 0, 1) })).starts_with("exceeds block gas limit"));
-    assert!(reason(signed(0, TxLegacy { chain_id: Some(11), ..legacy(0, 0, 1) })).starts_with("invalid chain id for signer"));
+    assert!(reason(signed(0, TxLegacy { gas_limit: 20_999, ..legacy(0, 0, 1) }))
+        .starts_with("intrinsic gas too low"));
+    assert!(reason(signed(0, TxLegacy { gas_limit: 20_000_000, ..legacy(0, 0, 1) }))
+        .starts_with("exceeds block gas limit"));
+    assert!(reason(signed(0, TxLegacy { chain_id: Some(11), ..legacy(0, 0, 1) }))
+        .starts_with("invalid chain id for signer"));
     assert!(reason(signed(0, TxLegacy { value: U256::MAX / U256::from(2), ..legacy(0, 0, 1) }))
         .starts_with("insufficient funds for gas * price + value"));
-    let big = TxLegacy { input: vec![1u8; 33 * 1024].into(), gas_limit: 9_000_000, ..legacy(0, 0, 1) };
+    let big =
+        TxLegacy { input: vec![1u8; 33 * 1024].into(), gas_limit: 9_000_000, ..legacy(0, 0, 1) };
     assert!(reason(signed(0, big)).starts_with("oversized data"), "txnSizeLimit 32 KiB");
     let private = RecoveredTx::try_new(sign_private_transaction(legacy(0, 0, 0), &key(0))).unwrap();
     assert!(reason(private).starts_with("private transactions"));
@@ -111,7 +123,11 @@ fn pending_is_nonce_ordered_and_gaps_are_queued() {
     assert_eq!((f.pool.status().pending, f.pool.status().queued), (4, 0));
     let pending = f.pool.pending(100);
     let of = |i: u8| -> Vec<u64> {
-        pending.iter().filter(|t| t.sender() == address_of(&key(i))).map(|t| t.tx().nonce()).collect()
+        pending
+            .iter()
+            .filter(|t| t.sender() == address_of(&key(i)))
+            .map(|t| t.tx().nonce())
+            .collect()
     };
     assert_eq!(of(0), vec![0, 1, 2]);
     assert_eq!(of(1), vec![0]);
@@ -136,9 +152,13 @@ fn replacement_needs_a_price_bump_except_on_gas_free_networks() {
     };
     let sign = |tx: TxEip1559| RecoveredTx::try_new(sign_transaction(tx.into(), &key(0))).unwrap();
     let first = priced.add(sign(base.clone())).unwrap();
-    let err = priced.add(sign(TxEip1559 { max_fee_per_gas: 109, max_priority_fee_per_gas: 11, ..base.clone() })).unwrap_err();
+    let err = priced
+        .add(sign(TxEip1559 { max_fee_per_gas: 109, max_priority_fee_per_gas: 11, ..base.clone() }))
+        .unwrap_err();
     assert!(matches!(err, PoolError::ReplacementUnderpriced(10)));
-    let second = priced.add(sign(TxEip1559 { max_fee_per_gas: 110, max_priority_fee_per_gas: 11, ..base })).unwrap();
+    let second = priced
+        .add(sign(TxEip1559 { max_fee_per_gas: 110, max_priority_fee_per_gas: 11, ..base }))
+        .unwrap();
     assert!(!priced.pool.contains(&first));
     assert!(priced.pool.contains(&second));
     assert_eq!(priced.pool.status().pending, 1);
@@ -151,7 +171,10 @@ fn replacement_needs_a_price_bump_except_on_gas_free_networks() {
 
 #[test]
 fn limits_evict_queued_before_refusing() {
-    let f = fixture_with(true, PoolConfig { max_transactions: 3, max_queued_per_sender: 2, price_bump_percent: 10 });
+    let f = fixture_with(
+        true,
+        PoolConfig { max_transactions: 3, max_queued_per_sender: 2, price_bump_percent: 10 },
+    );
     f.add(signed(0, legacy(0, 0, 0))).unwrap();
     f.add(signed(1, legacy(1, 5, 0))).unwrap();
     f.add(signed(1, legacy(1, 6, 0))).unwrap();
@@ -175,7 +198,11 @@ fn journal_brings_accepted_transactions_back() {
     let b = f.add(signed(0, legacy(0, 1, 0))).unwrap();
     let queued = f.add(signed(1, legacy(1, 3, 0))).unwrap();
     // A fresh pool over the same store, as after a crash.
-    let restarted = TxPool::new(PoolConfig::default(), f.chain.spec().clone(), Some(Journal::new(f.kv.clone())));
+    let restarted = TxPool::new(
+        PoolConfig::default(),
+        f.chain.spec().clone(),
+        Some(Journal::new(f.kv.clone())),
+    );
     let restored = restarted.restore(&f.chain.latest_state(), &f.chain.head().1).unwrap();
     assert_eq!(restored, 3);
     for hash in [a, b, queued] {

@@ -99,16 +99,21 @@ mod tests {
     fn recovers_the_eip155_example_sender() {
         let signing_hash: B256 =
             "0xdaf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53".parse().unwrap();
-        let r: U256 = "18515461264373351373200002665853028612451056578545711640558177340181847433846"
-            .parse()
-            .unwrap();
-        let s: U256 = "46948507304638947509940763649030358759909902576025900602547168820602576006531"
-            .parse()
-            .unwrap();
+        let r: U256 =
+            "18515461264373351373200002665853028612451056578545711640558177340181847433846"
+                .parse()
+                .unwrap();
+        let s: U256 =
+            "46948507304638947509940763649030358759909902576025900602547168820602576006531"
+                .parse()
+                .unwrap();
         let sender = recover_signer(&Signature::new(r, s, false), signing_hash).unwrap();
         let key = secp256k1::SecretKey::from_slice(&[0x46; 32]).unwrap();
         assert_eq!(sender, crate::address_of(&key));
-        assert_eq!(sender, "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F".parse::<Address>().unwrap());
+        assert_eq!(
+            sender,
+            "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F".parse::<Address>().unwrap()
+        );
     }
 
     /// The same example on the wire has V = 37: on chain id 1, EIP-155 values collide with

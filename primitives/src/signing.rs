@@ -12,9 +12,8 @@ pub fn address_of(key: &SecretKey) -> Address {
 }
 
 fn sign_hash(hash: B256, key: &SecretKey) -> Signature {
-    let (recovery_id, compact) = SECP256K1
-        .sign_ecdsa_recoverable(&Message::from_digest(hash.0), key)
-        .serialize_compact();
+    let (recovery_id, compact) =
+        SECP256K1.sign_ecdsa_recoverable(&Message::from_digest(hash.0), key).serialize_compact();
     Signature::new(
         U256::from_be_slice(&compact[..32]),
         U256::from_be_slice(&compact[32..]),

@@ -101,10 +101,12 @@ impl Transaction {
     /// for typed ones.
     pub fn v(&self) -> u128 {
         match self {
-            Self::Public(TxEnvelope::Legacy(signed)) => alloy_consensus::transaction::to_eip155_value(
-                signed.signature().v(),
-                signed.tx().chain_id,
-            ),
+            Self::Public(TxEnvelope::Legacy(signed)) => {
+                alloy_consensus::transaction::to_eip155_value(
+                    signed.signature().v(),
+                    signed.tx().chain_id,
+                )
+            }
             Self::Public(envelope) => u128::from(envelope.signature().v()),
             Self::Private(signed) => u128::from(private_v(signed.signature())),
         }
@@ -409,14 +411,19 @@ mod tests {
         assert!(Transaction::decode_2718_exact(&[0x02, 0xc0]).is_err());
         let mut raw = sign_transaction(legacy(Some(1), vec![]).into(), &key()).encoded_2718();
         raw.push(0);
-        assert!(matches!(Transaction::decode_2718_exact(&raw), Err(TxDecodeError::TrailingBytes(1))));
+        assert!(matches!(
+            Transaction::decode_2718_exact(&raw),
+            Err(TxDecodeError::TrailingBytes(1))
+        ));
     }
 
     /// Found by the `decode_transaction` fuzz target: a bare type-4 payload without the RLP
     /// string header was accepted in the network form and re-encoded differently.
     #[test]
     fn network_form_requires_the_string_header() {
-        let bare = alloy_primitives::hex!("04e1016f2f6f2f94044a2b2300325b8724403f3185323f80010001003300c0c0801757");
+        let bare = alloy_primitives::hex!(
+            "04e1016f2f6f2f94044a2b2300325b8724403f3185323f80010001003300c0c0801757"
+        );
         assert!(Transaction::decode(&mut bare.as_slice()).is_err());
     }
 

@@ -100,7 +100,8 @@ impl ChainStore {
     /// The receipts of a block.
     pub fn receipts(&self, hash: B256) -> Result<Option<Vec<Receipt>>, StorageError> {
         let Some(bytes) = self.kv.get(Table::Receipts, hash.as_slice())? else { return Ok(None) };
-        let encoded = Vec::<Bytes>::decode(&mut bytes.as_slice()).map_err(|e| corrupt("receipts", e))?;
+        let encoded =
+            Vec::<Bytes>::decode(&mut bytes.as_slice()).map_err(|e| corrupt("receipts", e))?;
         encoded
             .iter()
             .map(|r| Receipt::decode_2718(&mut r.as_ref()).map_err(|e| corrupt("receipt", e)))

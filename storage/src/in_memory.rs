@@ -36,7 +36,8 @@ impl KvStore for InMemoryKv {
                 }
                 WriteOp::DeleteRange(table, from, to) => {
                     let t = tables.entry(*table).or_default();
-                    let doomed: Vec<_> = t.range(from.clone()..to.clone()).map(|(k, _)| k.clone()).collect();
+                    let doomed: Vec<_> =
+                        t.range(from.clone()..to.clone()).map(|(k, _)| k.clone()).collect();
                     for key in doomed {
                         t.remove(&key);
                     }

@@ -240,7 +240,11 @@ impl StateDb {
             let info = match change.update {
                 AccountUpdate::Updated(info) => info,
                 _ => current
-                    .map(|a| AccountInfo { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash })
+                    .map(|a| AccountInfo {
+                        nonce: a.nonce,
+                        balance: a.balance,
+                        code_hash: a.code_hash,
+                    })
                     .unwrap_or_default(),
             };
             let mut storage_root = match current {

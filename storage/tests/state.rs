@@ -2,7 +2,10 @@
 //! roots stay readable, and a diff for a stale parent is refused.
 
 use alloy_primitives::{Address, B256, U256};
-use alloy_trie::{root::{state_root_unhashed, storage_root_unhashed}, TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use alloy_trie::{
+    root::{state_root_unhashed, storage_root_unhashed},
+    TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY,
+};
 use proptest::prelude::*;
 use std::{collections::BTreeMap, sync::Arc};
 use veil_storage::{
@@ -17,7 +20,10 @@ fn model_root(model: &Model) -> B256 {
         let storage_root = storage_root_unhashed(
             storage.iter().map(|(k, v)| (B256::from(k.to_be_bytes::<32>()), *v)),
         );
-        (*address, TrieAccount { nonce: *nonce, balance: *balance, storage_root, code_hash: KECCAK_EMPTY })
+        (
+            *address,
+            TrieAccount { nonce: *nonce, balance: *balance, storage_root, code_hash: KECCAK_EMPTY },
+        )
     }))
 }
 
@@ -40,12 +46,22 @@ fn op() -> impl Strategy<Value = Op> {
 fn apply_op(model: &mut Model, diff: &mut BTreeMap<Address, AccountChange>, op: &Op) {
     let address = |a: u8| Address::repeat_byte(a + 1);
     match op {
-        Op::Set { account, balance, slots } => touch(model, diff, address(*account), Some(*balance), false, slots),
+        Op::Set { account, balance, slots } => {
+            touch(model, diff, address(*account), Some(*balance), false, slots)
+        }
         Op::Wipe { account, slots } => touch(model, diff, address(*account), None, true, slots),
         Op::Destroy { account } => {
             let a = address(*account);
             model.remove(&a);
-            diff.insert(a, AccountChange { address: a, update: AccountUpdate::Destroyed, wipe_storage: true, storage: vec![] });
+            diff.insert(
+                a,
+                AccountChange {
+                    address: a,
+                    update: AccountUpdate::Destroyed,
+                    wipe_storage: true,
+                    storage: vec![],
+                },
+            );
         }
     }
 }
@@ -84,7 +100,11 @@ fn touch(
         change.wipe_storage = true;
         change.storage.clear();
     }
-    change.update = AccountUpdate::Updated(AccountInfo { nonce: entry.0, balance: entry.1, code_hash: KECCAK_EMPTY });
+    change.update = AccountUpdate::Updated(AccountInfo {
+        nonce: entry.0,
+        balance: entry.1,
+        code_hash: KECCAK_EMPTY,
+    });
     // Later writes to a slot win: one value per slot, as in revm's change set.
     for (slot, value) in slots {
         change.storage.retain(|(s, _)| *s != U256::from(*slot));
@@ -145,27 +165,48 @@ fn a_diff_on_a_stale_root_is_refused_and_namespaces_are_independent() {
     let diff = |balance: u64| StateDiff {
         accounts: vec![AccountChange {
             address: Address::repeat_byte(1),
-            update: AccountUpdate::Updated(AccountInfo { balance: U256::from(balance), ..Default::default() }),
+            update: AccountUpdate::Updated(AccountInfo {
+                balance: U256::from(balance),
+                ..Default::default()
+            }),
             wipe_storage: false,
             storage: vec![(U256::from(1), U256::from(balance))],
         }],
         code: vec![],
     };
     let mut batch = WriteBatch::new();
-    let public = state.apply(StateNamespace::PUBLIC, EMPTY_ROOT_HASH, &diff(5), &mut batch).unwrap();
+    let public =
+        state.apply(StateNamespace::PUBLIC, EMPTY_ROOT_HASH, &diff(5), &mut batch).unwrap();
     kv.write(batch).unwrap();
     let mut batch = WriteBatch::new();
-    let err = state.apply(StateNamespace::PUBLIC, EMPTY_ROOT_HASH, &diff(6), &mut batch).unwrap_err();
+    let err =
+        state.apply(StateNamespace::PUBLIC, EMPTY_ROOT_HASH, &diff(6), &mut batch).unwrap_err();
     assert!(matches!(err, StorageError::NotLatest { .. }), "{err}");
 
     // The private namespace starts empty and does not see the public account.
-    assert_eq!(state.latest(StateNamespace::PRIVATE).account(Address::repeat_byte(1)).unwrap(), None);
+    assert_eq!(
+        state.latest(StateNamespace::PRIVATE).account(Address::repeat_byte(1)).unwrap(),
+        None
+    );
     let mut batch = WriteBatch::new();
-    let private = state.apply(StateNamespace::PRIVATE, EMPTY_ROOT_HASH, &diff(9), &mut batch).unwrap();
+    let private =
+        state.apply(StateNamespace::PRIVATE, EMPTY_ROOT_HASH, &diff(9), &mut batch).unwrap();
     kv.write(batch).unwrap();
     assert_ne!(public, private);
-    assert_eq!(state.latest(StateNamespace::PUBLIC).storage(Address::repeat_byte(1), U256::from(1)).unwrap(), U256::from(5));
-    assert_eq!(state.latest(StateNamespace::PRIVATE).storage(Address::repeat_byte(1), U256::from(1)).unwrap(), U256::from(9));
+    assert_eq!(
+        state
+            .latest(StateNamespace::PUBLIC)
+            .storage(Address::repeat_byte(1), U256::from(1))
+            .unwrap(),
+        U256::from(5)
+    );
+    assert_eq!(
+        state
+            .latest(StateNamespace::PRIVATE)
+            .storage(Address::repeat_byte(1), U256::from(1))
+            .unwrap(),
+        U256::from(9)
+    );
     assert_eq!(state.flat_root(StateNamespace::PRIVATE).unwrap(), private);
 
     // Reopening the database keeps everything.
@@ -174,5 +215,8 @@ fn a_diff_on_a_stale_root_is_refused_and_namespaces_are_independent() {
     let kv: Arc<dyn KvStore> = Arc::new(RocksKv::open(dir.path()).unwrap());
     let state = StateDb::new(kv);
     assert_eq!(state.flat_root(StateNamespace::PUBLIC).unwrap(), public);
-    assert_eq!(state.at_root(public).storage(Address::repeat_byte(1), U256::from(1)).unwrap(), U256::from(5));
+    assert_eq!(
+        state.at_root(public).storage(Address::repeat_byte(1), U256::from(1)).unwrap(),
+        U256::from(5)
+    );
 }

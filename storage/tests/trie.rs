@@ -47,10 +47,9 @@ fn run_vector_file(name: &str, secure: bool) -> usize {
     let mut checked = 0;
     for (test_name, test) in tests {
         let ops: Vec<(Vec<u8>, Option<Vec<u8>>)> = match &test["in"] {
-            Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| (bytes_of(k), v.as_str().map(bytes_of)))
-                .collect(),
+            Value::Object(map) => {
+                map.iter().map(|(k, v)| (bytes_of(k), v.as_str().map(bytes_of))).collect()
+            }
             Value::Array(pairs) => pairs
                 .iter()
                 .map(|p| (bytes_of(p[0].as_str().unwrap()), p[1].as_str().map(bytes_of)))
@@ -140,9 +139,8 @@ proptest! {
 #[test]
 fn commit_writes_only_changed_nodes() {
     let kv = InMemoryKv::new();
-    let ops: Vec<_> = (0u32..5_000)
-        .map(|i| (keccak256(i.to_be_bytes()).to_vec(), Some(vec![1u8; 40])))
-        .collect();
+    let ops: Vec<_> =
+        (0u32..5_000).map(|i| (keccak256(i.to_be_bytes()).to_vec(), Some(vec![1u8; 40]))).collect();
     let root = apply(&kv, &ops, ops.len());
     let mut trie = Trie::open(&kv, root);
     trie.insert(keccak256(7u32.to_be_bytes()).as_slice(), vec![2u8; 40]).unwrap();

@@ -23,7 +23,12 @@ impl Journal {
     }
 
     /// Records an accepted transaction (and forgets the one it replaced).
-    pub fn record(&self, seq: u64, tx: &RecoveredTx, replaced: Option<B256>) -> Result<(), StorageError> {
+    pub fn record(
+        &self,
+        seq: u64,
+        tx: &RecoveredTx,
+        replaced: Option<B256>,
+    ) -> Result<(), StorageError> {
         let mut value = seq.to_be_bytes().to_vec();
         value.extend_from_slice(&tx.tx().encoded_2718());
         let mut batch = WriteBatch::new();

@@ -9,8 +9,8 @@ pub use journal::{Journal, JournalEntry};
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256};
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use veil_config::ChainSpec;
 use veil_primitives::RecoveredTx;
 use veil_storage::{StateReader, StorageError};
@@ -49,7 +49,9 @@ pub enum PoolError {
         next: u64,
     },
     /// The sender cannot pay.
-    #[error("insufficient funds for gas * price + value: address {sender} have {balance} want {cost}")]
+    #[error(
+        "insufficient funds for gas * price + value: address {sender} have {balance} want {cost}"
+    )]
     InsufficientFunds {
         /// Sender.
         sender: Address,
@@ -127,11 +129,14 @@ impl SenderTxs {
     /// Number of transactions executable in order from the state nonce.
     fn pending_len(&self) -> usize {
         let mut expected = self.state_nonce;
-        self.by_nonce.keys().take_while(|&&n| {
-            let ok = n == expected;
-            expected += 1;
-            ok
-        }).count()
+        self.by_nonce
+            .keys()
+            .take_while(|&&n| {
+                let ok = n == expected;
+                expected += 1;
+                ok
+            })
+            .count()
     }
 }
 
@@ -168,8 +173,18 @@ impl std::fmt::Debug for TxPool {
 
 impl TxPool {
     /// An empty pool for `spec`, journaling into `journal` when given.
-    pub fn new(config: PoolConfig, spec: std::sync::Arc<ChainSpec>, journal: Option<Journal>) -> Self {
-        Self { config, spec, state: Mutex::new(PoolState::default()), journal, added: Default::default() }
+    pub fn new(
+        config: PoolConfig,
+        spec: std::sync::Arc<ChainSpec>,
+        journal: Option<Journal>,
+    ) -> Self {
+        Self {
+            config,
+            spec,
+            state: Mutex::new(PoolState::default()),
+            journal,
+            added: Default::default(),
+        }
     }
 
     /// Resolves when a transaction was added since the last call.
@@ -196,7 +211,10 @@ impl TxPool {
             }
         }
         if t.gas_limit() > head.gas_limit {
-            return Err(PoolError::ExceedsBlockGasLimit { gas: t.gas_limit(), limit: head.gas_limit });
+            return Err(PoolError::ExceedsBlockGasLimit {
+                gas: t.gas_limit(),
+                limit: head.gas_limit,
+            });
         }
         if self.spec.is_gas_free() && t.max_fee_per_gas() != 0 {
             return Err(PoolError::GasPriceNotZero);
@@ -311,7 +329,8 @@ impl TxPool {
             .max_by_key(|(_, s)| s.by_nonce.len() - s.pending_len())
             .and_then(|(sender, s)| s.by_nonce.keys().next_back().map(|n| (*sender, *n)));
         let Some((sender, nonce)) = victim else { return false };
-        if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.by_nonce.remove(&nonce)) {
+        if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.by_nonce.remove(&nonce))
+        {
             pool.by_hash.remove(&removed.tx.hash());
             tracing::debug!(target: "txpool", hash = %removed.tx.hash(), "evicted queued transaction");
         }
@@ -409,7 +428,11 @@ impl TxPool {
     pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
         let pool = self.state.lock();
         pool.senders.get(&sender).map_or(state_nonce, |s| {
-            if s.state_nonce == state_nonce { state_nonce + s.pending_len() as u64 } else { state_nonce }
+            if s.state_nonce == state_nonce {
+                state_nonce + s.pending_len() as u64
+            } else {
+                state_nonce
+            }
         })
     }
 }

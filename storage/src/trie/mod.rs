@@ -96,7 +96,8 @@ impl<'a> Trie<'a> {
 
     /// Hashes the changed nodes, queues them into `batch` and returns the root hash.
     pub fn commit(self, batch: &mut WriteBatch) -> B256 {
-        let mut store = |hash: B256, rlp: Vec<u8>| batch.put(Table::TrieNodes, hash.as_slice(), rlp);
+        let mut store =
+            |hash: B256, rlp: Vec<u8>| batch.put(Table::TrieNodes, hash.as_slice(), rlp);
         match commit_node(self.root, &mut store) {
             ChildRef::Empty => EMPTY_ROOT_HASH,
             ChildRef::Hash(hash) => hash,

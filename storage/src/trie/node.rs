@@ -10,9 +10,18 @@ pub(crate) enum Node {
     Empty,
     /// A stored node not loaded yet.
     Hash(B256),
-    Leaf { path: Vec<u8>, value: Vec<u8> },
-    Extension { path: Vec<u8>, child: Box<Node> },
-    Branch { children: Box<[Node; 16]>, value: Option<Vec<u8>> },
+    Leaf {
+        path: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Extension {
+        path: Vec<u8>,
+        child: Box<Node>,
+    },
+    Branch {
+        children: Box<[Node; 16]>,
+        value: Option<Vec<u8>>,
+    },
 }
 
 impl Node {
@@ -224,7 +233,10 @@ mod tests {
         let leaf = encode_leaf(&[1, 2, 3], b"value-long-enough-to-matter-here-xx");
         assert_eq!(
             decode_node(&leaf).unwrap(),
-            Node::Leaf { path: vec![1, 2, 3], value: b"value-long-enough-to-matter-here-xx".to_vec() }
+            Node::Leaf {
+                path: vec![1, 2, 3],
+                value: b"value-long-enough-to-matter-here-xx".to_vec()
+            }
         );
         let refs: [ChildRef; 16] = std::array::from_fn(|i| match i {
             0 => ChildRef::Hash(B256::repeat_byte(7)),
