@@ -65,7 +65,9 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         let hash = Chain::init(&kv, &dev::dev_chain_spec())?;
         tracing::info!(target: "node", genesis = %hash, "dev chain ready");
         for (i, address) in dev::dev_addresses().into_iter().enumerate() {
-            tracing::info!(target: "node", index = i, %address, "dev account (public key, insecure)");
+            // These keys are derived from public strings: printing them leaks nothing.
+            let key = alloy_primitives::hex::encode(dev::dev_key(i).secret_bytes());
+            tracing::info!(target: "node", index = i, %address, key = %format!("0x{key}"), "dev account (well-known key, insecure)");
         }
     }
     let chain = Arc::new(Chain::open(kv.clone())?);
