@@ -284,10 +284,10 @@ impl Chain {
         let transactions = block
             .body
             .transactions
-            .par_iter()
+            .into_par_iter()
             .enumerate()
             .map(|(index, tx)| {
-                RecoveredTx::try_new(tx.clone()).map_err(|source| ImportError::InvalidSender {
+                RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
                     number,
                     index,
                     source,

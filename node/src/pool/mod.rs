@@ -10,7 +10,7 @@ use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256};
 use parking_lot::Mutex;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use veil_config::ChainSpec;
 use veil_primitives::RecoveredTx;
 use veil_storage::{StateReader, StorageError};
@@ -388,8 +388,9 @@ impl TxPool {
                 stale.push(tx.hash());
             }
         }
-        let mut senders: Vec<Address> = included.iter().map(RecoveredTx::sender).collect();
-        senders.dedup();
+        // The block's own write batch already removed its transactions from the journal.
+        let mined: HashSet<B256> = included.iter().map(RecoveredTx::hash).collect();
+        let senders: HashSet<Address> = included.iter().map(RecoveredTx::sender).collect();
         for sender in senders {
             let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
             let Some(s) = pool.senders.get_mut(&sender) else { continue };
@@ -398,8 +399,11 @@ impl TxPool {
             let gone = std::mem::replace(&mut s.by_nonce, kept);
             let empty = s.by_nonce.is_empty();
             for tx in gone.into_values() {
-                pool.by_hash.remove(&tx.tx.hash());
-                stale.push(tx.tx.hash());
+                let hash = tx.tx.hash();
+                pool.by_hash.remove(&hash);
+                if !mined.contains(&hash) {
+                    stale.push(hash);
+                }
             }
             if empty {
                 pool.senders.remove(&sender);
