@@ -47,7 +47,7 @@ impl BlockContext {
         }
     }
 
-    fn block_env(&self) -> BlockEnv {
+    pub(crate) fn block_env(&self) -> BlockEnv {
         BlockEnv {
             number: U256::from(self.number),
             beneficiary: self.beneficiary,

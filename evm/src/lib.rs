@@ -4,6 +4,7 @@
 //! - [`execute_block`] runs a block's transactions ([`ExecutionMode::Import`]: all must be
 //!   valid; [`ExecutionMode::Build`]: invalid ones are left out) and returns receipts, gas and
 //!   the [`veil_storage::StateDiff`] to commit.
+//! - [`Simulation`] runs transactions without committing them (calls, estimates, traces).
 //! - [`StateDatabase`] is the one adapter through which revm reads our state.
 //! - [`cfg_env`] picks revm's spec per fork from the genesis config and applies the genesis
 //!   contract size limit.
@@ -15,6 +16,7 @@ mod diff;
 mod executor;
 mod genesis;
 mod intrinsic;
+mod simulate;
 mod spec;
 mod statetest;
 
@@ -25,5 +27,6 @@ pub use executor::{
 };
 pub use genesis::{genesis_diff, genesis_header};
 pub use intrinsic::intrinsic_gas;
+pub use simulate::{Simulation, SimulationDb, SimulationError};
 pub use spec::{cfg_env, spec_id};
 pub use statetest::{run_state_test_file, CaseOutcome, CaseResult, StateTestError};

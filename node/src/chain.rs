@@ -122,6 +122,20 @@ pub struct Chain {
     head: RwLock<(B256, Header)>,
     /// Held for a whole import, so two imports cannot both build on the same head.
     import_lock: Mutex<()>,
+    imported: tokio::sync::broadcast::Sender<Arc<NewBlock>>,
+}
+
+/// A block that became the head, announced to subscribers (`newHeads`, `logs`, filters).
+#[derive(Debug)]
+pub struct NewBlock {
+    /// Its hash.
+    pub hash: B256,
+    /// Its header.
+    pub header: Header,
+    /// Hashes of its transactions, in order.
+    pub transaction_hashes: Vec<B256>,
+    /// Its receipts, in order.
+    pub receipts: Vec<veil_primitives::Receipt>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -173,7 +187,14 @@ impl Chain {
             store,
             head: RwLock::new(head),
             import_lock: Mutex::new(()),
+            imported: tokio::sync::broadcast::channel(1024).0,
         })
+    }
+
+    /// Blocks as they become the head. A receiver that falls more than 1024 blocks behind
+    /// loses the oldest.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<NewBlock>> {
+        self.imported.subscribe()
     }
 
     /// The chain spec.
@@ -367,6 +388,16 @@ impl Chain {
         ChainStore::put_head_block(&mut batch, hash, &block, &senders, &execution.receipts);
         self.kv.write(batch)?;
         *self.head.write() = (hash, block.header.clone());
+        if self.imported.receiver_count() > 0 {
+            let transaction_hashes = block.body.transactions.iter().map(Transaction::hash).collect();
+            // A send fails only when every receiver has gone, which is fine.
+            let _ = self.imported.send(Arc::new(NewBlock {
+                hash,
+                header: block.header.clone(),
+                transaction_hashes,
+                receipts: execution.receipts,
+            }));
+        }
         Ok(ImportedBlock { hash, header: block.header, transactions: execution.transactions })
     }
 }

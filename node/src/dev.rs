@@ -23,7 +23,7 @@ pub fn dev_addresses() -> Vec<Address> {
     (0..DEV_ACCOUNTS).map(|i| veil_primitives::address_of(&dev_key(i))).collect()
 }
 
-/// The dev chain: a gas-free Quorum-style chain with every fork through Shanghai from genesis
+/// The dev chain: a gas-free Quorum-style chain with every fork through London from genesis
 /// and the dev accounts holding 10^9 ether each.
 pub fn dev_chain_spec() -> ChainSpec {
     let mut config = ChainConfig {

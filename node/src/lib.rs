@@ -2,8 +2,8 @@
 //! CLI and JSON-RPC.
 //!
 //! Tasks: the mint trigger ([`mint_trigger`]) wakes when the pool gets transactions and runs
-//! [`Minter::mint`] on a blocking thread at most once per block time; the HTTP server serves
-//! [`rpc`]; the main task waits for SIGINT/SIGTERM and then stops both and flushes the store.
+//! [`Minter::mint`] on a blocking thread at most once per block time; the HTTP, WebSocket and
+//! IPC servers serve [`rpc`] (accounts from [`accounts`]); the main task waits for SIGINT/SIGTERM and then stops both and flushes the store.
 //! Every block, minted here or (later) received from peers, goes through [`Chain::import`] /
 //! [`Chain::import_recovered`]: execute on the head, check every root, commit in one batch.
 //!
@@ -13,12 +13,25 @@
 //!     datadir: "/tmp/veil-dev".into(),
 //!     dev: true,
 //!     block_time: std::time::Duration::from_millis(50),
-//!     http: Some("127.0.0.1:8545".parse()?),
+//!     rpc: veil_node::RpcConfig {
+//!         http: Some(veil_node::HttpConfig {
+//!             addr: "127.0.0.1:8545".parse()?,
+//!             apis: veil_node::rpc::Api::DEFAULT_REMOTE.to_vec(),
+//!             cors_domains: vec![],
+//!             vhosts: vec!["localhost".into()],
+//!         }),
+//!         ipc: Some("/tmp/veil-dev/veil.ipc".into()),
+//!         ..Default::default()
+//!     },
 //!     beneficiary: Default::default(),
+//!     keystore: None,
+//!     unlock: vec![],
+//!     password_file: None,
 //! }).await
 //! # }
 //! ```
 
+pub mod accounts;
 mod chain;
 pub mod dev;
 mod mint_trigger;
@@ -28,8 +41,8 @@ pub mod pool;
 pub mod rpc;
 pub mod statetest_cli;
 
-pub use chain::{BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock};
+pub use chain::{BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock};
 pub use mint_trigger::run_mint_trigger;
 pub use minter::Minter;
-pub use node::{open_store, run, NodeConfig};
-pub use pool::{PoolConfig, PoolError, PoolStatus, TxPool};
+pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};
+pub use pool::{PoolConfig, PoolContent, PoolError, PoolStatus, TxPool};

@@ -1,7 +1,11 @@
 //! `veil`: the Veil node and its tools.
 
+mod account_cli;
+
+use alloy_primitives::Address;
 use clap::{Args, Parser, Subcommand};
 use std::{net::IpAddr, path::PathBuf, process::ExitCode, time::Duration};
+use veil_node::rpc::{server::Limits, Api};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,6 +34,17 @@ struct NodeArgs {
     /// Minimum time between blocks in milliseconds.
     #[arg(long, default_value_t = 50)]
     blocktime: u64,
+    /// Fee recipient of minted blocks.
+    #[arg(long = "miner.etherbase", default_value_t = Address::ZERO)]
+    etherbase: Address,
+    #[command(flatten)]
+    rpc: RpcArgs,
+    #[command(flatten)]
+    accounts: AccountArgs,
+}
+
+#[derive(Args, Debug)]
+struct RpcArgs {
     /// Enable the HTTP JSON-RPC server.
     #[arg(long)]
     http: bool,
@@ -39,9 +54,79 @@ struct NodeArgs {
     /// HTTP JSON-RPC listening port (0 picks a free one).
     #[arg(long = "http.port", default_value_t = 8545)]
     http_port: u16,
-    /// Fee recipient of minted blocks.
-    #[arg(long = "miner.etherbase", default_value_t = alloy_primitives::Address::ZERO)]
-    etherbase: alloy_primitives::Address,
+    /// Namespaces served over HTTP.
+    #[arg(long = "http.api", default_value = "eth,net,web3")]
+    http_api: String,
+    /// Comma-separated browser origins allowed by CORS ("*" for any).
+    #[arg(long = "http.corsdomain", default_value = "")]
+    http_corsdomain: String,
+    /// Comma-separated host names accepted in the Host header ("*" for any; IPs always pass).
+    #[arg(long = "http.vhosts", default_value = "localhost")]
+    http_vhosts: String,
+    /// Enable the WebSocket JSON-RPC server.
+    #[arg(long)]
+    ws: bool,
+    /// WebSocket listening interface.
+    #[arg(long = "ws.addr", default_value = "127.0.0.1")]
+    ws_addr: IpAddr,
+    /// WebSocket listening port (0 picks a free one).
+    #[arg(long = "ws.port", default_value_t = 8546)]
+    ws_port: u16,
+    /// Namespaces served over WebSocket.
+    #[arg(long = "ws.api", default_value = "eth,net,web3")]
+    ws_api: String,
+    /// Comma-separated browser origins allowed to connect ("*" for any; default localhost).
+    #[arg(long = "ws.origins", default_value = "")]
+    ws_origins: String,
+    /// Do not open the IPC socket.
+    #[arg(long)]
+    ipcdisable: bool,
+    /// IPC socket path (default: <datadir>/veil.ipc).
+    #[arg(long)]
+    ipcpath: Option<PathBuf>,
+    /// Most gas an eth_call, eth_estimateGas or trace may use.
+    #[arg(long = "rpc.gascap", default_value_t = 50_000_000)]
+    gas_cap: u64,
+    /// Most calls in one JSON-RPC batch.
+    #[arg(long = "rpc.batch-request-limit", default_value_t = 1000)]
+    batch_limit: u32,
+    /// Largest JSON-RPC request in bytes.
+    #[arg(long = "rpc.max-request-bytes", default_value_t = 5 * 1024 * 1024)]
+    max_request_bytes: u32,
+    /// Most open connections per transport.
+    #[arg(long = "rpc.max-connections", default_value_t = 1000)]
+    max_connections: u32,
+    /// Allow unlocking accounts while HTTP is served.
+    #[arg(long = "allow-insecure-unlock")]
+    allow_insecure_unlock: bool,
+}
+
+#[derive(Args, Debug)]
+struct AccountArgs {
+    /// Keystore directory (default: <datadir>/keystore).
+    #[arg(long, global = true)]
+    keystore: Option<PathBuf>,
+    /// Comma-separated accounts to unlock at start.
+    #[arg(long, default_value = "")]
+    unlock: String,
+    /// Password file: one password per line, for --unlock and `account new|import`.
+    #[arg(long, global = true)]
+    password: Option<PathBuf>,
+}
+
+fn parse_list(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+fn parse_apis(flag: &str, list: &str) -> eyre::Result<Vec<Api>> {
+    veil_node::rpc::parse_api_list(list).map_err(|e| eyre::eyre!("--{flag}: {e}"))
+}
+
+fn parse_addresses(list: &str) -> eyre::Result<Vec<Address>> {
+    parse_list(list)
+        .iter()
+        .map(|a| a.parse().map_err(|e| eyre::eyre!("--unlock: invalid address {a:?}: {e}")))
+        .collect()
 }
 
 #[derive(Subcommand, Debug)]
@@ -51,10 +136,28 @@ enum Command {
         /// The genesis file.
         genesis: PathBuf,
     },
+    /// Manage the keystore's accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// EVM tools.
     Evm {
         #[command(subcommand)]
         command: EvmCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCommand {
+    /// Create a new account (password from --password, else asked twice).
+    New,
+    /// List the keystore's accounts.
+    List,
+    /// Import a hex private key from a file into the keystore.
+    Import {
+        /// File holding the 32-byte key in hex.
+        keyfile: PathBuf,
     },
 }
 
@@ -91,6 +194,18 @@ fn main() -> ExitCode {
     init_logging(cli.node.verbosity);
     let result = match cli.command {
         Some(Command::Init { genesis }) => init(&cli.node.datadir, &genesis),
+        Some(Command::Account { command }) => {
+            let keystore = cli.node.accounts.keystore.clone();
+            let keystore = keystore.unwrap_or_else(|| cli.node.datadir.join("keystore"));
+            let password = cli.node.accounts.password.as_deref();
+            match command {
+                AccountCommand::New => account_cli::new(&keystore, password),
+                AccountCommand::List => account_cli::list(&keystore),
+                AccountCommand::Import { keyfile } => {
+                    account_cli::import(&keystore, &keyfile, password)
+                }
+            }
+        }
         Some(Command::Evm { command: EvmCommand::Statetest { paths } }) => {
             return veil_node::statetest_cli::run(&paths);
         }
@@ -114,12 +229,40 @@ fn init(datadir: &std::path::Path, genesis: &std::path::Path) -> eyre::Result<()
 }
 
 fn run_node(args: NodeArgs) -> eyre::Result<()> {
+    let r = args.rpc;
+    let http_apis = parse_apis("http.api", &r.http_api)?;
+    let ws_apis = parse_apis("ws.api", &r.ws_api)?;
+    let rpc = veil_node::RpcConfig {
+        http: r.http.then(|| veil_node::HttpConfig {
+            addr: (r.http_addr, r.http_port).into(),
+            apis: http_apis,
+            cors_domains: parse_list(&r.http_corsdomain),
+            vhosts: parse_list(&r.http_vhosts),
+        }),
+        ws: r.ws.then(|| veil_node::WsConfig {
+            addr: (r.ws_addr, r.ws_port).into(),
+            apis: ws_apis,
+            origins: parse_list(&r.ws_origins),
+        }),
+        ipc: (!r.ipcdisable).then(|| r.ipcpath.unwrap_or_else(|| args.datadir.join("veil.ipc"))),
+        limits: Limits {
+            max_request_bytes: r.max_request_bytes,
+            max_connections: r.max_connections,
+            max_batch_len: r.batch_limit,
+            ..Limits::default()
+        },
+        gas_cap: r.gas_cap,
+        allow_insecure_unlock: r.allow_insecure_unlock,
+    };
     let config = veil_node::NodeConfig {
         datadir: args.datadir,
         dev: args.dev,
         block_time: Duration::from_millis(args.blocktime),
-        http: args.http.then(|| (args.http_addr, args.http_port).into()),
+        rpc,
         beneficiary: args.etherbase,
+        keystore: args.accounts.keystore,
+        unlock: parse_addresses(&args.accounts.unlock)?,
+        password_file: args.accounts.password,
     };
     tokio::runtime::Runtime::new()?.block_on(veil_node::run(config))
 }

@@ -1,8 +1,17 @@
 //! Assembling and running a node: store, chain, pool, minter, RPC, and graceful shutdown.
 
 use crate::{
-    chain::Chain, dev, mint_trigger::run_mint_trigger, pool::Journal, rpc, Minter, PoolConfig,
-    TxPool,
+    accounts::Accounts,
+    chain::Chain,
+    dev,
+    mint_trigger::run_mint_trigger,
+    pool::Journal,
+    rpc::{
+        self,
+        server::{Access, Limits, Transport},
+        Api, FilterStore, RpcContext,
+    },
+    Minter, PoolConfig, TxPool,
 };
 use alloy_primitives::Address;
 use eyre::WrapErr;
@@ -19,10 +28,155 @@ pub struct NodeConfig {
     pub dev: bool,
     /// Minimum time between blocks.
     pub block_time: Duration,
-    /// Serve JSON-RPC over HTTP here.
-    pub http: Option<SocketAddr>,
+    /// The JSON-RPC servers.
+    pub rpc: RpcConfig,
     /// Fee recipient of minted blocks.
     pub beneficiary: Address,
+    /// The keystore directory (default: `<datadir>/keystore`).
+    pub keystore: Option<PathBuf>,
+    /// Accounts to unlock at start, with one password per line of `password_file` (the last
+    /// line serves the rest, as in geth).
+    pub unlock: Vec<Address>,
+    /// The password file for `unlock`.
+    pub password_file: Option<PathBuf>,
+}
+
+/// The HTTP server.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Namespaces served.
+    pub apis: Vec<Api>,
+    /// Browser origins allowed by CORS.
+    pub cors_domains: Vec<String>,
+    /// Accepted `Host` names.
+    pub vhosts: Vec<String>,
+}
+
+/// The WebSocket server.
+#[derive(Clone, Debug)]
+pub struct WsConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Namespaces served.
+    pub apis: Vec<Api>,
+    /// Browser origins allowed to connect (empty: localhost).
+    pub origins: Vec<String>,
+}
+
+/// Which JSON-RPC servers run, and their limits.
+#[derive(Clone, Debug)]
+pub struct RpcConfig {
+    /// HTTP, if enabled.
+    pub http: Option<HttpConfig>,
+    /// WebSocket, if enabled.
+    pub ws: Option<WsConfig>,
+    /// The IPC socket path, unless disabled (serves every namespace).
+    pub ipc: Option<PathBuf>,
+    /// Size, batch and connection limits.
+    pub limits: Limits,
+    /// Most gas a call, estimate or trace may use.
+    pub gas_cap: u64,
+    /// Allow unlocking accounts while HTTP is served.
+    pub allow_insecure_unlock: bool,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            http: None,
+            ws: None,
+            ipc: None,
+            limits: Limits::default(),
+            gas_cap: 50_000_000,
+            allow_insecure_unlock: false,
+        }
+    }
+}
+
+/// The running JSON-RPC servers.
+struct RpcServers {
+    handles: Vec<jsonrpsee::server::ServerHandle>,
+    ipc: Option<rpc::ipc::IpcHandle>,
+}
+
+impl RpcServers {
+    async fn stop(self) {
+        for handle in self.handles {
+            let _ = handle.stop();
+            handle.stopped().await;
+        }
+        if let Some(ipc) = self.ipc {
+            ipc.stop().await;
+        }
+    }
+}
+
+async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Result<RpcServers> {
+    let mut handles = Vec::new();
+    if let Some(http) = &config.http {
+        let module = rpc::modules_for(context, &http.apis)?;
+        let access = Access { vhosts: http.vhosts.clone(), ws_origins: None };
+        let (bound, handle) =
+            rpc::server::start(Transport::Http, http.addr, module, config.limits, access, &http.cors_domains)
+                .await
+                .wrap_err_with(|| format!("binding HTTP on {}", http.addr))?;
+        tracing::info!(target: "rpc", url = %format!("http://{bound}"), apis = ?http.apis, "HTTP server started");
+        handles.push(handle);
+    }
+    if let Some(ws) = &config.ws {
+        let module = rpc::modules_for(context, &ws.apis)?;
+        let access = Access { vhosts: vec!["*".into()], ws_origins: Some(ws.origins.clone()) };
+        let (bound, handle) =
+            rpc::server::start(Transport::Ws, ws.addr, module, config.limits, access, &[])
+                .await
+                .wrap_err_with(|| format!("binding WebSocket on {}", ws.addr))?;
+        tracing::info!(target: "rpc", url = %format!("ws://{bound}"), apis = ?ws.apis, "WebSocket server started");
+        handles.push(handle);
+    }
+    let ipc = match &config.ipc {
+        Some(path) => {
+            let module = rpc::modules_for(context, &Api::ALL)?;
+            let handle = rpc::ipc::start(path, module, config.limits)
+                .wrap_err_with(|| format!("opening IPC socket {}", path.display()))?;
+            tracing::info!(target: "rpc", path = %path.display(), "IPC endpoint opened");
+            Some(handle)
+        }
+        None => None,
+    };
+    Ok(RpcServers { handles, ipc })
+}
+
+/// The passwords of a password file, one per line.
+fn read_passwords(path: &std::path::Path) -> eyre::Result<Vec<zeroize::Zeroizing<String>>> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?,
+    );
+    Ok(text.lines().map(|line| zeroize::Zeroizing::new(line.trim_end_matches('\r').to_string())).collect())
+}
+
+fn unlock_at_start(config: &NodeConfig, accounts: &Accounts) -> eyre::Result<()> {
+    if config.unlock.is_empty() {
+        return Ok(());
+    }
+    if config.rpc.http.is_some() && !config.rpc.allow_insecure_unlock {
+        eyre::bail!("account unlock with HTTP access is forbidden; add --allow-insecure-unlock to allow it");
+    }
+    let Some(file) = &config.password_file else {
+        eyre::bail!("--unlock needs --password FILE (one password per line)");
+    };
+    let passwords = read_passwords(file)?;
+    for (i, address) in config.unlock.iter().enumerate() {
+        let Some(password) = passwords.get(i).or(passwords.last()) else {
+            eyre::bail!("the password file {} is empty", file.display());
+        };
+        accounts
+            .unlock(*address, password, None)
+            .wrap_err_with(|| format!("unlocking {address}"))?;
+        tracing::info!(target: "accounts", %address, "account unlocked");
+    }
+    Ok(())
 }
 
 /// Opens the database of a data directory.
@@ -88,25 +242,38 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     let mint_task =
         tokio::spawn(run_mint_trigger(minter, pool.clone(), config.block_time, shutdown_rx));
 
-    let server = match config.http {
-        Some(addr) => {
-            let context = Arc::new(rpc::RpcContext { chain: chain.clone(), pool: pool.clone() });
-            let (bound, handle) = rpc::start_http(addr, context)
-                .await
-                .wrap_err_with(|| format!("binding HTTP on {addr}"))?;
-            tracing::info!(target: "rpc", url = %format!("http://{bound}"), "HTTP server started");
-            Some(handle)
+    let keystore = config.keystore.clone().unwrap_or_else(|| config.datadir.join("keystore"));
+    let accounts = Arc::new(Accounts::open(keystore)?);
+    if config.dev {
+        let address = dev::dev_addresses()[0];
+        if !accounts.addresses().contains(&address) {
+            let secret = alloy_primitives::B256::from(dev::dev_key(0).secret_bytes());
+            accounts.import(&secret, "")?;
         }
-        None => None,
-    };
+        accounts.unlock(address, "", None)?;
+        tracing::info!(target: "accounts", %address, "dev account 0 unlocked (empty password)");
+    }
+    unlock_at_start(&config, &accounts)?;
+
+    let filters = FilterStore::default();
+    let filter_task = tokio::spawn(filters.clone().run(pool.subscribe()));
+    let context = Arc::new(RpcContext {
+        chain: chain.clone(),
+        pool: pool.clone(),
+        accounts,
+        filters,
+        datadir: config.datadir.clone(),
+        etherbase: config.beneficiary,
+        unlock_allowed: config.rpc.http.is_none() || config.rpc.allow_insecure_unlock,
+        gas_cap: config.rpc.gas_cap,
+    });
+    let servers = start_rpc(&config.rpc, &context).await?;
 
     wait_for_signal().await?;
     tracing::info!(target: "node", "shutting down");
     let _ = shutdown_tx.send(true);
-    if let Some(handle) = server {
-        let _ = handle.stop();
-        handle.stopped().await;
-    }
+    servers.stop().await;
+    filter_task.abort();
     mint_task.await.wrap_err("mint task")?;
     kv.flush()?;
     tracing::info!(target: "node", head = chain.head().1.number, "shutdown complete");

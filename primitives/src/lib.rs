@@ -32,7 +32,7 @@ mod transaction;
 pub use block::{transactions_root, Block, BlockBody};
 pub use receipt::{logs_bloom, receipts_root, Receipt};
 pub use recovery::{recover_signer, RecoveredTx, RecoveryError};
-pub use signing::{address_of, sign_private_transaction, sign_transaction};
+pub use signing::{address_of, sign_hash, sign_private_transaction, sign_transaction};
 pub use transaction::{Transaction, TxDecodeError, PRIVATE_V_EVEN, PRIVATE_V_ODD};
 
 /// Re-exports of the alloy crates our types are made of, so dependants name one version.

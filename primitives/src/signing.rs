@@ -11,7 +11,8 @@ pub fn address_of(key: &SecretKey) -> Address {
     Address::from_slice(&keccak256(&public[1..])[12..])
 }
 
-fn sign_hash(hash: B256, key: &SecretKey) -> Signature {
+/// Signs a 32-byte hash; the signature's y-parity is its recovery id.
+pub fn sign_hash(hash: B256, key: &SecretKey) -> Signature {
     let (recovery_id, compact) =
         SECP256K1.sign_ecdsa_recoverable(&Message::from_digest(hash.0), key).serialize_compact();
     Signature::new(

@@ -173,6 +173,28 @@ impl StateReader for HistoricState {
     }
 }
 
+/// An account with its Merkle proof and proofs of some of its slots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountProof {
+    /// The account, if it exists.
+    pub account: Option<TrieAccount>,
+    /// Trie nodes from the state root towards the account.
+    pub account_proof: Vec<Bytes>,
+    /// One proof per requested slot, in request order.
+    pub storage: Vec<SlotProof>,
+}
+
+/// A storage slot with its Merkle proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotProof {
+    /// The slot.
+    pub slot: B256,
+    /// Its value (zero when absent).
+    pub value: U256,
+    /// Trie nodes from the storage root towards the slot.
+    pub proof: Vec<Bytes>,
+}
+
 /// The state layer over a [`KvStore`].
 #[derive(Clone)]
 pub struct StateDb {
@@ -199,6 +221,34 @@ impl StateDb {
     /// The state under `root` (trie reads; works for every root ever committed).
     pub fn at_root(&self, root: B256) -> HistoricState {
         HistoricState { kv: self.kv.clone(), root }
+    }
+
+    /// EIP-1186 proofs of an account and some of its slots in the state under `root`.
+    pub fn proof(
+        &self,
+        root: B256,
+        address: Address,
+        slots: &[B256],
+    ) -> Result<AccountProof, StorageError> {
+        let kv = self.kv.as_ref();
+        let account_key = keccak256(address);
+        let account_proof = trie::proof(kv, root, account_key.as_slice())?;
+        let account = self.at_root(root).account(address)?;
+        let storage_root = account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+        let storage = slots
+            .iter()
+            .map(|&slot| {
+                let key = keccak256(slot);
+                let value = match trie::lookup(kv, storage_root, key.as_slice())? {
+                    None => U256::ZERO,
+                    Some(bytes) => U256::decode(&mut &bytes[..])
+                        .map_err(|e| StorageError::Corrupt(format!("storage value: {e}")))?,
+                };
+                let proof = trie::proof(kv, storage_root, key.as_slice())?;
+                Ok(SlotProof { slot, value, proof })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        Ok(AccountProof { account, account_proof, storage })
     }
 
     /// The root the flat tables of `namespace` currently hold.

@@ -163,6 +163,16 @@ pub struct TxPool {
     state: Mutex<PoolState>,
     journal: Option<Journal>,
     added: tokio::sync::Notify,
+    announced: tokio::sync::broadcast::Sender<B256>,
+}
+
+/// Everything the pool holds, by sender and nonce (`txpool_content`).
+#[derive(Debug, Default)]
+pub struct PoolContent {
+    /// Executable now.
+    pub pending: BTreeMap<Address, BTreeMap<u64, RecoveredTx>>,
+    /// Waiting for a nonce gap to close.
+    pub queued: BTreeMap<Address, BTreeMap<u64, RecoveredTx>>,
 }
 
 impl std::fmt::Debug for TxPool {
@@ -184,7 +194,14 @@ impl TxPool {
             state: Mutex::new(PoolState::default()),
             journal,
             added: Default::default(),
+            announced: tokio::sync::broadcast::channel(4096).0,
         }
+    }
+
+    /// Hashes of transactions as they are accepted (`newPendingTransactions`). A receiver that
+    /// falls more than 4096 behind loses the oldest.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<B256> {
+        self.announced.subscribe()
     }
 
     /// Resolves when a transaction was added since the last call.
@@ -287,6 +304,8 @@ impl TxPool {
         }
         drop(pool);
         self.added.notify_one();
+        // No receiver is not an error: nobody is subscribed.
+        let _ = self.announced.send(hash);
         Ok(hash)
     }
 
@@ -421,6 +440,27 @@ impl TxPool {
         let pool = self.state.lock();
         let pending: usize = pool.senders.values().map(SenderTxs::pending_len).sum();
         PoolStatus { pending, queued: pool.by_hash.len() - pending }
+    }
+
+    /// A pooled transaction by hash.
+    pub fn get(&self, hash: &B256) -> Option<RecoveredTx> {
+        let pool = self.state.lock();
+        let (sender, nonce) = pool.by_hash.get(hash)?;
+        Some(pool.senders.get(sender)?.by_nonce.get(nonce)?.tx.clone())
+    }
+
+    /// Every pooled transaction, split into pending and queued.
+    pub fn content(&self) -> PoolContent {
+        let pool = self.state.lock();
+        let mut content = PoolContent::default();
+        for (sender, txs) in &pool.senders {
+            let pending = txs.pending_len();
+            for (i, (nonce, pooled)) in txs.by_nonce.iter().enumerate() {
+                let side = if i < pending { &mut content.pending } else { &mut content.queued };
+                side.entry(*sender).or_default().insert(*nonce, pooled.tx.clone());
+            }
+        }
+        content
     }
 
     /// Whether the pool holds a transaction.

@@ -15,13 +15,18 @@ use std::{
 pub struct VeilProcess {
     pub child: Child,
     pub url: String,
-    /// What it logged up to and including the HTTP endpoint line.
+    /// The WebSocket endpoint, when started with `--ws`.
+    pub ws_url: Option<String>,
+    /// The IPC socket, unless started with `--ipcdisable`.
+    pub ipc_path: Option<std::path::PathBuf>,
+    /// What it logged up to and including the last endpoint line.
     pub startup_log: Vec<String>,
     pub log: mpsc::Receiver<String>,
 }
 
 impl VeilProcess {
-    /// Starts `veil --dev` on `datadir` with HTTP on a free port and waits for the endpoint.
+    /// Starts `veil --dev` on `datadir` with HTTP on a free port and waits for its endpoints
+    /// (HTTP, WebSocket with `--ws`, IPC unless `--ipcdisable`).
     pub fn start_dev(datadir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_veil"))
             .args(["--dev", "--http", "--http.port", "0", "--datadir"])
@@ -41,15 +46,35 @@ impl VeilProcess {
             }
         });
         // Owned from here on, so a failed wait below still kills the process (Drop).
-        let mut node = Self { child, url: String::new(), startup_log: Vec::new(), log: rx };
+        let mut node = Self {
+            child,
+            url: String::new(),
+            ws_url: None,
+            ipc_path: None,
+            startup_log: Vec::new(),
+            log: rx,
+        };
+        let want_ws = extra.contains(&"--ws");
+        let want_ipc = !extra.contains(&"--ipcdisable");
         let deadline = Instant::now() + Duration::from_secs(60);
-        while node.url.is_empty() {
+        while node.url.is_empty()
+            || (want_ws && node.ws_url.is_none())
+            || (want_ipc && node.ipc_path.is_none())
+        {
             let line = node
                 .log
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("veil printed its HTTP endpoint before the deadline");
-            if let Some(url) = line.split("url=").nth(1) {
-                node.url = url.split_whitespace().next().unwrap_or_default().to_string();
+                .expect("veil printed its endpoints before the deadline");
+            let value = |key: &str| {
+                line.split(key).nth(1).and_then(|v| v.split_whitespace().next()).map(str::to_string)
+            };
+            match value("url=") {
+                Some(url) if url.starts_with("http://") => node.url = url,
+                Some(url) if url.starts_with("ws://") => node.ws_url = Some(url),
+                _ => {}
+            }
+            if line.contains("IPC endpoint opened") {
+                node.ipc_path = value("path=").map(Into::into);
             }
             node.startup_log.push(line);
         }
@@ -132,4 +157,44 @@ pub fn vectors_dir() -> std::path::PathBuf {
 /// Parses a hex quantity.
 pub fn quantity(value: &Value) -> u128 {
     u128::from_str_radix(value.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap_or(0)
+}
+
+/// POSTs `body` as is; returns the HTTP status and the response body.
+pub fn http_post(url: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("write head");
+    // A server may refuse an oversized body before reading it all.
+    let _ = stream.write_all(body.as_bytes());
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).to_string();
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// The error object of a JSON-RPC call, panicking if it succeeded.
+pub fn rpc_error(url: &str, method: &str, params: Value) -> Value {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let (_, response) = http_post(url, &body);
+    let value: Value = serde_json::from_str(&response).unwrap_or_else(|e| panic!("{e}: {response}"));
+    value.get("error").cloned().unwrap_or_else(|| panic!("{method} succeeded: {value}"))
+}
+
+/// Waits for the receipt of `hash`.
+pub fn wait_for_receipt(url: &str, hash: &Value) -> Value {
+    let mut receipt = Value::Null;
+    wait_until("receipt", Duration::from_secs(30), || {
+        receipt = rpc_call(url, "eth_getTransactionReceipt", json!([hash])).unwrap_or(Value::Null);
+        !receipt.is_null()
+    });
+    receipt
 }

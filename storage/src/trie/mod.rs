@@ -9,7 +9,7 @@
 mod node;
 
 use crate::{KvStore, StorageError, Table, WriteBatch};
-use alloy_primitives::{keccak256, B256};
+use alloy_primitives::{keccak256, Bytes, B256};
 use alloy_trie::EMPTY_ROOT_HASH;
 use node::{encode_branch, encode_extension, encode_leaf, ChildRef, Node};
 
@@ -22,9 +22,57 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+fn load_rlp(kv: &dyn KvStore, hash: B256) -> Result<Vec<u8>, StorageError> {
+    kv.get(Table::TrieNodes, hash.as_slice())?.ok_or(StorageError::MissingNode(hash))
+}
+
+fn decode(hash: B256, rlp: &[u8]) -> Result<Node, StorageError> {
+    node::decode_node(rlp).map_err(|e| StorageError::Corrupt(format!("trie node {hash}: {e}")))
+}
+
 fn load(kv: &dyn KvStore, hash: B256) -> Result<Node, StorageError> {
-    let rlp = kv.get(Table::TrieNodes, hash.as_slice())?.ok_or(StorageError::MissingNode(hash))?;
-    node::decode_node(&rlp).map_err(|e| StorageError::Corrupt(format!("trie node {hash}: {e}")))
+    decode(hash, &load_rlp(kv, hash)?)
+}
+
+/// The Merkle proof of `key` under `root` (EIP-1186): the RLP of every hashed node on the path
+/// from the root towards the key, root first. It proves presence or absence alike.
+pub fn proof(kv: &dyn KvStore, root: B256, key: &[u8]) -> Result<Vec<Bytes>, StorageError> {
+    if root == EMPTY_ROOT_HASH {
+        return Ok(Vec::new());
+    }
+    let path = nibbles(key);
+    let mut rest = path.as_slice();
+    let mut nodes = Vec::new();
+    let mut next = Node::Hash(root);
+    loop {
+        let node = match next {
+            Node::Hash(hash) => {
+                let rlp = load_rlp(kv, hash)?;
+                let node = decode(hash, &rlp)?;
+                nodes.push(Bytes::from(rlp));
+                node
+            }
+            inline => inline,
+        };
+        next = match node {
+            Node::Empty | Node::Leaf { .. } => return Ok(nodes),
+            reference @ Node::Hash(_) => reference,
+            Node::Extension { path, child } => {
+                if !rest.starts_with(&path) {
+                    return Ok(nodes);
+                }
+                rest = &rest[path.len()..];
+                *child
+            }
+            Node::Branch { mut children, .. } => match rest.split_first() {
+                None => return Ok(nodes),
+                Some((&index, tail)) => {
+                    rest = tail;
+                    std::mem::replace(&mut children[usize::from(index)], Node::Empty)
+                }
+            },
+        }
+    }
 }
 
 /// Reads `key` from the trie with root `root` without loading it for change.

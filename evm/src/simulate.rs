@@ -1,0 +1,124 @@
+//! Running transactions without committing them. `eth_call`, gas estimation, access lists and
+//! tracing all execute here, on a copy-on-write view ([`CacheDB`]) of some block's state: what
+//! a run changes stays in the view and never reaches the database.
+
+use crate::{cfg_env, tx_env, BlockContext, BlockHashes, StateDatabase, StateError};
+use revm::{
+    context::{BlockEnv, CfgEnv, TxEnv},
+    context_interface::result::{EVMError, ExecutionResult, InvalidTransaction},
+    database::CacheDB,
+    handler::MainnetContext,
+    Context, DatabaseCommit, ExecuteEvm, InspectEvm, Inspector, MainBuilder, MainContext,
+};
+use veil_config::ChainSpec;
+use veil_primitives::RecoveredTx;
+use veil_storage::{StateReader, StorageError};
+
+/// The view a simulation reads and writes.
+pub type SimulationDb<S, H> = CacheDB<StateDatabase<S, H>>;
+
+/// Why a simulated transaction did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulationError {
+    /// The transaction is invalid in this state (nonce, funds, gas, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading state failed.
+    #[error("state read failed: {0}")]
+    State(#[from] StorageError),
+}
+
+fn simulation_error(error: EVMError<StateError>) -> SimulationError {
+    match error {
+        EVMError::Database(StateError(e)) => SimulationError::State(e),
+        EVMError::Transaction(InvalidTransaction::LackOfFundForMaxFee { fee, balance }) => {
+            SimulationError::Invalid(format!(
+                "insufficient funds for gas * price + value: have {balance} want {fee}"
+            ))
+        }
+        EVMError::Transaction(InvalidTransaction::CallGasCostMoreThanGasLimit {
+            initial_gas,
+            gas_limit,
+        }) => SimulationError::Invalid(format!(
+            "intrinsic gas too low: have {gas_limit}, want {initial_gas}"
+        )),
+        EVMError::Transaction(invalid) => SimulationError::Invalid(invalid.to_string()),
+        EVMError::Header(invalid) => SimulationError::Invalid(invalid.to_string()),
+        other => SimulationError::Invalid(other.to_string()),
+    }
+}
+
+/// Transactions run one after another on the state after some block (or within one, after
+/// [`Simulation::replay`] of the transactions before).
+pub struct Simulation<S, H> {
+    db: SimulationDb<S, H>,
+    cfg: CfgEnv,
+    block: BlockEnv,
+}
+
+impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
+    /// A simulation under the rules of `chain` for `block`, reading `db`.
+    pub fn new(chain: &ChainSpec, block: &BlockContext, db: StateDatabase<S, H>) -> Self {
+        Self {
+            db: CacheDB::new(db),
+            cfg: cfg_env(chain, block.number, block.timestamp),
+            block: block.block_env(),
+        }
+    }
+
+    /// geth's rules for calls: no nonce check, no base-fee floor, senders with code allowed and
+    /// gas up to the caller's cap even above the block gas limit.
+    pub fn for_calls(mut self) -> Self {
+        self.cfg.disable_nonce_check = true;
+        self.cfg.disable_base_fee = true;
+        self.cfg.disable_eip3607 = true;
+        self.cfg.disable_block_gas_limit = true;
+        self
+    }
+
+    /// The view, to apply state overrides before running.
+    pub fn db_mut(&mut self) -> &mut SimulationDb<S, H> {
+        &mut self.db
+    }
+
+    /// The block environment calls run in.
+    pub fn block_env(&self) -> &BlockEnv {
+        &self.block
+    }
+
+    fn context(&mut self) -> MainnetContext<&mut SimulationDb<S, H>> {
+        Context::mainnet()
+            .with_block(self.block.clone())
+            .with_cfg(self.cfg.clone())
+            .with_db(&mut self.db)
+    }
+
+    /// Runs a transaction of the block being replayed and keeps its changes in the view.
+    pub fn replay(&mut self, tx: &RecoveredTx) -> Result<ExecutionResult, SimulationError> {
+        let mut evm = self.context().build_mainnet();
+        let outcome = evm.transact(tx_env(tx)).map_err(simulation_error)?;
+        drop(evm);
+        self.db.commit(outcome.state);
+        Ok(outcome.result)
+    }
+
+    /// Runs `tx` and discards its changes.
+    pub fn run(&mut self, tx: TxEnv) -> Result<ExecutionResult, SimulationError> {
+        let mut evm = self.context().build_mainnet();
+        Ok(evm.transact(tx).map_err(simulation_error)?.result)
+    }
+
+    /// Runs `tx` under `inspector`, discards its changes, and hands the inspector back.
+    pub fn inspect<I>(
+        &mut self,
+        tx: TxEnv,
+        inspector: I,
+    ) -> Result<(ExecutionResult, I), SimulationError>
+    where
+        I: for<'a> Inspector<MainnetContext<&'a mut SimulationDb<S, H>>>,
+    {
+        let mut evm = self.context().build_mainnet_with_inspector(inspector);
+        let result = evm.inspect_tx(tx).map_err(simulation_error)?.result;
+        Ok((result, evm.inspector))
+    }
+}

@@ -1,0 +1,69 @@
+//! `web3_*`, `net_*`, `admin_*` and `rpc_modules`.
+
+use super::{method, Api, Module, RpcContext};
+use alloy_primitives::{keccak256, Bytes, U64};
+use jsonrpsee::{core::RegisterMethodError, RpcModule};
+use serde_json::json;
+use std::{collections::BTreeMap, sync::Arc};
+
+/// `veil/v<version>/<os>-<arch>/rust`, in geth's `Geth/v…/linux-amd64/go…` pattern.
+pub(crate) fn client_version() -> String {
+    format!(
+        "veil/v{}/{}-{}/rust",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// `web3_*`.
+pub(super) fn web3_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
+    let mut m = Module::from_arc(context);
+    method(&mut m, "web3_clientVersion", |_, _| Ok(client_version()))?;
+    method(&mut m, "web3_sha3", |_, a| Ok(keccak256(a.at_most(1)?.required::<Bytes>(0)?)))?;
+    Ok(m)
+}
+
+/// `net_*`. Peers arrive with networking; until then a node has none.
+pub(super) fn net_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
+    let mut m = Module::from_arc(context);
+    method(&mut m, "net_version", |c, _| Ok(c.chain.spec().chain_id().to_string()))?;
+    method(&mut m, "net_listening", |_, _| Ok(true))?;
+    method(&mut m, "net_peerCount", |_, _| Ok(U64::ZERO))?;
+    Ok(m)
+}
+
+/// `admin_*`.
+pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
+    let mut m = Module::from_arc(context);
+    method(&mut m, "admin_datadir", |c, _| Ok(c.datadir.display().to_string()))?;
+    method(&mut m, "admin_peers", |_, _| Ok(Vec::<serde_json::Value>::new()))?;
+    method(&mut m, "admin_nodeInfo", |c, _| {
+        let (head_hash, head) = c.chain.head();
+        let genesis = c.chain.store().canonical_hash(0).ok().flatten().unwrap_or_default();
+        Ok(json!({
+            "name": client_version(),
+            "protocols": {
+                "eth": {
+                    "network": c.chain.spec().chain_id(),
+                    "genesis": genesis,
+                    "head": head_hash,
+                    "number": head.number,
+                    "config": c.chain.spec().genesis().config,
+                }
+            }
+        }))
+    })?;
+    Ok(m)
+}
+
+/// `rpc_modules`: the namespaces this transport serves, with geth's version "1.0".
+pub(super) fn rpc_modules_module(apis: &[Api]) -> Result<RpcModule<()>, RegisterMethodError> {
+    let mut m = RpcModule::new(());
+    let mut served: BTreeMap<&'static str, &'static str> =
+        apis.iter().map(|api| (api.name(), "1.0")).collect();
+    served.insert(Api::Rpc.name(), "1.0");
+    let served = json!(served);
+    m.register_method("rpc_modules", move |_, _, _| served.clone())?;
+    Ok(m)
+}

@@ -1,0 +1,195 @@
+//! JSON-RPC: geth's methods, JSON shapes and error codes, served over HTTP, WebSocket and an IPC
+//! socket.
+//!
+//! Each namespace (`eth`, `net`, `web3`, `personal`, `txpool`, `debug`, `admin`, `rpc`) is a
+//! jsonrpsee [`RpcModule`] over one shared [`RpcContext`]; [`Api`] lists which a transport
+//! serves and [`modules_for`] merges them. [`server`] runs HTTP and WS through jsonrpsee with
+//! limits, CORS and host checks; [`ipc`] serves the same modules (batches and subscriptions
+//! included) on a unix socket.
+
+mod admin;
+mod args;
+mod blocks;
+mod call;
+mod convert;
+mod debug;
+mod error;
+mod eth;
+mod filters;
+pub mod ipc;
+mod personal;
+mod pubsub;
+pub mod server;
+mod sign;
+mod txpool;
+
+pub use args::Args;
+pub use filters::FilterStore;
+
+use crate::{accounts::Accounts, Chain, TxPool};
+use alloy_primitives::Address;
+use jsonrpsee::{core::RegisterMethodError, RpcModule};
+use std::{path::PathBuf, str::FromStr, sync::Arc};
+
+/// What the RPC methods work on.
+#[derive(Debug)]
+pub struct RpcContext {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// The pool.
+    pub pool: Arc<TxPool>,
+    /// The keystore and unlocked keys.
+    pub accounts: Arc<Accounts>,
+    /// Log and block filters of `eth_newFilter` and friends.
+    pub filters: FilterStore,
+    /// The data directory (`admin_datadir`).
+    pub datadir: PathBuf,
+    /// Fee recipient of minted blocks (`eth_coinbase`).
+    pub etherbase: Address,
+    /// Whether `personal_unlockAccount` may run (geth refuses it while HTTP is open unless
+    /// `--allow-insecure-unlock`).
+    pub unlock_allowed: bool,
+    /// Most gas an `eth_call`, `eth_estimateGas` or trace may use (geth's `--rpc.gascap`).
+    pub gas_cap: u64,
+}
+
+/// A JSON-RPC namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Api {
+    /// `eth_*`.
+    Eth,
+    /// `net_*`.
+    Net,
+    /// `web3_*`.
+    Web3,
+    /// `personal_*`.
+    Personal,
+    /// `txpool_*`.
+    Txpool,
+    /// `debug_*`.
+    Debug,
+    /// `admin_*`.
+    Admin,
+    /// `rpc_modules`.
+    Rpc,
+}
+
+impl Api {
+    /// Every namespace (what IPC serves, as in geth).
+    pub const ALL: [Api; 8] =
+        [Api::Admin, Api::Debug, Api::Eth, Api::Net, Api::Personal, Api::Rpc, Api::Txpool, Api::Web3];
+
+    /// geth's default for `--http.api` and `--ws.api`.
+    pub const DEFAULT_REMOTE: [Api; 3] = [Api::Eth, Api::Net, Api::Web3];
+
+    /// The namespace's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Eth => "eth",
+            Api::Net => "net",
+            Api::Web3 => "web3",
+            Api::Personal => "personal",
+            Api::Txpool => "txpool",
+            Api::Debug => "debug",
+            Api::Admin => "admin",
+            Api::Rpc => "rpc",
+        }
+    }
+}
+
+impl FromStr for Api {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Api::ALL.into_iter().find(|api| api.name() == s.trim()).ok_or_else(|| {
+            let known: Vec<&str> = Api::ALL.iter().map(|api| api.name()).collect();
+            format!("unknown API namespace {s:?}; known: {}", known.join(", "))
+        })
+    }
+}
+
+/// Parses geth's comma-separated API list (`eth,net,web3`).
+pub fn parse_api_list(list: &str) -> Result<Vec<Api>, String> {
+    let mut apis: Vec<Api> = list
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    apis.sort();
+    apis.dedup();
+    Ok(apis)
+}
+
+/// One module with the methods of `apis` (plus `rpc_modules`, which always lists them).
+pub fn modules_for(
+    context: &Arc<RpcContext>,
+    apis: &[Api],
+) -> Result<RpcModule<()>, RegisterMethodError> {
+    let mut module = RpcModule::new(());
+    for api in apis {
+        let part = match api {
+            Api::Eth => {
+                let mut eth = eth::module(context.clone())?;
+                eth.merge(call::module(context.clone())?)?;
+                eth.merge(sign::module(context.clone())?)?;
+                eth.merge(filters::module(context.clone())?)?;
+                eth.merge(pubsub::module(context.clone())?)?;
+                eth.remove_context()
+            }
+            Api::Net => admin::net_module(context.clone())?.remove_context(),
+            Api::Web3 => admin::web3_module(context.clone())?.remove_context(),
+            Api::Personal => personal::module(context.clone())?.remove_context(),
+            Api::Txpool => txpool::module(context.clone())?.remove_context(),
+            Api::Debug => debug::module(context.clone())?.remove_context(),
+            Api::Admin => admin::admin_module(context.clone())?.remove_context(),
+            Api::Rpc => continue,
+        };
+        module.merge(part)?;
+    }
+    module.merge(admin::rpc_modules_module(apis)?)?;
+    Ok(module)
+}
+
+type Module = RpcModule<RpcContext>;
+type MethodResult<R> = Result<R, jsonrpsee::types::ErrorObjectOwned>;
+
+/// Registers a method that answers inline (cheap reads).
+fn method<R, F>(module: &mut Module, name: &'static str, f: F) -> Result<(), RegisterMethodError>
+where
+    R: serde::Serialize + Clone + Send + 'static,
+    F: Fn(&RpcContext, &Args) -> MethodResult<R> + Send + Sync + 'static,
+{
+    module.register_method(name, move |params, context, _| f(context, &Args::parse(&params)?))?;
+    Ok(())
+}
+
+/// Registers a method that runs on the blocking pool (execution, scans, key derivation).
+fn blocking<R, F>(module: &mut Module, name: &'static str, f: F) -> Result<(), RegisterMethodError>
+where
+    R: serde::Serialize + Clone + Send + 'static,
+    F: Fn(&RpcContext, &Args) -> MethodResult<R> + Clone + Send + Sync + 'static,
+{
+    module.register_blocking_method(name, move |params, context, _| {
+        f(&context, &Args::parse(&params)?)
+    })?;
+    Ok(())
+}
+
+/// A context over a fresh in-memory dev chain with its keystore in `keystore` (fuzzing,
+/// benchmarks of the RPC layer alone).
+pub fn dev_context(keystore: &std::path::Path) -> eyre::Result<RpcContext> {
+    let kv: Arc<dyn veil_storage::KvStore> = Arc::new(veil_storage::InMemoryKv::new());
+    Chain::init(&kv, &crate::dev::dev_chain_spec())?;
+    let chain = Arc::new(Chain::open(kv)?);
+    let pool = Arc::new(TxPool::new(crate::PoolConfig::default(), chain.spec().clone(), None));
+    Ok(RpcContext {
+        chain,
+        pool,
+        accounts: Arc::new(Accounts::open(keystore)?),
+        filters: FilterStore::default(),
+        datadir: keystore.to_path_buf(),
+        etherbase: Address::ZERO,
+        unlock_allowed: true,
+        gas_cap: 50_000_000,
+    })
+}

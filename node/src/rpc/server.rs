@@ -1,0 +1,234 @@
+//! The HTTP and WebSocket servers (jsonrpsee), each on its own port as in geth, with request,
+//! response, batch, connection and subscription limits, CORS for HTTP (`--http.corsdomain`),
+//! virtual-host checks (`--http.vhosts`) and WebSocket origin checks (`--ws.origins`).
+
+use super::filters::new_id;
+use futures::FutureExt;
+use jsonrpsee::{
+    core::BoxError,
+    server::{
+        BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, IdProvider, Server, ServerConfig,
+        ServerHandle,
+    },
+    types::SubscriptionId,
+    RpcModule,
+};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+use tower::{Layer, Service};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Limits every transport enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body in bytes (geth: 5 MiB).
+    pub max_request_bytes: u32,
+    /// Largest response body in bytes.
+    pub max_response_bytes: u32,
+    /// Most open connections per transport.
+    pub max_connections: u32,
+    /// Most calls in one batch (geth: 1000).
+    pub max_batch_len: u32,
+    /// Most subscriptions per connection.
+    pub max_subscriptions: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 5 * 1024 * 1024,
+            max_response_bytes: 25 * 1024 * 1024,
+            max_connections: 1000,
+            max_batch_len: 1000,
+            max_subscriptions: 1024,
+        }
+    }
+}
+
+/// Subscription ids in geth's form (`0x` and 32 hex digits).
+#[derive(Debug)]
+struct GethIds;
+
+impl IdProvider for GethIds {
+    fn next_id(&self) -> SubscriptionId<'static> {
+        SubscriptionId::Str(new_id().into())
+    }
+}
+
+/// Which `Host` and `Origin` headers a server accepts.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// Accepted `Host` names (`*`: any). Requests to an IP address are always accepted, as in
+    /// geth.
+    pub vhosts: Vec<String>,
+    /// Accepted browser origins for WebSocket upgrades (`*`: any; empty: localhost only).
+    /// Clients that send no `Origin` (scripts, wallets' backends) are always accepted.
+    pub ws_origins: Option<Vec<String>>,
+}
+
+fn host_allowed(vhosts: &[String], host: Option<&str>) -> bool {
+    if vhosts.iter().any(|v| v == "*") {
+        return true;
+    }
+    let Some(host) = host else { return false };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.parse::<IpAddr>().is_ok() || vhosts.iter().any(|v| v.eq_ignore_ascii_case(name))
+}
+
+fn origin_allowed(origins: &[String], origin: &str) -> bool {
+    if origins.iter().any(|o| o == "*") {
+        return true;
+    }
+    let origin = origin.to_ascii_lowercase();
+    if origins.is_empty() {
+        return origin.starts_with("http://localhost") || origin.starts_with("http://127.0.0.1");
+    }
+    origins.iter().any(|o| {
+        let o = o.to_ascii_lowercase();
+        origin == o || origin.strip_prefix("http://").or(origin.strip_prefix("https://")) == Some(&o)
+    })
+}
+
+fn forbidden(message: &'static str) -> HttpResponse {
+    let mut response = HttpResponse::new(HttpBody::from(message));
+    *response.status_mut() = http::StatusCode::FORBIDDEN;
+    response
+}
+
+#[derive(Clone, Debug)]
+struct AccessLayer(Arc<Access>);
+
+impl<S> Layer<S> for AccessLayer {
+    type Service = AccessCheck<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessCheck { inner, access: self.0.clone() }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct AccessCheck<S> {
+    inner: S,
+    access: Arc<Access>,
+}
+
+impl<S, B> Service<HttpRequest<B>> for AccessCheck<S>
+where
+    S: Service<HttpRequest<B>, Response = HttpResponse>,
+    S::Error: Into<BoxError> + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        let headers = request.headers();
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| request.uri().authority().map(|a| a.to_string()));
+        if !host_allowed(&self.access.vhosts, host.as_deref()) {
+            return async { Ok(forbidden("invalid host specified\n")) }.boxed();
+        }
+        if let (Some(origins), Some(origin)) =
+            (&self.access.ws_origins, headers.get(http::header::ORIGIN))
+        {
+            if !origin.to_str().is_ok_and(|o| origin_allowed(origins, o)) {
+                return async { Ok(forbidden("origin not allowed\n")) }.boxed();
+            }
+        }
+        Box::pin(self.inner.call(request).map(|r| r.map_err(Into::into)))
+    }
+}
+
+fn cors(domains: &[String]) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
+        .allow_headers([http::header::CONTENT_TYPE]);
+    if domains.iter().any(|d| d == "*") {
+        base.allow_origin(AllowOrigin::any())
+    } else {
+        base.allow_origin(AllowOrigin::list(domains.iter().filter_map(|d| d.parse().ok())))
+    }
+}
+
+/// Which kind of server to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// JSON-RPC over HTTP POST.
+    Http,
+    /// JSON-RPC over WebSocket, with subscriptions.
+    Ws,
+}
+
+/// Starts an HTTP or WS server on `addr` serving `module`; returns the bound address and the
+/// handle that stops it.
+pub async fn start(
+    transport: Transport,
+    addr: SocketAddr,
+    module: RpcModule<()>,
+    limits: Limits,
+    access: Access,
+    cors_domains: &[String],
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(limits.max_request_bytes)
+        .max_response_body_size(limits.max_response_bytes)
+        .max_connections(limits.max_connections)
+        .max_subscriptions_per_connection(limits.max_subscriptions)
+        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
+        .set_id_provider(GethIds);
+    let config = match transport {
+        Transport::Http => config.http_only(),
+        Transport::Ws => config.ws_only(),
+    }
+    .build();
+    let middleware = tower::ServiceBuilder::new()
+        .layer(AccessLayer(Arc::new(access)))
+        .layer(cors(cors_domains));
+    let server =
+        Server::builder().set_config(config).set_http_middleware(middleware).build(addr).await?;
+    let bound = server.local_addr()?;
+    Ok((bound, server.start(module)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_follow_geths_rules() {
+        let localhost = vec!["localhost".to_string()];
+        assert!(host_allowed(&localhost, Some("localhost:8545")));
+        assert!(host_allowed(&localhost, Some("127.0.0.1:8545")));
+        assert!(host_allowed(&localhost, Some("[::1]:8545")));
+        assert!(!host_allowed(&localhost, Some("evil.example:8545")));
+        assert!(!host_allowed(&localhost, None));
+        assert!(host_allowed(&["*".to_string()], Some("evil.example")));
+    }
+
+    #[test]
+    fn origins_follow_geths_rules() {
+        assert!(origin_allowed(&[], "http://localhost:3000"));
+        assert!(!origin_allowed(&[], "https://evil.example"));
+        let listed = vec!["wallet.example".to_string()];
+        assert!(origin_allowed(&listed, "https://wallet.example"));
+        assert!(!origin_allowed(&listed, "https://evil.example"));
+        assert!(origin_allowed(&["*".to_string()], "https://any.example"));
+    }
+}

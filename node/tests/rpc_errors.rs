@@ -1,0 +1,191 @@
+//! Bad input over HTTP and IPC: every malformed request gets geth's error code and a message
+//! that says what to fix, and the node keeps serving.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::unix::net::UnixStream,
+    time::Duration,
+};
+use support::{http_post, rpc_error, VeilProcess};
+
+fn code(error: &Value) -> i64 {
+    error["code"].as_i64().unwrap_or_else(|| panic!("no code in {error}"))
+}
+
+fn message(error: &Value) -> String {
+    error["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(dir.path(), &["--ipcdisable"]);
+    let url = node.url.as_str();
+
+    let (_, body) = http_post(url, "{not json");
+    let parsed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code(&parsed["error"]), -32700, "{body}");
+
+    let (_, body) = http_post(url, r#"{"jsonrpc":"2.0","id":1}"#);
+    let parsed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code(&parsed["error"]), -32600, "{body}");
+
+    let unknown = rpc_error(url, "eth_noSuchMethod", json!([]));
+    assert_eq!(code(&unknown), -32601);
+
+    // A namespace that HTTP does not serve by default is not there either.
+    assert_eq!(code(&rpc_error(url, "debug_getRawBlock", json!(["latest"]))), -32601);
+
+    let cases: [(&str, Value, &str); 8] = [
+        ("eth_getBalance", json!(["0xzz"]), "invalid argument 0"),
+        ("eth_getBalance", json!(["0x1234"]), "invalid argument 0"),
+        ("eth_getBalance", json!([123]), "invalid argument 0"),
+        ("eth_getBalance", json!([]), "missing value for required argument 0"),
+        ("eth_getBalance", json!(["0x0000000000000000000000000000000000000000", "soon"]), "invalid argument 1"),
+        ("eth_getBlockByNumber", json!(["latest", false, 3]), "too many arguments"),
+        ("eth_sendRawTransaction", json!(["0xdeadbeef"]), "invalid raw transaction"),
+        ("eth_sendRawTransaction", json!(["nothex"]), "invalid argument 0"),
+    ];
+    for (method, params, expected) in cases {
+        let error = rpc_error(url, method, params.clone());
+        assert_eq!(code(&error), -32602, "{method} {params}: {error}");
+        assert!(message(&error).contains(expected), "{method} {params}: {error}");
+    }
+
+    // A well-formed legacy transaction whose signature is not a curve point.
+    let tx = alloy_consensus::TxLegacy {
+        chain_id: Some(1337),
+        gas_limit: 21_000,
+        to: alloy_primitives::TxKind::Call(alloy_primitives::Address::ZERO),
+        ..Default::default()
+    };
+    let bogus = alloy_primitives::Signature::new(
+        alloy_primitives::U256::MAX,
+        alloy_primitives::U256::MAX,
+        false,
+    );
+    let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(
+        &alloy_consensus::SignableTransaction::into_signed(tx, bogus),
+    );
+    let error = rpc_error(
+        url,
+        "eth_sendRawTransaction",
+        json!([format!("0x{}", alloy_primitives::hex::encode(raw))]),
+    );
+    assert_eq!(code(&error), -32602, "{error}");
+    assert!(message(&error).contains("signature"), "{error}");
+
+    // A valid transaction that the pool refuses gets geth's -32000 text.
+    let error = rpc_error(url, "eth_sendTransaction", json!([{"from": "0x0000000000000000000000000000000000000001", "to": "0x0000000000000000000000000000000000000002"}]));
+    assert_eq!(code(&error), -32000, "{error}");
+    assert!(message(&error).contains("no key for given address"), "{error}");
+
+    // Batches: empty, malformed members, too many.
+    let (_, body) = http_post(url, "[]");
+    let parsed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code(&parsed["error"]), -32600, "{body}");
+    let (_, body) = http_post(url, r#"[1, {"jsonrpc":"2.0","id":2,"method":"eth_chainId"}]"#);
+    let parsed: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(parsed.len(), 2, "{body}");
+    assert_eq!(code(&parsed[0]["error"]), -32600, "{body}");
+    assert_eq!(parsed[1]["result"], "0x539", "{body}");
+    let too_many: Vec<Value> = (0..1001)
+        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_blockNumber"}))
+        .collect();
+    let (_, body) = http_post(url, &serde_json::to_string(&too_many).unwrap());
+    assert!(body.contains("-32010") || body.contains("batch"), "{body}");
+
+    // An oversized request is refused by size, before it is parsed.
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"web3_sha3","params":["0x{}"]}}"#,
+        "00".repeat(6 * 1024 * 1024)
+    );
+    let (status, body) = http_post(url, &huge);
+    assert!(status == 413 || body.contains("too big"), "{status} {body}");
+
+    // After all that, the node still serves.
+    let head = support::rpc_call(url, "eth_blockNumber", json!([])).unwrap();
+    assert!(head.as_str().unwrap().starts_with("0x"));
+}
+
+fn ipc_exchange(stream: &mut UnixStream, reader: &mut impl BufRead, request: &str) -> Value {
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+#[test]
+fn ipc_serves_calls_batches_subscriptions_and_survives_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(dir.path(), &[]);
+    let path = node.ipc_path.clone().expect("ipc path");
+    let mut stream = UnixStream::connect(&path).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+
+    // Two requests back to back without a newline: both answered.
+    stream
+        .write_all(br#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}{"jsonrpc":"2.0","id":2,"method":"rpc_modules"}"#)
+        .unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        answers.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    answers.sort_by_key(|a| a["id"].as_i64());
+    assert_eq!(answers[0]["result"], "0x539");
+    for api in ["admin", "debug", "eth", "net", "personal", "rpc", "txpool", "web3"] {
+        assert_eq!(answers[1]["result"][api], "1.0", "{}", answers[1]);
+    }
+
+    let batch = ipc_exchange(
+        &mut stream,
+        &mut reader,
+        r#"[{"jsonrpc":"2.0","id":3,"method":"eth_blockNumber"},{"jsonrpc":"2.0","id":4,"method":"nope"}]"#,
+    );
+    assert_eq!(batch.as_array().map(Vec::len), Some(2), "{batch}");
+    assert_eq!(batch[1]["error"]["code"], -32601, "{batch}");
+
+    let sub = ipc_exchange(
+        &mut stream,
+        &mut reader,
+        r#"{"jsonrpc":"2.0","id":5,"method":"eth_subscribe","params":["newHeads"]}"#,
+    );
+    // jsonrpsee's direct-call path numbers IPC subscriptions (WS ones are geth's hex strings).
+    let id = sub["result"].clone();
+    assert!(id.is_string() || id.is_u64(), "{sub}");
+
+    // A transaction makes a block; its header arrives on the subscription.
+    let from = support::rpc_call(&node.url, "eth_accounts", json!([])).unwrap()[0].clone();
+    let hash = support::rpc_call(
+        &node.url,
+        "eth_sendTransaction",
+        json!([{"from": from, "to": "0x00000000000000000000000000000000000012aa", "value": "0x1"}]),
+    )
+    .unwrap();
+    let receipt = support::wait_for_receipt(&node.url, &hash);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let note: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(note["method"], "eth_subscription", "{note}");
+    assert_eq!(note["params"]["subscription"], id, "{note}");
+    assert!(note["params"]["result"]["number"].is_string(), "{note}");
+    assert!(receipt["blockNumber"].is_string());
+
+    // Garbage ends that connection with a parse error; the server goes on.
+    stream.write_all(b"}}}{{{").unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains("-32700"), "{line}");
+    let mut fresh = UnixStream::connect(&path).unwrap();
+    fresh.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut fresh_reader = BufReader::new(fresh.try_clone().unwrap());
+    let answer =
+        ipc_exchange(&mut fresh, &mut fresh_reader, r#"{"jsonrpc":"2.0","id":9,"method":"net_version"}"#);
+    assert_eq!(answer["result"], "1337");
+}
