@@ -9,7 +9,8 @@ use zeroize::Zeroizing;
 fn password(file: Option<&Path>, confirm: bool) -> eyre::Result<Zeroizing<String>> {
     if let Some(file) = file {
         let text = Zeroizing::new(
-            std::fs::read_to_string(file).wrap_err_with(|| format!("reading {}", file.display()))?,
+            std::fs::read_to_string(file)
+                .wrap_err_with(|| format!("reading {}", file.display()))?,
         );
         let first = text.lines().next().unwrap_or_default().trim_end_matches('\r');
         return Ok(Zeroizing::new(first.to_string()));
@@ -38,8 +39,12 @@ fn report(accounts: &Accounts, address: alloy_primitives::Address) -> eyre::Resu
     println!("Public address of the key:   {}", address.to_checksum(None));
     println!("Path of the secret key file: {path}");
     println!();
-    println!("- You can share your public address with anyone. Others need it to interact with you.");
-    println!("- You must NEVER share the secret key with anyone! The key controls access to your funds!");
+    println!(
+        "- You can share your public address with anyone. Others need it to interact with you."
+    );
+    println!(
+        "- You must NEVER share the secret key with anyone! The key controls access to your funds!"
+    );
     println!("- You must BACKUP your key file! Without the key, it's impossible to access account funds!");
     println!("- You must REMEMBER your password! Without the password, it's impossible to decrypt the key!");
     Ok(())
@@ -57,20 +62,29 @@ pub(crate) fn new(keystore: &Path, password_file: Option<&Path>) -> eyre::Result
 pub(crate) fn list(keystore: &Path) -> eyre::Result<()> {
     let accounts = Accounts::open(keystore)?;
     for (i, (address, path)) in accounts.list()?.into_iter().enumerate() {
-        println!("Account #{i}: {{{}}} keystore://{}", alloy_primitives::hex::encode(address), path.display());
+        println!(
+            "Account #{i}: {{{}}} keystore://{}",
+            alloy_primitives::hex::encode(address),
+            path.display()
+        );
     }
     Ok(())
 }
 
 /// `veil account import KEYFILE`.
-pub(crate) fn import(keystore: &Path, keyfile: &Path, password_file: Option<&Path>) -> eyre::Result<()> {
+pub(crate) fn import(
+    keystore: &Path,
+    keyfile: &Path,
+    password_file: Option<&Path>,
+) -> eyre::Result<()> {
     let text = Zeroizing::new(
-        std::fs::read_to_string(keyfile).wrap_err_with(|| format!("reading {}", keyfile.display()))?,
+        std::fs::read_to_string(keyfile)
+            .wrap_err_with(|| format!("reading {}", keyfile.display()))?,
     );
     let hex = text.trim().trim_start_matches("0x");
-    let key: alloy_primitives::B256 = hex
-        .parse()
-        .map_err(|_| eyre::eyre!("{}: expected a 32-byte private key in hex (64 hex digits)", keyfile.display()))?;
+    let key: alloy_primitives::B256 = hex.parse().map_err(|_| {
+        eyre::eyre!("{}: expected a 32-byte private key in hex (64 hex digits)", keyfile.display())
+    })?;
     let accounts = Accounts::open(keystore)?;
     let password = password(password_file, true)?;
     let address = accounts.import(&key, &password)?;

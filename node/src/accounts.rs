@@ -131,7 +131,9 @@ impl Accounts {
 
     /// The addresses of [`Accounts::list`].
     pub fn addresses(&self) -> Vec<Address> {
-        self.list().map(|list| list.into_iter().map(|(address, _)| address).collect()).unwrap_or_default()
+        self.list()
+            .map(|list| list.into_iter().map(|(address, _)| address).collect())
+            .unwrap_or_default()
     }
 
     fn file_of(&self, address: Address) -> Result<PathBuf, AccountError> {
@@ -143,7 +145,8 @@ impl Accounts {
     }
 
     fn store(&self, secret: &[u8], password: &str) -> Result<Address, AccountError> {
-        let key = SecretKey::from_slice(secret).map_err(|e| AccountError::InvalidKey(e.to_string()))?;
+        let key =
+            SecretKey::from_slice(secret).map_err(|e| AccountError::InvalidKey(e.to_string()))?;
         let address = veil_primitives::address_of(&key);
         if self.file_of(address).is_ok() {
             return Err(AccountError::AlreadyExists);
@@ -177,13 +180,14 @@ impl Accounts {
 
     fn decrypt(&self, address: Address, password: &str) -> Result<SecretKey, AccountError> {
         let path = self.file_of(address)?;
-        let signer = PrivateKeySigner::decrypt_keystore(&path, password.as_bytes())
-            .map_err(|e| match e {
+        let signer = PrivateKeySigner::decrypt_keystore(&path, password.as_bytes()).map_err(
+            |e| match e {
                 alloy_signer_local::LocalSignerError::EthKeystoreError(
                     eth_keystore::KeystoreError::MacMismatch,
                 ) => AccountError::WrongPassword,
                 other => io_error(&path, other),
-            })?;
+            },
+        )?;
         let mut bytes = signer.to_bytes();
         let key = SecretKey::from_slice(bytes.as_slice())
             .map_err(|e| AccountError::InvalidKey(e.to_string()));

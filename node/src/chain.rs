@@ -389,7 +389,8 @@ impl Chain {
         self.kv.write(batch)?;
         *self.head.write() = (hash, block.header.clone());
         if self.imported.receiver_count() > 0 {
-            let transaction_hashes = block.body.transactions.iter().map(Transaction::hash).collect();
+            let transaction_hashes =
+                block.body.transactions.iter().map(Transaction::hash).collect();
             // A send fails only when every receiver has gone, which is fine.
             let _ = self.imported.send(Arc::new(NewBlock {
                 hash,

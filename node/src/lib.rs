@@ -3,7 +3,8 @@
 //!
 //! Tasks: the mint trigger ([`mint_trigger`]) wakes when the pool gets transactions and runs
 //! [`Minter::mint`] on a blocking thread at most once per block time; the HTTP, WebSocket and
-//! IPC servers serve [`rpc`] (accounts from [`accounts`]); the main task waits for SIGINT/SIGTERM and then stops both and flushes the store.
+//! IPC servers serve [`rpc`] (accounts from [`accounts`]); the main task waits for
+//! SIGINT/SIGTERM, then stops the minter and the servers and flushes the store.
 //! Every block, minted here or (later) received from peers, goes through [`Chain::import`] /
 //! [`Chain::import_recovered`]: execute on the head, check every root, commit in one batch.
 //!

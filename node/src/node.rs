@@ -118,10 +118,16 @@ async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Resul
     if let Some(http) = &config.http {
         let module = rpc::modules_for(context, &http.apis)?;
         let access = Access { vhosts: http.vhosts.clone(), ws_origins: None };
-        let (bound, handle) =
-            rpc::server::start(Transport::Http, http.addr, module, config.limits, access, &http.cors_domains)
-                .await
-                .wrap_err_with(|| format!("binding HTTP on {}", http.addr))?;
+        let (bound, handle) = rpc::server::start(
+            Transport::Http,
+            http.addr,
+            module,
+            config.limits,
+            access,
+            &http.cors_domains,
+        )
+        .await
+        .wrap_err_with(|| format!("binding HTTP on {}", http.addr))?;
         tracing::info!(target: "rpc", url = %format!("http://{bound}"), apis = ?http.apis, "HTTP server started");
         handles.push(handle);
     }
@@ -153,7 +159,10 @@ fn read_passwords(path: &std::path::Path) -> eyre::Result<Vec<zeroize::Zeroizing
     let text = zeroize::Zeroizing::new(
         std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?,
     );
-    Ok(text.lines().map(|line| zeroize::Zeroizing::new(line.trim_end_matches('\r').to_string())).collect())
+    Ok(text
+        .lines()
+        .map(|line| zeroize::Zeroizing::new(line.trim_end_matches('\r').to_string()))
+        .collect())
 }
 
 fn unlock_at_start(config: &NodeConfig, accounts: &Accounts) -> eyre::Result<()> {
@@ -161,7 +170,9 @@ fn unlock_at_start(config: &NodeConfig, accounts: &Accounts) -> eyre::Result<()>
         return Ok(());
     }
     if config.rpc.http.is_some() && !config.rpc.allow_insecure_unlock {
-        eyre::bail!("account unlock with HTTP access is forbidden; add --allow-insecure-unlock to allow it");
+        eyre::bail!(
+            "account unlock with HTTP access is forbidden; add --allow-insecure-unlock to allow it"
+        );
     }
     let Some(file) = &config.password_file else {
         eyre::bail!("--unlock needs --password FILE (one password per line)");

@@ -43,7 +43,9 @@ fn geth_format_keystores_unlock_and_sign() {
         accounts.unlock(address, "testpassword", None).unwrap();
         let signature = accounts.sign_hash(address, hash).unwrap();
         // Independent check: the spec's private key signs to the same recoverable address.
-        let key = secp256k1::SecretKey::from_slice(&alloy_primitives::hex::decode(SPEC_KEY).unwrap()).unwrap();
+        let key =
+            secp256k1::SecretKey::from_slice(&alloy_primitives::hex::decode(SPEC_KEY).unwrap())
+                .unwrap();
         assert_eq!(veil_primitives::address_of(&key), address);
         assert_eq!(veil_primitives::recover_signer(&signature, hash).unwrap(), address, "{name}");
         assert!(accounts.lock(address));
@@ -62,7 +64,10 @@ fn written_keystore_files_have_geths_shape_and_reload() {
 
     let (_, path) = accounts.list().unwrap().remove(0);
     let name = path.file_name().unwrap().to_str().unwrap().to_string();
-    assert!(name.starts_with("UTC--") && name.ends_with("--008aeeda4d805471df9b2a5b0f38a0c3bcba786b"), "{name}");
+    assert!(
+        name.starts_with("UTC--") && name.ends_with("--008aeeda4d805471df9b2a5b0f38a0c3bcba786b"),
+        "{name}"
+    );
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(json["version"], 3);
     assert_eq!(json["crypto"]["cipher"], "aes-128-ctr");
@@ -88,7 +93,8 @@ fn veil(args: &[&str], datadir: &Path) -> (bool, String) {
         .arg(datadir)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -110,14 +116,17 @@ fn account_commands_create_list_and_import() {
 
     let keyfile = dir.path().join("key.hex");
     std::fs::write(&keyfile, format!("{SPEC_KEY}\n")).unwrap();
-    let (ok, out) = veil(&["account", "import", keyfile.to_str().unwrap(), "--password", pw], dir.path());
+    let (ok, out) =
+        veil(&["account", "import", keyfile.to_str().unwrap(), "--password", pw], dir.path());
     assert!(ok, "{out}");
     assert!(out.contains("008aeeda4d805471df9b2a5b0f38a0c3bcba786b"), "{out}");
-    let (ok, out) = veil(&["account", "import", keyfile.to_str().unwrap(), "--password", pw], dir.path());
+    let (ok, out) =
+        veil(&["account", "import", keyfile.to_str().unwrap(), "--password", pw], dir.path());
     assert!(!ok && out.contains("account already exists"), "{out}");
 
     std::fs::write(&keyfile, "not a key").unwrap();
-    let (ok, out) = veil(&["account", "import", keyfile.to_str().unwrap(), "--password", pw], dir.path());
+    let (ok, out) =
+        veil(&["account", "import", keyfile.to_str().unwrap(), "--password", pw], dir.path());
     assert!(!ok && out.contains("32-byte private key"), "{out}");
 
     let (ok, out) = veil(&["account", "list"], dir.path());
@@ -135,8 +144,12 @@ fn personal_namespace_signs_and_enforces_unlock_rules() {
 
     // HTTP without --allow-insecure-unlock: unlocking is refused, as in geth.
     let node = VeilProcess::start_dev(dir.path(), &["--ipcdisable", "--http.api", "eth,personal"]);
-    let error = rpc_error(&node.url, "personal_unlockAccount", json!([SPEC_ADDRESS, "testpassword", 0]));
-    assert!(error["message"].as_str().unwrap().contains("unlock with HTTP access is forbidden"), "{error}");
+    let error =
+        rpc_error(&node.url, "personal_unlockAccount", json!([SPEC_ADDRESS, "testpassword", 0]));
+    assert!(
+        error["message"].as_str().unwrap().contains("unlock with HTTP access is forbidden"),
+        "{error}"
+    );
     drop(node);
 
     let node = VeilProcess::start_dev(
@@ -145,17 +158,28 @@ fn personal_namespace_signs_and_enforces_unlock_rules() {
     );
     let url = node.url.as_str();
     let listed = rpc_call(url, "personal_listAccounts", json!([])).unwrap();
-    assert!(listed.as_array().unwrap().iter().any(|a| a.as_str().unwrap().eq_ignore_ascii_case(SPEC_ADDRESS)), "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str().unwrap().eq_ignore_ascii_case(SPEC_ADDRESS)),
+        "{listed}"
+    );
 
     let data = "0xdeadbeef";
     let locked = rpc_error(url, "eth_sign", json!([SPEC_ADDRESS, data]));
     assert_eq!(locked["message"], "authentication needed: password or unlock");
     let wrong = rpc_error(url, "personal_unlockAccount", json!([SPEC_ADDRESS, "nope", 60]));
     assert_eq!(wrong["message"], "could not decrypt key with given password");
-    assert_eq!(rpc_call(url, "personal_unlockAccount", json!([SPEC_ADDRESS, "testpassword", 60])).unwrap(), true);
+    assert_eq!(
+        rpc_call(url, "personal_unlockAccount", json!([SPEC_ADDRESS, "testpassword", 60])).unwrap(),
+        true
+    );
 
     let signature: Bytes =
-        serde_json::from_value(rpc_call(url, "eth_sign", json!([SPEC_ADDRESS, data])).unwrap()).unwrap();
+        serde_json::from_value(rpc_call(url, "eth_sign", json!([SPEC_ADDRESS, data])).unwrap())
+            .unwrap();
     assert_eq!(signature.len(), 65);
     assert!(signature[64] == 27 || signature[64] == 28);
     let parsed = Signature::from_raw(&signature).unwrap();
@@ -167,7 +191,8 @@ fn personal_namespace_signs_and_enforces_unlock_rules() {
 
     // personal_sign with the password needs no unlock; the signature is the same (RFC 6979).
     assert_eq!(rpc_call(url, "personal_lockAccount", json!([SPEC_ADDRESS])).unwrap(), true);
-    let with_password = rpc_call(url, "personal_sign", json!([data, SPEC_ADDRESS, "testpassword"])).unwrap();
+    let with_password =
+        rpc_call(url, "personal_sign", json!([data, SPEC_ADDRESS, "testpassword"])).unwrap();
     assert_eq!(with_password, json!(signature));
 
     // A new account over RPC appears in the list and the keystore directory.

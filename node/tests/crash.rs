@@ -35,7 +35,10 @@ fn raw_transfer(sender: usize, nonce: u64, to: Address) -> String {
 fn kill_9_under_load_loses_no_accepted_transaction() {
     let dir = tempfile::tempdir().unwrap();
     // A long block time keeps transactions pending between blocks, so the kill finds some.
-    let node = VeilProcess::start_dev(dir.path(), &["--blocktime", "300"]);
+    let node = VeilProcess::start_dev(
+        dir.path(),
+        &["--blocktime", "300", "--http.api", "eth,net,web3,txpool"],
+    );
     let recipient = Address::repeat_byte(0x99);
     let initial_total: u128 = dev_addresses()
         .iter()

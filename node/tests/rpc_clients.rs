@@ -14,7 +14,8 @@ fn js_dir() -> PathBuf {
 #[test]
 fn ethers_deploys_calls_filters_subscribes_and_traces_over_http_ws_and_ipc() {
     assert!(
-        js_dir().join("node_modules/ethers").is_dir() && js_dir().join("node_modules/solc").is_dir(),
+        js_dir().join("node_modules/ethers").is_dir()
+            && js_dir().join("node_modules/solc").is_dir(),
         "ethers and solc are not installed: run `npm ci` in node/tests/js (.ci/run does)"
     );
     let dir = tempfile::tempdir().unwrap();

@@ -44,7 +44,11 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
         ("eth_getBalance", json!(["0x1234"]), "invalid argument 0"),
         ("eth_getBalance", json!([123]), "invalid argument 0"),
         ("eth_getBalance", json!([]), "missing value for required argument 0"),
-        ("eth_getBalance", json!(["0x0000000000000000000000000000000000000000", "soon"]), "invalid argument 1"),
+        (
+            "eth_getBalance",
+            json!(["0x0000000000000000000000000000000000000000", "soon"]),
+            "invalid argument 1",
+        ),
         ("eth_getBlockByNumber", json!(["latest", false, 3]), "too many arguments"),
         ("eth_sendRawTransaction", json!(["0xdeadbeef"]), "invalid raw transaction"),
         ("eth_sendRawTransaction", json!(["nothex"]), "invalid argument 0"),
@@ -79,7 +83,11 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
     assert!(message(&error).contains("signature"), "{error}");
 
     // A valid transaction that the pool refuses gets geth's -32000 text.
-    let error = rpc_error(url, "eth_sendTransaction", json!([{"from": "0x0000000000000000000000000000000000000001", "to": "0x0000000000000000000000000000000000000002"}]));
+    let error = rpc_error(
+        url,
+        "eth_sendTransaction",
+        json!([{"from": "0x0000000000000000000000000000000000000001", "to": "0x0000000000000000000000000000000000000002"}]),
+    );
     assert_eq!(code(&error), -32000, "{error}");
     assert!(message(&error).contains("no key for given address"), "{error}");
 
@@ -92,9 +100,8 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
     assert_eq!(parsed.len(), 2, "{body}");
     assert_eq!(code(&parsed[0]["error"]), -32600, "{body}");
     assert_eq!(parsed[1]["result"], "0x539", "{body}");
-    let too_many: Vec<Value> = (0..1001)
-        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_blockNumber"}))
-        .collect();
+    let too_many: Vec<Value> =
+        (0..1001).map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_blockNumber"})).collect();
     let (_, body) = http_post(url, &serde_json::to_string(&too_many).unwrap());
     assert!(body.contains("-32010") || body.contains("batch"), "{body}");
 
@@ -185,7 +192,10 @@ fn ipc_serves_calls_batches_subscriptions_and_survives_garbage() {
     let mut fresh = UnixStream::connect(&path).unwrap();
     fresh.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut fresh_reader = BufReader::new(fresh.try_clone().unwrap());
-    let answer =
-        ipc_exchange(&mut fresh, &mut fresh_reader, r#"{"jsonrpc":"2.0","id":9,"method":"net_version"}"#);
+    let answer = ipc_exchange(
+        &mut fresh,
+        &mut fresh_reader,
+        r#"{"jsonrpc":"2.0","id":9,"method":"net_version"}"#,
+    );
     assert_eq!(answer["result"], "1337");
 }

@@ -47,37 +47,47 @@ fn get_proof_verifies_against_the_state_root_and_calls_take_overrides() {
 
     // Init code that stores 42 in slot 0 and deploys no code: PUSH1 42 PUSH1 0 SSTORE.
     let hash =
-        rpc_call(url, "eth_sendTransaction", json!([{"from": from, "data": "0x602a600055"}])).unwrap();
+        rpc_call(url, "eth_sendTransaction", json!([{"from": from, "data": "0x602a600055"}]))
+            .unwrap();
     let receipt = wait_for_receipt(url, &hash);
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     let contract: Address = receipt["contractAddress"].as_str().unwrap().parse().unwrap();
-    let block = rpc_call(url, "eth_getBlockByNumber", json!([receipt["blockNumber"], false])).unwrap();
+    let block =
+        rpc_call(url, "eth_getBlockByNumber", json!([receipt["blockNumber"], false])).unwrap();
     let state_root: B256 = block["stateRoot"].as_str().unwrap().parse().unwrap();
 
     let slot0 = B256::ZERO;
     let slot1 = B256::with_last_byte(1);
-    let proof = rpc_call(
-        url,
-        "eth_getProof",
-        json!([contract, [slot0, slot1], receipt["blockNumber"]]),
-    )
-    .unwrap();
+    let proof =
+        rpc_call(url, "eth_getProof", json!([contract, [slot0, slot1], receipt["blockNumber"]]))
+            .unwrap();
     verify_account(&proof, state_root, contract);
     let storage_root: B256 = proof["storageHash"].as_str().unwrap().parse().unwrap();
     let stored = &proof["storageProof"][0];
     assert_eq!(stored["value"], "0x2a", "{proof}");
     let mut value_rlp = Vec::new();
     U256::from(42).encode(&mut value_rlp);
-    verify_proof(storage_root, Nibbles::unpack(keccak256(slot0)), Some(value_rlp), &bytes_list(&stored["proof"]))
-        .expect("slot 0 proof verifies");
+    verify_proof(
+        storage_root,
+        Nibbles::unpack(keccak256(slot0)),
+        Some(value_rlp),
+        &bytes_list(&stored["proof"]),
+    )
+    .expect("slot 0 proof verifies");
     let absent = &proof["storageProof"][1];
     assert_eq!(absent["value"], "0x0", "{proof}");
-    verify_proof(storage_root, Nibbles::unpack(keccak256(slot1)), None, &bytes_list(&absent["proof"]))
-        .expect("absence of slot 1 verifies");
+    verify_proof(
+        storage_root,
+        Nibbles::unpack(keccak256(slot1)),
+        None,
+        &bytes_list(&absent["proof"]),
+    )
+    .expect("absence of slot 1 verifies");
 
     // The sender (exists) and an address that never appeared (absence proof).
     let sender: Address = from.as_str().unwrap().parse().unwrap();
-    let sender_proof = rpc_call(url, "eth_getProof", json!([sender, [], receipt["blockNumber"]])).unwrap();
+    let sender_proof =
+        rpc_call(url, "eth_getProof", json!([sender, [], receipt["blockNumber"]])).unwrap();
     verify_account(&sender_proof, state_root, sender);
     let nobody = Address::repeat_byte(0xee);
     let nobody_proof = rpc_call(url, "eth_getProof", json!([nobody, [], "latest"])).unwrap();
@@ -112,7 +122,9 @@ fn blocks_transactions_and_receipts_have_geths_shapes() {
     let url = node.url.as_str();
     let from = rpc_call(url, "eth_accounts", json!([])).unwrap()[0].clone();
     let to = "0x00000000000000000000000000000000000000aa";
-    let hash = rpc_call(url, "eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x5"}])).unwrap();
+    let hash =
+        rpc_call(url, "eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x5"}]))
+            .unwrap();
     let receipt = wait_for_receipt(url, &hash);
 
     let block = rpc_call(url, "eth_getBlockByHash", json!([receipt["blockHash"], true])).unwrap();
@@ -129,10 +141,15 @@ fn blocks_transactions_and_receipts_have_geths_shapes() {
     assert_eq!(header.inner.hash_slow(), header.hash);
     let raw = rpc_call(url, "eth_getTransactionByHash", json!([hash])).unwrap();
     assert_eq!(&raw, tx);
-    let by_index =
-        rpc_call(url, "eth_getTransactionByBlockNumberAndIndex", json!([receipt["blockNumber"], "0x0"])).unwrap();
+    let by_index = rpc_call(
+        url,
+        "eth_getTransactionByBlockNumberAndIndex",
+        json!([receipt["blockNumber"], "0x0"]),
+    )
+    .unwrap();
     assert_eq!(&by_index, tx);
-    let count = rpc_call(url, "eth_getBlockTransactionCountByHash", json!([receipt["blockHash"]])).unwrap();
+    let count =
+        rpc_call(url, "eth_getBlockTransactionCountByHash", json!([receipt["blockHash"]])).unwrap();
     assert_eq!(count, "0x1");
     let receipts = rpc_call(url, "eth_getBlockReceipts", json!([receipt["blockNumber"]])).unwrap();
     assert_eq!(receipts[0], receipt);

@@ -42,8 +42,8 @@ pub use in_memory::InMemoryKv;
 pub use kv::{KvPairs, KvStore, Table, WriteBatch, WriteOp};
 pub use rocks::RocksKv;
 pub use state::{
-    AccountChange, AccountInfo, AccountProof, AccountUpdate, HistoricState, LatestState,
-    SlotProof, StateDb, StateDiff, StateNamespace, StateReader,
+    AccountChange, AccountInfo, AccountProof, AccountUpdate, HistoricState, LatestState, SlotProof,
+    StateDb, StateDiff, StateNamespace, StateReader,
 };
 pub use trie::{lookup, proof, Trie};
 

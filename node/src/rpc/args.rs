@@ -33,9 +33,9 @@ impl Args {
     /// Parameter `index`, which must be present and not null.
     pub fn required<T: DeserializeOwned>(&self, index: usize) -> Result<T, ErrorObjectOwned> {
         match self.0.get(index) {
-            None | Some(Value::Null) => Err(invalid_params(format!(
-                "missing value for required argument {index}"
-            ))),
+            None | Some(Value::Null) => {
+                Err(invalid_params(format!("missing value for required argument {index}")))
+            }
             Some(value) => Self::decode(index, value),
         }
     }

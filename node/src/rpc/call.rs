@@ -82,13 +82,12 @@ impl RpcContext {
         simulation: &mut CallSimulation,
     ) -> MethodResult<TxEnv> {
         let caller = request.from.unwrap_or_default();
-        let gas_limit = request
-            .gas
-            .unwrap_or(header.gas_limit.min(self.gas_cap))
-            .min(self.gas_cap);
+        let gas_limit = request.gas.unwrap_or(header.gas_limit.min(self.gas_cap)).min(self.gas_cap);
         let nonce = match request.nonce {
             Some(nonce) => nonce,
-            None => simulation.db_mut().basic(caller).map_err(internal_error)?.map_or(0, |a| a.nonce),
+            None => {
+                simulation.db_mut().basic(caller).map_err(internal_error)?.map_or(0, |a| a.nonce)
+            }
         };
         let input = request
             .input
@@ -96,7 +95,8 @@ impl RpcContext {
             .try_into_unique_input()
             .map_err(|e| invalid_params(e.to_string()))?
             .unwrap_or_default();
-        let dynamic = request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
+        let dynamic =
+            request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
         if request.gas_price.is_some() && dynamic {
             return Err(invalid_params(
                 "both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified",
@@ -201,7 +201,8 @@ impl RpcContext {
         let (header, mut simulation) = self.call_simulation(id)?;
         let mut env = self.call_env(&request, &header, &mut simulation)?;
         let inspector = AccessListInspector::new(request.access_list.clone().unwrap_or_default());
-        let (_, inspector) = simulation.inspect(env.clone(), inspector).map_err(simulation_error)?;
+        let (_, inspector) =
+            simulation.inspect(env.clone(), inspector).map_err(simulation_error)?;
         let access_list = inspector.into_access_list();
         env.access_list = access_list.clone();
         if env.tx_type == 0 {

@@ -20,12 +20,7 @@ pub(crate) struct TxPlace {
 
 /// The block header as geth shows it.
 pub(crate) fn header(hash: B256, header: Header, size: Option<usize>) -> rpc::Header {
-    rpc::Header {
-        hash,
-        inner: header,
-        total_difficulty: None,
-        size: size.map(U256::from),
-    }
+    rpc::Header { hash, inner: header, total_difficulty: None, size: size.map(U256::from) }
 }
 
 /// A transaction as geth shows it. A private transaction is a legacy one whose `v` is 37/38.

@@ -30,9 +30,8 @@ fn trace(
     match options.tracer {
         None => {
             let config = TracingInspectorConfig::from_geth_config(&options.config);
-            let (result, inspector) = simulation
-                .inspect(env, TracingInspector::new(config))
-                .map_err(simulation_error)?;
+            let (result, inspector) =
+                simulation.inspect(env, TracingInspector::new(config)).map_err(simulation_error)?;
             let output = result.output().cloned().unwrap_or_default();
             let frame = inspector.into_geth_builder().geth_traces(
                 result.tx_gas_used(),
@@ -47,9 +46,8 @@ fn trace(
                 .into_call_config()
                 .map_err(|e| invalid_params(format!("invalid callTracer config: {e}")))?;
             let config = TracingInspectorConfig::from_geth_call_config(&call_config);
-            let (result, inspector) = simulation
-                .inspect(env, TracingInspector::new(config))
-                .map_err(simulation_error)?;
+            let (result, inspector) =
+                simulation.inspect(env, TracingInspector::new(config)).map_err(simulation_error)?;
             let frame =
                 inspector.into_geth_builder().geth_call_traces(call_config, result.tx_gas_used());
             Ok(GethTrace::CallTracer(frame))
@@ -95,7 +93,8 @@ impl RpcContext {
         for tx in &recovered[..index] {
             simulation.replay(tx).map_err(simulation_error)?;
         }
-        let target = recovered.get(index).ok_or_else(|| server_error("transaction index out of range"))?;
+        let target =
+            recovered.get(index).ok_or_else(|| server_error("transaction index out of range"))?;
         trace(&mut simulation, tx_env(target), options)
     }
 
@@ -139,7 +138,9 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     blocking(&mut m, "debug_traceCall", |c, a| {
         c.trace_call(a.at_most(3)?.required(0)?, a.optional(1)?, a.optional(2)?.unwrap_or_default())
     })?;
-    method(&mut m, "debug_getRawTransaction", |c, a| c.raw_transaction(a.at_most(1)?.required(0)?))?;
+    method(&mut m, "debug_getRawTransaction", |c, a| {
+        c.raw_transaction(a.at_most(1)?.required(0)?)
+    })?;
     method(&mut m, "debug_getRawBlock", |c, a| c.raw_block(a.at_most(1)?.required(0)?))?;
     Ok(m)
 }

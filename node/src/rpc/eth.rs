@@ -105,7 +105,8 @@ impl RpcContext {
         let Some(LoadedBlock { hash, block, senders }) = self.load_block(id)? else {
             return Ok(None);
         };
-        let receipts = self.chain.store().receipts(hash).map_err(internal_error)?.unwrap_or_default();
+        let receipts =
+            self.chain.store().receipts(hash).map_err(internal_error)?.unwrap_or_default();
         Ok(Some(
             BlockReceipts {
                 hash,
@@ -181,11 +182,8 @@ impl RpcContext {
         let id = id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest));
         let (_, header) = self.header_of(id)?.ok_or_else(|| server_error("header not found"))?;
         let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
-        let proof = self
-            .chain
-            .state()
-            .proof(header.state_root, address, &slots)
-            .map_err(internal_error)?;
+        let proof =
+            self.chain.state().proof(header.state_root, address, &slots).map_err(internal_error)?;
         let account = proof.account.unwrap_or_default();
         let exists = proof.account.is_some();
         Ok(EIP1186AccountProofResponse {
@@ -199,7 +197,11 @@ impl RpcContext {
                 .storage
                 .into_iter()
                 .zip(keys)
-                .map(|(slot, key)| EIP1186StorageProof { key, value: slot.value, proof: slot.proof })
+                .map(|(slot, key)| EIP1186StorageProof {
+                    key,
+                    value: slot.value,
+                    proof: slot.proof,
+                })
                 .collect(),
         })
     }
@@ -213,7 +215,9 @@ impl RpcContext {
         if let Some(p) = &percentiles {
             let ordered = p.windows(2).all(|w| w[0] <= w[1]);
             if !ordered || p.iter().any(|x| !(0.0..=100.0).contains(x)) {
-                return Err(invalid_params("invalid reward percentiles: must be ascending in [0, 100]"));
+                return Err(invalid_params(
+                    "invalid reward percentiles: must be ascending in [0, 100]",
+                ));
             }
         }
         let Some((_, newest)) = self.header_of(BlockId::Number(newest))? else {

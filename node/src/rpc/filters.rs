@@ -29,7 +29,7 @@ pub(crate) const MAX_LOGS: usize = 10_000;
 const MAX_PENDING_BUFFER: usize = 4096;
 
 enum FilterKind {
-    Logs { filter: Filter, next_block: u64 },
+    Logs { filter: Box<Filter>, next_block: u64 },
     Blocks { next_block: u64 },
     PendingTransactions { hashes: Vec<B256> },
 }
@@ -166,7 +166,7 @@ impl RpcContext {
             FilterBlockOption::Range { from_block: Some(BlockNumberOrTag::Number(n)), .. } => n,
             _ => head + 1,
         };
-        Ok(self.filters.install(FilterKind::Logs { filter, next_block }))
+        Ok(self.filters.install(FilterKind::Logs { filter: Box::new(filter), next_block }))
     }
 
     fn filter_changes(&self, id: &str) -> MethodResult<Value> {
@@ -190,7 +190,7 @@ impl RpcContext {
                 Ok(json!(hashes))
             }
             FilterKind::Logs { filter, next_block } => {
-                let (filter, from) = (filter.clone(), *next_block);
+                let (filter, from) = (filter.as_ref().clone(), *next_block);
                 let to = match filter.block_option.get_to_block() {
                     Some(BlockNumberOrTag::Number(n)) => (*n).min(head),
                     _ => head,
@@ -211,7 +211,7 @@ impl RpcContext {
             let installed = filters.get_mut(id).ok_or_else(|| server_error("filter not found"))?;
             installed.last_poll = Instant::now();
             match &installed.kind {
-                FilterKind::Logs { filter, .. } => filter.clone(),
+                FilterKind::Logs { filter, .. } => filter.as_ref().clone(),
                 _ => return Err(server_error("filter not found")),
             }
         };

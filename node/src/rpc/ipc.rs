@@ -105,8 +105,11 @@ async fn serve(stream: UnixStream, module: Arc<RpcModule<()>>, limits: Limits) {
                 match values.next() {
                     Some(Ok(value)) => {
                         consumed = values.byte_offset();
-                        let Ok(permit) = in_flight.clone().acquire_owned().await else { break 'read };
-                        let (module, out, text) = (module.clone(), out_tx.clone(), value.get().to_owned());
+                        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                            break 'read;
+                        };
+                        let (module, out, text) =
+                            (module.clone(), out_tx.clone(), value.get().to_owned());
                         tokio::spawn(async move {
                             handle(&module, &text, &out, limits).await;
                             drop(permit);
@@ -208,11 +211,10 @@ async fn call(
     if is_notification {
         return None;
     }
-    let (response, notifications) =
-        match module.raw_json_request(text, SUBSCRIPTION_BUFFER).await {
-            Ok(answer) => answer,
-            Err(_) => return Some(error_response(-32600, "invalid request")),
-        };
+    let (response, notifications) = match module.raw_json_request(text, SUBSCRIPTION_BUFFER).await {
+        Ok(answer) => answer,
+        Err(_) => return Some(error_response(-32600, "invalid request")),
+    };
     // Plain calls drop their end of the channel; a subscription keeps it open.
     if !notifications.is_closed() {
         streams.push(notifications);

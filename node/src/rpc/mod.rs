@@ -76,8 +76,16 @@ pub enum Api {
 
 impl Api {
     /// Every namespace (what IPC serves, as in geth).
-    pub const ALL: [Api; 8] =
-        [Api::Admin, Api::Debug, Api::Eth, Api::Net, Api::Personal, Api::Rpc, Api::Txpool, Api::Web3];
+    pub const ALL: [Api; 8] = [
+        Api::Admin,
+        Api::Debug,
+        Api::Eth,
+        Api::Net,
+        Api::Personal,
+        Api::Rpc,
+        Api::Txpool,
+        Api::Web3,
+    ];
 
     /// geth's default for `--http.api` and `--ws.api`.
     pub const DEFAULT_REMOTE: [Api; 3] = [Api::Eth, Api::Net, Api::Web3];

@@ -2,9 +2,10 @@
 //! node runs with `--allow-insecure-unlock`, as in geth.
 
 use super::{
-    blocking, method,
-    sign::{account_error, Authority},
+    blocking,
     error::{invalid_params, server_error},
+    method,
+    sign::{account_error, Authority},
     MethodResult, Module, RpcContext,
 };
 use alloy_primitives::{eip191_hash_message, Address, Bytes, B256};
@@ -28,7 +29,12 @@ fn ec_recover(data: &Bytes, signature: &Bytes) -> MethodResult<Address> {
     recover_signer(&signature, eip191_hash_message(data)).map_err(server_error)
 }
 
-fn unlock(c: &RpcContext, address: Address, password: &str, seconds: Option<u64>) -> MethodResult<bool> {
+fn unlock(
+    c: &RpcContext,
+    address: Address,
+    password: &str,
+    seconds: Option<u64>,
+) -> MethodResult<bool> {
     if !c.unlock_allowed {
         return Err(server_error("account unlock with HTTP access is forbidden"));
     }

@@ -63,7 +63,11 @@ async fn forward<T: Clone, M: Serialize>(
     }
 }
 
-async fn subscribe(pending: PendingSubscriptionSink, context: Arc<RpcContext>, args: Args) -> SubscriptionResult {
+async fn subscribe(
+    pending: PendingSubscriptionSink,
+    context: Arc<RpcContext>,
+    args: Args,
+) -> SubscriptionResult {
     let topic = match topic(&args) {
         Ok(topic) => topic,
         Err(e) => {

@@ -94,7 +94,8 @@ fn origin_allowed(origins: &[String], origin: &str) -> bool {
     }
     origins.iter().any(|o| {
         let o = o.to_ascii_lowercase();
-        origin == o || origin.strip_prefix("http://").or(origin.strip_prefix("https://")) == Some(&o)
+        origin == o
+            || origin.strip_prefix("http://").or(origin.strip_prefix("https://")) == Some(&o)
     })
 }
 
@@ -198,9 +199,8 @@ pub async fn start(
         Transport::Ws => config.ws_only(),
     }
     .build();
-    let middleware = tower::ServiceBuilder::new()
-        .layer(AccessLayer(Arc::new(access)))
-        .layer(cors(cors_domains));
+    let middleware =
+        tower::ServiceBuilder::new().layer(AccessLayer(Arc::new(access))).layer(cors(cors_domains));
     let server =
         Server::builder().set_config(config).set_http_middleware(middleware).build(addr).await?;
     let bound = server.local_addr()?;

@@ -3,15 +3,12 @@
 //! estimated gas, suggested fees) and signed with an unlocked key.
 
 use super::{
-    blocking,
-    convert,
+    blocking, convert,
     error::{invalid_params, server_error},
     method, Args, MethodResult, Module, RpcContext,
 };
 use crate::accounts::AccountError;
-use alloy_consensus::{
-    SignableTransaction, TxEip1559, TxEip2930, TxLegacy, TypedTransaction,
-};
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxLegacy, TypedTransaction};
 use alloy_dyn_abi::TypedData;
 use alloy_eips::BlockId;
 use alloy_primitives::{eip191_hash_message, Address, Bytes, Signature, TxKind, B256};
@@ -57,7 +54,8 @@ impl RpcContext {
         &self,
         request: TransactionRequest,
     ) -> MethodResult<(Address, TypedTransaction)> {
-        let from = request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
+        let from =
+            request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
         let chain_id = self.chain.spec().chain_id();
         if request.chain_id.is_some_and(|id| id != chain_id) {
             return Err(invalid_params(format!(
@@ -84,7 +82,8 @@ impl RpcContext {
         let dynamic =
             request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
         let base_fee = self.next_base_fee();
-        let tx: TypedTransaction = if self.chain.spec().is_gas_free() || request.gas_price.is_some()
+        let tx: TypedTransaction = if self.chain.spec().is_gas_free()
+            || request.gas_price.is_some()
             || (base_fee.is_none() && !dynamic)
         {
             let gas_price = if self.chain.spec().is_gas_free() {

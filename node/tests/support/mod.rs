@@ -185,7 +185,8 @@ pub fn http_post(url: &str, body: &str) -> (u16, String) {
 pub fn rpc_error(url: &str, method: &str, params: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
     let (_, response) = http_post(url, &body);
-    let value: Value = serde_json::from_str(&response).unwrap_or_else(|e| panic!("{e}: {response}"));
+    let value: Value =
+        serde_json::from_str(&response).unwrap_or_else(|e| panic!("{e}: {response}"));
     value.get("error").cloned().unwrap_or_else(|| panic!("{method} succeeded: {value}"))
 }
 
