@@ -1,0 +1,4 @@
+//! Veil's load generators and cross-crate benchmarks. The binaries live in `src/`:
+//! `rpc-load` drives any Ethereum JSON-RPC endpoint (HTTP, WebSocket or IPC) and reports
+//! requests per second and latency percentiles; `benches/rpc_compare.sh` runs it against a
+//! release `veil --dev` and against Anvil on the same machine.
