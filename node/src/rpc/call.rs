@@ -61,15 +61,20 @@ pub(crate) fn output(result: ExecutionResult) -> MethodResult<Bytes> {
 }
 
 impl RpcContext {
-    /// A simulation after block `id` under call rules, with the block's header.
+    /// A simulation after block `id` under call rules with `overrides` applied, with the
+    /// block's header.
     pub(crate) fn call_simulation(
         &self,
         id: Option<BlockId>,
+        overrides: Option<StateOverride>,
     ) -> MethodResult<(Header, CallSimulation)> {
         let (header, state) = self.state_at(id)?;
         let db = StateDatabase::new(state, self.chain.store().clone());
-        let simulation =
+        let mut simulation =
             Simulation::new(self.chain.spec(), &BlockContext::from_header(&header), db).for_calls();
+        if let Some(overrides) = overrides {
+            apply_overrides(&mut simulation, overrides)?;
+        }
         Ok((header, simulation))
     }
 
@@ -89,14 +94,8 @@ impl RpcContext {
                 simulation.db_mut().basic(caller).map_err(internal_error)?.map_or(0, |a| a.nonce)
             }
         };
-        let input = request
-            .input
-            .clone()
-            .try_into_unique_input()
-            .map_err(|e| invalid_params(e.to_string()))?
-            .unwrap_or_default();
-        let dynamic =
-            request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
+        let input = request_input(request)?;
+        let dynamic = has_dynamic_fee(request);
         if request.gas_price.is_some() && dynamic {
             return Err(invalid_params(
                 "both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified",
@@ -131,10 +130,7 @@ impl RpcContext {
         id: Option<BlockId>,
         overrides: Option<StateOverride>,
     ) -> MethodResult<Bytes> {
-        let (header, mut simulation) = self.call_simulation(id)?;
-        if let Some(overrides) = overrides {
-            apply_overrides(&mut simulation, overrides)?;
-        }
+        let (header, mut simulation) = self.call_simulation(id, overrides)?;
         let env = self.call_env(&request, &header, &mut simulation)?;
         output(simulation.run(env).map_err(simulation_error)?)
     }
@@ -147,10 +143,7 @@ impl RpcContext {
         id: Option<BlockId>,
         overrides: Option<StateOverride>,
     ) -> MethodResult<U256> {
-        let (header, mut simulation) = self.call_simulation(id)?;
-        if let Some(overrides) = overrides {
-            apply_overrides(&mut simulation, overrides)?;
-        }
+        let (header, mut simulation) = self.call_simulation(id, overrides)?;
         let mut env = self.call_env(&request, &header, &mut simulation)?;
         let mut hi = request.gas.unwrap_or(header.gas_limit).min(self.gas_cap);
         if env.gas_price > 0 {
@@ -198,7 +191,7 @@ impl RpcContext {
         request: TransactionRequest,
         id: Option<BlockId>,
     ) -> MethodResult<AccessListResult> {
-        let (header, mut simulation) = self.call_simulation(id)?;
+        let (header, mut simulation) = self.call_simulation(id, None)?;
         let mut env = self.call_env(&request, &header, &mut simulation)?;
         let inspector = AccessListInspector::new(request.access_list.clone().unwrap_or_default());
         let (_, inspector) =
@@ -218,11 +211,19 @@ impl RpcContext {
     }
 }
 
+/// The call data of a request (`input`, or `data` as older clients send it; both must agree).
+pub(crate) fn request_input(request: &TransactionRequest) -> MethodResult<Bytes> {
+    let input = request.input.clone().try_into_unique_input();
+    Ok(input.map_err(|e| invalid_params(e.to_string()))?.unwrap_or_default())
+}
+
+/// Whether a request sets EIP-1559 fees.
+pub(crate) fn has_dynamic_fee(request: &TransactionRequest) -> bool {
+    request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some()
+}
+
 /// Applies geth's state overrides to the simulation's view.
-pub(crate) fn apply_overrides(
-    simulation: &mut CallSimulation,
-    overrides: StateOverride,
-) -> MethodResult<()> {
+fn apply_overrides(simulation: &mut CallSimulation, overrides: StateOverride) -> MethodResult<()> {
     let db = simulation.db_mut();
     for (address, change) in overrides {
         if change.state.is_some() && change.state_diff.is_some() {

@@ -3,7 +3,7 @@
 
 use super::{
     blocking,
-    call::{apply_overrides, simulation_error, CallSimulation},
+    call::{simulation_error, CallSimulation},
     error::{internal_error, invalid_params, server_error},
     method, MethodResult, Module, RpcContext,
 };
@@ -104,10 +104,7 @@ impl RpcContext {
         id: Option<BlockId>,
         options: GethDebugTracingCallOptions,
     ) -> MethodResult<GethTrace> {
-        let (header, mut simulation) = self.call_simulation(id)?;
-        if let Some(overrides) = options.state_overrides {
-            apply_overrides(&mut simulation, overrides)?;
-        }
+        let (header, mut simulation) = self.call_simulation(id, options.state_overrides)?;
         let env = self.call_env(&request, &header, &mut simulation)?;
         trace(&mut simulation, env, options.tracing_options)
     }

@@ -3,7 +3,9 @@
 //! estimated gas, suggested fees) and signed with an unlocked key.
 
 use super::{
-    blocking, convert,
+    blocking,
+    call::{has_dynamic_fee, request_input},
+    convert,
     error::{invalid_params, server_error},
     method, Args, MethodResult, Module, RpcContext,
 };
@@ -73,14 +75,8 @@ impl RpcContext {
         };
         let to = request.to.unwrap_or(TxKind::Create);
         let value = request.value.unwrap_or_default();
-        let input = request
-            .input
-            .clone()
-            .try_into_unique_input()
-            .map_err(|e| invalid_params(e.to_string()))?
-            .unwrap_or_default();
-        let dynamic =
-            request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
+        let input = request_input(&request)?;
+        let dynamic = has_dynamic_fee(&request);
         let base_fee = self.next_base_fee();
         let tx: TypedTransaction = if self.chain.spec().is_gas_free()
             || request.gas_price.is_some()
