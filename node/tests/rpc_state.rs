@@ -118,10 +118,13 @@ fn get_proof_verifies_against_the_state_root_and_calls_take_overrides() {
 #[test]
 fn blocks_transactions_and_receipts_have_geths_shapes() {
     let dir = tempfile::tempdir().unwrap();
-    let node = VeilProcess::start_dev(dir.path(), &["--ipcdisable"]);
+    let node =
+        VeilProcess::start_dev(dir.path(), &["--ipcdisable", "--http.api", "eth,net,web3,txpool"]);
     let url = node.url.as_str();
     let from = rpc_call(url, "eth_accounts", json!([])).unwrap()[0].clone();
     let to = "0x00000000000000000000000000000000000000aa";
+    let block_filter = rpc_call(url, "eth_newBlockFilter", json!([])).unwrap();
+    let pending_filter = rpc_call(url, "eth_newPendingTransactionFilter", json!([])).unwrap();
     let hash =
         rpc_call(url, "eth_sendTransaction", json!([{"from": from, "to": to, "value": "0x5"}]))
             .unwrap();
@@ -159,6 +162,41 @@ fn blocks_transactions_and_receipts_have_geths_shapes() {
     let fee_history = rpc_call(url, "eth_feeHistory", json!(["0x2", "latest", [50.0]])).unwrap();
     assert_eq!(fee_history["baseFeePerGas"].as_array().unwrap().len(), 3, "{fee_history}");
     assert_eq!(fee_history["reward"].as_array().unwrap().len(), 2, "{fee_history}");
+    let new_blocks = rpc_call(url, "eth_getFilterChanges", json!([block_filter])).unwrap();
+    assert!(new_blocks.as_array().unwrap().contains(&receipt["blockHash"]), "{new_blocks}");
+    let pending = rpc_call(url, "eth_getFilterChanges", json!([pending_filter])).unwrap();
+    assert_eq!(pending, json!([hash]));
+    assert_eq!(rpc_call(url, "eth_getFilterChanges", json!([pending_filter])).unwrap(), json!([]));
+
+    // A transaction behind a nonce gap waits in the pool as queued.
+    let key = veil_node::dev::dev_key(3);
+    let gap = alloy_consensus::TxLegacy {
+        chain_id: Some(veil_node::dev::DEV_CHAIN_ID),
+        nonce: 5,
+        gas_limit: 21_000,
+        to: alloy_primitives::TxKind::Call(Address::repeat_byte(0xbb)),
+        value: U256::from(9),
+        ..Default::default()
+    };
+    let raw = veil_primitives::sign_transaction(gap.into(), &key).encoded_2718();
+    let queued_hash = rpc_call(
+        url,
+        "eth_sendRawTransaction",
+        json!([format!("0x{}", alloy_primitives::hex::encode(raw))]),
+    )
+    .unwrap();
+    let sender = veil_primitives::address_of(&key).to_checksum(None);
+    let status = rpc_call(url, "txpool_status", json!([])).unwrap();
+    assert_eq!(status, json!({"pending": "0x0", "queued": "0x1"}));
+    let content = rpc_call(url, "txpool_content", json!([])).unwrap();
+    assert_eq!(content["queued"][&sender]["5"]["hash"], queued_hash, "{content}");
+    assert_eq!(content["queued"][&sender]["5"]["nonce"], "0x5", "{content}");
+    let inspect = rpc_call(url, "txpool_inspect", json!([])).unwrap();
+    let summary = inspect["queued"][&sender]["5"].as_str().unwrap();
+    assert!(summary.ends_with(": 9 wei + 21000 gas × 0 wei"), "{summary}");
+    let pooled = rpc_call(url, "eth_getTransactionByHash", json!([queued_hash])).unwrap();
+    assert!(pooled["blockHash"].is_null(), "{pooled}");
+
     assert_eq!(rpc_call(url, "eth_syncing", json!([])).unwrap(), false);
     assert_eq!(rpc_call(url, "net_listening", json!([])).unwrap(), true);
     assert_eq!(

@@ -158,6 +158,30 @@ assert.equal(callTrace.calls[0].type, "CALL");
 assert.equal(callTrace.calls[0].to.toLowerCase(), otherAddress.toLowerCase());
 ok("IPC: blocks, eth_call and a debug_traceTransaction call tree");
 
+const structTrace = await ipc.send("debug_traceCall", [{ to: address, data: counter.interface.encodeFunctionData("count") }, "latest", {}]);
+assert.equal(structTrace.failed, false);
+assert.ok(structTrace.structLogs.some((l) => l.op === "SLOAD"), "struct logs include the SLOAD");
+assert.equal(BigInt("0x" + structTrace.returnValue.replace(/^0x/, "")), 10n);
+const rawTx = await ipc.send("debug_getRawTransaction", [pokeReceipt.hash]);
+assert.equal(ethers.keccak256(rawTx), pokeReceipt.hash);
+assert.equal(ethers.Transaction.from(rawTx).to.toLowerCase(), address.toLowerCase());
+const rawBlock = await ipc.send("debug_getRawBlock", [ethers.toQuantity(pokeReceipt.blockNumber)]);
+const decodedBlock = ethers.decodeRlp(rawBlock);
+assert.equal(ethers.keccak256(ethers.encodeRlp(decodedBlock[0])), pokeReceipt.blockHash);
+ok("IPC: debug_traceCall struct logs, raw transaction and raw block (hashes recomputed by ethers)");
+
+const accessList = await http.send("eth_createAccessList", [{ from: wallet.address, to: address, data: counter.interface.encodeFunctionData("poke", [otherAddress]) }, "latest"]);
+const touched = accessList.accessList.find((e) => e.address.toLowerCase() === otherAddress.toLowerCase());
+assert.ok(touched && touched.storageKeys.length >= 2, JSON.stringify(accessList));
+ok("eth_createAccessList names the called contract's slots");
+
+const domain = { name: "Veil", version: "1", chainId: 1337, verifyingContract: address };
+const types = { Mail: [{ name: "to", type: "address" }, { name: "contents", type: "string" }] };
+const mail = { to: wallet.address, contents: "hello" };
+const typedSig = await nodeSigner.signTypedData(domain, types, mail);
+assert.equal(ethers.verifyTypedData(domain, types, mail, typedSig), accounts[0].address);
+ok("eth_signTypedData_v4 verifies with ethers");
+
 const ipcWallet = new ethers.Wallet(ethers.id("veil dev account 2"), ipc);
 const sent = await ipcWallet.sendTransaction({ to: wallet.address, value: 1n });
 // Poll rather than tx.wait(): over a socket ethers waits for the next newHeads, and a block
