@@ -199,3 +199,29 @@ fn ipc_serves_calls_batches_subscriptions_and_survives_garbage() {
     );
     assert_eq!(answer["result"], "1337");
 }
+
+#[test]
+fn ipc_connection_limit_refuses_extra_clients_with_a_clear_answer() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(dir.path(), &["--rpc.max-connections", "1"]);
+
+    // IPC: the first connection is served, a second one is told why it is refused.
+    let path = node.ipc_path.clone().expect("ipc path");
+    let mut first = UnixStream::connect(&path).unwrap();
+    first.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut first_reader = BufReader::new(first.try_clone().unwrap());
+    let answer = ipc_exchange(
+        &mut first,
+        &mut first_reader,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#,
+    );
+    assert_eq!(answer["result"], "0x539");
+    let mut second = UnixStream::connect(&path).unwrap();
+    second.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut refusal = String::new();
+    second.read_to_string(&mut refusal).unwrap();
+    assert!(refusal.contains("too many connections"), "{refusal}");
+
+    drop(first);
+}
