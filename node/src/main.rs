@@ -93,7 +93,7 @@ struct RpcArgs {
     /// Largest JSON-RPC request in bytes.
     #[arg(long = "rpc.max-request-bytes", default_value_t = 5 * 1024 * 1024)]
     max_request_bytes: u32,
-    /// Most open connections per transport.
+    /// Most open connections per transport (WS, IPC; on HTTP, requests in flight).
     #[arg(long = "rpc.max-connections", default_value_t = 1000)]
     max_connections: u32,
     /// Allow unlocking accounts while HTTP is served.
