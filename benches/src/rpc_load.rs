@@ -250,7 +250,10 @@ async fn main() -> eyre::Result<()> {
                 let mut errors = 0usize;
                 for (method, params) in plan {
                     let t = Instant::now();
-                    if conn.call(method, params).await.is_err() {
+                    if let Err(e) = conn.call(method, params).await {
+                        if errors == 0 {
+                            eprintln!("first error: {e}");
+                        }
                         errors += 1;
                     }
                     latencies.push(t.elapsed());

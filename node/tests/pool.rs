@@ -215,3 +215,24 @@ fn journal_brings_accepted_transactions_back() {
 fn undecodable_transaction_bytes_are_errors() {
     assert!(Transaction::decode_2718_exact(&[0x01, 0x02]).is_err());
 }
+
+#[test]
+fn transactions_arriving_between_import_and_pool_cleanup_stay_pending() {
+    // The minter imports a block and only then removes its transactions from the pool. A
+    // sender's next transaction arriving in between must count as pending, not as queued behind
+    // the already-mined ones (which once filled the sender's queue: "txpool is full").
+    let f = fixture(true);
+    let limit = PoolConfig::default().max_queued_per_sender as u64;
+    for nonce in 0..limit + 10 {
+        f.add(signed(0, legacy(0, nonce, 0))).unwrap();
+    }
+    let pending = f.pool.pending(usize::MAX);
+    let built = f.chain.build_block(pending, Address::ZERO, 1).unwrap();
+    f.chain.import_recovered(built.block.header, built.included).unwrap();
+
+    for nonce in limit + 10..2 * limit + 20 {
+        f.add(signed(0, legacy(0, nonce, 0))).unwrap();
+    }
+    assert_eq!(f.pool.pending(usize::MAX).len() as u64, limit + 10, "only the new ones");
+    assert_eq!(f.pool.content().queued.len(), 0);
+}

@@ -18,7 +18,9 @@ use veil_storage::{StateReader, StorageError};
 /// Pool limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolConfig {
-    /// Most transactions held in all (geth: 4096 pending + 1024 queued).
+    /// Most transactions held in all. geth holds 4096 pending + 1024 queued; Veil mints a
+    /// block of up to 20,000 transactions at a time and its transactions stay pooled until the
+    /// block is imported, so the pool holds two such blocks' worth plus arrivals.
     pub max_transactions: usize,
     /// Most queued (not yet executable) transactions per sender (geth: 64).
     pub max_queued_per_sender: usize,
@@ -28,7 +30,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_transactions: 5120, max_queued_per_sender: 64, price_bump_percent: 10 }
+        Self { max_transactions: 50_000, max_queued_per_sender: 64, price_bump_percent: 10 }
     }
 }
 
@@ -126,17 +128,27 @@ struct SenderTxs {
 }
 
 impl SenderTxs {
+    /// Transactions at or above the state nonce. Those below it were mined by a block whose
+    /// import has not yet reached [`TxPool::remove_after_block`]; they no longer count.
+    fn live(&self) -> impl Iterator<Item = (&u64, &PooledTx)> {
+        self.by_nonce.range(self.state_nonce..)
+    }
+
     /// Number of transactions executable in order from the state nonce.
     fn pending_len(&self) -> usize {
         let mut expected = self.state_nonce;
-        self.by_nonce
-            .keys()
-            .take_while(|&&n| {
+        self.live()
+            .take_while(|(&n, _)| {
                 let ok = n == expected;
                 expected += 1;
                 ok
             })
             .count()
+    }
+
+    /// Number of transactions waiting behind a nonce gap.
+    fn queued_len(&self) -> usize {
+        self.live().count() - self.pending_len()
     }
 }
 
@@ -284,7 +296,7 @@ impl TxPool {
         };
         if replaced.is_none() {
             let is_queued = nonce > state_nonce + entry.pending_len() as u64;
-            let queued = entry.by_nonce.len() - entry.pending_len();
+            let queued = entry.queued_len();
             if is_queued && queued >= self.config.max_queued_per_sender {
                 return Err(PoolError::Full);
             }
@@ -344,8 +356,8 @@ impl TxPool {
         let victim = pool
             .senders
             .iter()
-            .filter(|(_, s)| s.by_nonce.len() > s.pending_len())
-            .max_by_key(|(_, s)| s.by_nonce.len() - s.pending_len())
+            .filter(|(_, s)| s.queued_len() > 0)
+            .max_by_key(|(_, s)| s.queued_len())
             .and_then(|(sender, s)| s.by_nonce.keys().next_back().map(|n| (*sender, *n)));
         let Some((sender, nonce)) = victim else { return false };
         if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.by_nonce.remove(&nonce))
@@ -363,7 +375,7 @@ impl TxPool {
         let mut runs: Vec<Vec<&PooledTx>> = pool
             .senders
             .values()
-            .map(|s| s.by_nonce.values().take(s.pending_len()).collect::<Vec<_>>())
+            .map(|s| s.live().map(|(_, tx)| tx).take(s.pending_len()).collect::<Vec<_>>())
             .filter(|run| !run.is_empty())
             .collect();
         for run in &mut runs {
@@ -455,7 +467,7 @@ impl TxPool {
         let mut content = PoolContent::default();
         for (sender, txs) in &pool.senders {
             let pending = txs.pending_len();
-            for (i, (nonce, pooled)) in txs.by_nonce.iter().enumerate() {
+            for (i, (nonce, pooled)) in txs.live().enumerate() {
                 let side = if i < pending { &mut content.pending } else { &mut content.queued };
                 side.entry(*sender).or_default().insert(*nonce, pooled.tx.clone());
             }
