@@ -197,19 +197,23 @@ async fn answer(
 
 type Notifications = mpsc::Receiver<Box<RawValue>>;
 
-/// Runs one call; `None` for notifications. A subscription's stream goes into `streams`.
+/// Runs one call; `None` for notifications (no `id`, or `"id": null`). A subscription's
+/// stream goes into `streams`.
 async fn call(
     module: &RpcModule<()>,
     text: &str,
     streams: &mut Vec<Notifications>,
 ) -> Option<String> {
-    let is_notification = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(object)) => !object.contains_key("id"),
-        Ok(_) => return Some(error_response(-32600, "invalid request")),
-        Err(_) => return Some(error_response(-32700, "parse error")),
-    };
-    if is_notification {
-        return None;
+    // Only the presence of an id matters here; jsonrpsee parses the request itself.
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    match serde_json::from_str::<Probe<'_>>(text) {
+        Ok(Probe { id: None }) => return None,
+        Ok(_) => {}
+        Err(_) => return Some(error_response(-32600, "invalid request")),
     }
     let (response, notifications) = match module.raw_json_request(text, SUBSCRIPTION_BUFFER).await {
         Ok(answer) => answer,
