@@ -18,7 +18,7 @@ fn harness() -> &'static Harness {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let keystore = tempfile::tempdir().expect("tempdir");
         let context = runtime.block_on(async { rpc::dev_context(keystore.path()) }).expect("context");
-        let module = rpc::modules_for(&Arc::new(context), &Api::ALL).expect("modules");
+        let module = rpc::modules_for(&Arc::new(context), &Api::ALL, true).expect("modules");
         Harness { runtime, module, _keystore: keystore }
     })
 }

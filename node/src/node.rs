@@ -116,7 +116,7 @@ impl RpcServers {
 async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Result<RpcServers> {
     let mut handles = Vec::new();
     if let Some(http) = &config.http {
-        let module = rpc::modules_for(context, &http.apis)?;
+        let module = rpc::modules_for(context, &http.apis, false)?;
         let access = Access { vhosts: http.vhosts.clone(), ws_origins: None };
         let (bound, handle) = rpc::server::start(
             Transport::Http,
@@ -132,7 +132,7 @@ async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Resul
         handles.push(handle);
     }
     if let Some(ws) = &config.ws {
-        let module = rpc::modules_for(context, &ws.apis)?;
+        let module = rpc::modules_for(context, &ws.apis, true)?;
         let access = Access { vhosts: vec!["*".into()], ws_origins: Some(ws.origins.clone()) };
         let (bound, handle) =
             rpc::server::start(Transport::Ws, ws.addr, module, config.limits, access, &[])
@@ -143,7 +143,7 @@ async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Resul
     }
     let ipc = match &config.ipc {
         Some(path) => {
-            let module = rpc::modules_for(context, &Api::ALL)?;
+            let module = rpc::modules_for(context, &Api::ALL, true)?;
             let handle = rpc::ipc::start(path, module, config.limits)
                 .wrap_err_with(|| format!("opening IPC socket {}", path.display()))?;
             tracing::info!(target: "rpc", path = %path.display(), "IPC endpoint opened");

@@ -36,6 +36,11 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
     let unknown = rpc_error(url, "eth_noSuchMethod", json!([]));
     assert_eq!(code(&unknown), -32601);
 
+    // Subscriptions need a connection that stays open.
+    let subscribe = rpc_error(url, "eth_subscribe", json!(["newHeads"]));
+    assert_eq!(code(&subscribe), -32601);
+    assert_eq!(message(&subscribe), "notifications not supported");
+
     // A namespace that HTTP does not serve by default is not there either.
     assert_eq!(code(&rpc_error(url, "debug_getRawBlock", json!(["latest"]))), -32601);
 

@@ -128,10 +128,12 @@ pub fn parse_api_list(list: &str) -> Result<Vec<Api>, String> {
     Ok(apis)
 }
 
-/// One module with the methods of `apis` (plus `rpc_modules`, which always lists them).
+/// One module with the methods of `apis` (plus `rpc_modules`, which always lists them). Without
+/// `subscriptions` (HTTP), `eth_subscribe` answers geth's "notifications not supported".
 pub fn modules_for(
     context: &Arc<RpcContext>,
     apis: &[Api],
+    subscriptions: bool,
 ) -> Result<RpcModule<()>, RegisterMethodError> {
     let mut module = RpcModule::new(());
     for api in apis {
@@ -141,7 +143,11 @@ pub fn modules_for(
                 eth.merge(call::module(context.clone())?)?;
                 eth.merge(sign::module(context.clone())?)?;
                 eth.merge(filters::module(context.clone())?)?;
-                eth.merge(pubsub::module(context.clone())?)?;
+                eth.merge(if subscriptions {
+                    pubsub::module(context.clone())?
+                } else {
+                    pubsub::unsupported(context.clone())?
+                })?;
                 eth.remove_context()
             }
             Api::Net => admin::net_module(context.clone())?.remove_context(),

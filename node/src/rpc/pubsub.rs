@@ -110,6 +110,17 @@ async fn subscribe(
     }
 }
 
+/// `eth_subscribe` and `eth_unsubscribe` where notifications cannot be delivered (HTTP).
+pub(super) fn unsupported(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
+    let mut m = Module::from_arc(context);
+    for name in ["eth_subscribe", "eth_unsubscribe"] {
+        m.register_method(name, |_, _, _| {
+            Err::<(), _>(ErrorObjectOwned::owned(-32601, "notifications not supported", None::<()>))
+        })?;
+    }
+    Ok(m)
+}
+
 /// `eth_subscribe` and `eth_unsubscribe`.
 pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
