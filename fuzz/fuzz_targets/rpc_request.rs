@@ -26,7 +26,7 @@ fn harness() -> &'static Harness {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let h = harness();
-    for answer in h.runtime.block_on(rpc::ipc::respond(&h.module, text, 100)) {
+    if let Some(answer) = h.runtime.block_on(rpc::ipc::respond(&h.module, text, 100)) {
         serde_json::from_str::<serde_json::Value>(&answer).expect("answers are JSON");
     }
 });
