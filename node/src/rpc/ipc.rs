@@ -14,8 +14,8 @@ use std::{
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{UnixListener, UnixStream},
-    sync::{mpsc, Semaphore},
+    net::{unix::OwnedWriteHalf, UnixListener, UnixStream},
+    sync::{mpsc, Mutex, Semaphore},
     task::JoinHandle,
 };
 
@@ -78,17 +78,20 @@ async fn refuse(mut stream: UnixStream) {
     let _ = stream.write_all(message.as_bytes()).await;
 }
 
+/// The write half of a connection, shared by the requests and subscriptions on it.
+type Writer = Arc<Mutex<OwnedWriteHalf>>;
+
+/// Writes one message and its newline; `false` once the client is gone.
+async fn send_line(writer: &Writer, message: &str) -> bool {
+    let mut line = Vec::with_capacity(message.len() + 1);
+    line.extend_from_slice(message.as_bytes());
+    line.push(b'\n');
+    writer.lock().await.write_all(&line).await.is_ok()
+}
+
 async fn serve(stream: UnixStream, module: Arc<RpcModule<()>>, limits: Limits) {
-    let (mut reader, mut writer) = stream.into_split();
-    let (out_tx, mut out_rx) = mpsc::channel::<String>(SUBSCRIPTION_BUFFER);
-    let writing = tokio::spawn(async move {
-        while let Some(mut message) = out_rx.recv().await {
-            message.push('\n');
-            if writer.write_all(message.as_bytes()).await.is_err() {
-                return;
-            }
-        }
-    });
+    let (mut reader, writer) = stream.into_split();
+    let writer: Writer = Arc::new(Mutex::new(writer));
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT_PER_CONNECTION));
     let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = vec![0u8; 64 * 1024];
@@ -109,7 +112,7 @@ async fn serve(stream: UnixStream, module: Arc<RpcModule<()>>, limits: Limits) {
                             break 'read;
                         };
                         let (module, out, text) =
-                            (module.clone(), out_tx.clone(), value.get().to_owned());
+                            (module.clone(), writer.clone(), value.get().to_owned());
                         tokio::spawn(async move {
                             handle(&module, &text, &out, limits).await;
                             drop(permit);
@@ -117,7 +120,7 @@ async fn serve(stream: UnixStream, module: Arc<RpcModule<()>>, limits: Limits) {
                     }
                     Some(Err(e)) if e.is_eof() => break,
                     Some(Err(_)) => {
-                        let _ = out_tx.send(error_response(-32700, "parse error")).await;
+                        send_line(&writer, &error_response(-32700, "parse error")).await;
                         break 'read;
                     }
                     None => {
@@ -133,12 +136,10 @@ async fn serve(stream: UnixStream, module: Arc<RpcModule<()>>, limits: Limits) {
                 "request too large: more than {} bytes without a complete JSON value",
                 limits.max_request_bytes
             );
-            let _ = out_tx.send(error_response(-32600, &message)).await;
+            send_line(&writer, &error_response(-32600, &message)).await;
             break;
         }
     }
-    drop(out_tx);
-    let _ = writing.await;
 }
 
 /// Answers one message (a call or a batch) as IPC would, without streaming subscriptions.
@@ -148,11 +149,11 @@ pub async fn respond(module: &RpcModule<()>, text: &str, max_batch_len: u32) -> 
 
 /// Runs one message (a call or a batch), queues its response, then streams the notifications
 /// of any subscription it opened.
-async fn handle(module: &RpcModule<()>, text: &str, out: &mpsc::Sender<String>, limits: Limits) {
+async fn handle(module: &RpcModule<()>, text: &str, out: &Writer, limits: Limits) {
     let mut streams = Vec::new();
     let response = answer(module, text, limits.max_batch_len, &mut streams).await;
     if let Some(response) = response {
-        if out.send(response).await.is_err() {
+        if !send_line(out, &response).await {
             return;
         }
     }
@@ -160,7 +161,7 @@ async fn handle(module: &RpcModule<()>, text: &str, out: &mpsc::Sender<String>, 
         let out = out.clone();
         tokio::spawn(async move {
             while let Some(note) = notifications.recv().await {
-                if out.send(note.get().to_owned()).await.is_err() {
+                if !send_line(&out, note.get()).await {
                     return;
                 }
             }
