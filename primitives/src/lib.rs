@@ -7,6 +7,7 @@
 //!   along from then on.
 //! - [`Block`], [`Receipt`] and the root helpers ([`transactions_root`], [`receipts_root`]).
 //! - [`sign_transaction`] / [`sign_private_transaction`] for the node's own accounts and tests.
+//! - [`TmPublicKey`] and [`PayloadHash`]: the transaction manager's base64 identifiers.
 //!
 //! ```
 //! use veil_primitives::{sign_transaction, RecoveredTx, Transaction};
@@ -27,12 +28,14 @@ mod block;
 mod receipt;
 mod recovery;
 mod signing;
+mod tm;
 mod transaction;
 
 pub use block::{transactions_root, Block, BlockBody};
 pub use receipt::{logs_bloom, receipts_root, Receipt};
 pub use recovery::{recover_signer, RecoveredTx, RecoveryError};
 pub use signing::{address_of, sign_hash, sign_private_transaction, sign_transaction};
+pub use tm::{IdentifierError, PayloadHash, TmPublicKey};
 pub use transaction::{Transaction, TxDecodeError, PRIVATE_V_EVEN, PRIVATE_V_ODD};
 
 /// Re-exports of the alloy crates our types are made of, so dependants name one version.
