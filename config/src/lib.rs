@@ -1,6 +1,6 @@
 //! Veil's configuration as pure data: the chain specification read from a geth-format
 //! `genesis.json` (via alloy-genesis) with GoQuorum's fields, the fork schedule, and the
-//! genesis header rules.
+//! genesis header rules, and the transaction manager's Tessera-shaped configuration ([`TmConfig`]).
 //!
 //! ```
 //! let spec = veil_config::ChainSpec::from_json(r#"{
@@ -15,10 +15,15 @@
 mod chain_spec;
 mod hardfork;
 mod quorum;
+mod tm;
 
 pub use chain_spec::{ChainSpec, ConfigError};
 pub use hardfork::Hardfork;
 pub use quorum::{MaxCodeSizeAt, QuorumConfig};
+pub use tm::{
+    CorsConfig, Features, KeyData, KeysConfig, PeerConfig, ServerAddress, ServerConfig, SslConfig,
+    StorageConfig, TmApp, TmConfig, TmConfigError,
+};
 
 /// Re-export of alloy-genesis, whose `Genesis` the spec wraps.
 pub use alloy_genesis;
