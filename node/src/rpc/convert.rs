@@ -95,53 +95,71 @@ pub(crate) struct BlockReceipts<'a> {
 impl BlockReceipts<'_> {
     /// The receipts of the block as geth shows them.
     pub(crate) fn all(&self) -> Vec<rpc::TransactionReceipt> {
-        let tx_hashes: Vec<B256> = self.transactions.iter().map(Transaction::hash).collect();
-        let logs = block_logs(
-            self.hash,
-            self.header.number,
-            self.header.timestamp,
-            &tx_hashes,
-            self.receipts,
-        );
-        let mut previous_cumulative = 0;
-        logs.into_iter()
-            .enumerate()
-            .filter_map(|(i, logs)| {
-                let (receipt, tx, from) =
-                    (self.receipts.get(i)?, self.transactions.get(i)?, *self.senders.get(i)?);
-                let cumulative = receipt.cumulative_gas_used();
-                let gas_used = cumulative - previous_cumulative;
-                previous_cumulative = cumulative;
-                let fields = alloy_consensus::Receipt {
-                    status: receipt.status_or_post_state(),
-                    cumulative_gas_used: cumulative,
-                    logs,
-                };
-                let with_bloom = ReceiptWithBloom::new(fields, receipt.bloom());
-                let inner = match receipt {
-                    ReceiptEnvelope::Eip2930(_) => ReceiptEnvelope::Eip2930(with_bloom),
-                    ReceiptEnvelope::Eip1559(_) => ReceiptEnvelope::Eip1559(with_bloom),
-                    ReceiptEnvelope::Eip4844(_) => ReceiptEnvelope::Eip4844(with_bloom),
-                    ReceiptEnvelope::Eip7702(_) => ReceiptEnvelope::Eip7702(with_bloom),
-                    _ => ReceiptEnvelope::Legacy(with_bloom),
-                };
-                Some(rpc::TransactionReceipt {
-                    inner,
-                    transaction_hash: tx_hashes[i],
-                    transaction_index: Some(i as u64),
-                    block_hash: Some(self.hash),
-                    block_number: Some(self.header.number),
-                    gas_used,
-                    effective_gas_price: tx
-                        .fields()
-                        .effective_gas_price(self.header.base_fee_per_gas),
-                    blob_gas_used: None,
-                    blob_gas_price: None,
-                    from,
-                    to: tx.to(),
-                    contract_address: tx.to().is_none().then(|| from.create(tx.nonce())),
-                })
+        let mut first_log = 0;
+        (0..self.receipts.len())
+            .filter_map(|i| {
+                let shown = self.build(i, first_log)?;
+                first_log += shown.inner.logs().len() as u64;
+                Some(shown)
             })
             .collect()
+    }
+
+    /// The receipt of transaction `index` alone (`eth_getTransactionReceipt`): only the log
+    /// counts of the receipts before it are looked at.
+    pub(crate) fn nth(&self, index: usize) -> Option<rpc::TransactionReceipt> {
+        let first_log = self.receipts.get(..index)?.iter().map(|r| r.logs().len() as u64).sum();
+        self.build(index, first_log)
+    }
+
+    /// Receipt `i`, whose first log has block-wide index `first_log`.
+    fn build(&self, i: usize, first_log: u64) -> Option<rpc::TransactionReceipt> {
+        let (receipt, tx, from) =
+            (self.receipts.get(i)?, self.transactions.get(i)?, *self.senders.get(i)?);
+        let tx_hash = tx.hash();
+        let cumulative = receipt.cumulative_gas_used();
+        let previous = i.checked_sub(1).map_or(0, |p| self.receipts[p].cumulative_gas_used());
+        let logs = receipt
+            .logs()
+            .iter()
+            .zip(first_log..)
+            .map(|(log, log_index)| rpc::Log {
+                inner: log.clone(),
+                block_hash: Some(self.hash),
+                block_number: Some(self.header.number),
+                block_timestamp: Some(self.header.timestamp),
+                transaction_hash: Some(tx_hash),
+                transaction_index: Some(i as u64),
+                log_index: Some(log_index),
+                removed: false,
+            })
+            .collect();
+        let fields = alloy_consensus::Receipt {
+            status: receipt.status_or_post_state(),
+            cumulative_gas_used: cumulative,
+            logs,
+        };
+        let with_bloom = ReceiptWithBloom::new(fields, receipt.bloom());
+        let inner = match receipt {
+            ReceiptEnvelope::Eip2930(_) => ReceiptEnvelope::Eip2930(with_bloom),
+            ReceiptEnvelope::Eip1559(_) => ReceiptEnvelope::Eip1559(with_bloom),
+            ReceiptEnvelope::Eip4844(_) => ReceiptEnvelope::Eip4844(with_bloom),
+            ReceiptEnvelope::Eip7702(_) => ReceiptEnvelope::Eip7702(with_bloom),
+            _ => ReceiptEnvelope::Legacy(with_bloom),
+        };
+        Some(rpc::TransactionReceipt {
+            inner,
+            transaction_hash: tx_hash,
+            transaction_index: Some(i as u64),
+            block_hash: Some(self.hash),
+            block_number: Some(self.header.number),
+            gas_used: cumulative - previous,
+            effective_gas_price: tx.fields().effective_gas_price(self.header.base_fee_per_gas),
+            blob_gas_used: None,
+            blob_gas_price: None,
+            from,
+            to: tx.to(),
+            contract_address: tx.to().is_none().then(|| from.create(tx.nonce())),
+        })
     }
 }

@@ -98,33 +98,39 @@ impl RpcContext {
         })
     }
 
-    fn block_receipts(
+    /// The receipts of block `id`, shaped by `shape` (all of them, or one).
+    fn with_block_receipts<T>(
         &self,
         id: BlockId,
-    ) -> MethodResult<Option<Vec<alloy_rpc_types_eth::TransactionReceipt>>> {
+        shape: impl FnOnce(&BlockReceipts<'_>) -> Option<T>,
+    ) -> MethodResult<Option<T>> {
         let Some(LoadedBlock { hash, block, senders }) = self.load_block(id)? else {
             return Ok(None);
         };
         let receipts =
             self.chain.store().receipts(hash).map_err(internal_error)?.unwrap_or_default();
-        Ok(Some(
-            BlockReceipts {
-                hash,
-                header: &block.header,
-                transactions: &block.body.transactions,
-                senders: &senders,
-                receipts: &receipts,
-            }
-            .all(),
-        ))
+        Ok(shape(&BlockReceipts {
+            hash,
+            header: &block.header,
+            transactions: &block.body.transactions,
+            senders: &senders,
+            receipts: &receipts,
+        }))
+    }
+
+    fn block_receipts(
+        &self,
+        id: BlockId,
+    ) -> MethodResult<Option<Vec<alloy_rpc_types_eth::TransactionReceipt>>> {
+        self.with_block_receipts(id, |block| Some(block.all()))
     }
 
     fn receipt(&self, hash: B256) -> MethodResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
         let Some(location) = self.chain.store().tx_location(hash).map_err(internal_error)? else {
             return Ok(None);
         };
-        let receipts = self.block_receipts(BlockId::Hash(location.block_hash.into()))?;
-        Ok(receipts.and_then(|r| r.into_iter().nth(location.index as usize)))
+        let block = BlockId::Hash(location.block_hash.into());
+        self.with_block_receipts(block, |block| block.nth(location.index as usize))
     }
 
     fn send_raw_transaction(&self, raw: &Bytes) -> MethodResult<B256> {
@@ -229,16 +235,15 @@ impl RpcContext {
         let mut rewards = Vec::new();
         let mut last = None;
         for number in oldest..=newest.number {
-            let Some(block) = self.load_block(BlockId::Number(number.into()))? else {
+            let Some((hash, header)) = self.header_of(BlockId::Number(number.into()))? else {
                 return Err(server_error("header not found"));
             };
-            let header = &block.block.header;
             history.base_fee_per_gas.push(u128::from(header.base_fee_per_gas.unwrap_or_default()));
             history.gas_used_ratio.push(header.gas_used as f64 / header.gas_limit.max(1) as f64);
             if let Some(p) = &percentiles {
-                rewards.push(self.block_rewards(&block, p)?);
+                rewards.push(self.block_rewards(hash, &header, p)?);
             }
-            last = Some(header.clone());
+            last = Some(header);
         }
         if let Some(last) = last {
             let next = self.chain.spec().next_base_fee(&last, last.number + 1, last.timestamp);
@@ -249,15 +254,18 @@ impl RpcContext {
     }
 
     /// The effective tips at `percentiles` of the block's gas, as geth computes them.
-    fn block_rewards(&self, block: &LoadedBlock, percentiles: &[f64]) -> MethodResult<Vec<u128>> {
-        let receipts =
-            self.chain.store().receipts(block.hash).map_err(internal_error)?.unwrap_or_default();
-        let base_fee = block.block.header.base_fee_per_gas;
+    fn block_rewards(
+        &self,
+        hash: B256,
+        header: &alloy_consensus::Header,
+        percentiles: &[f64],
+    ) -> MethodResult<Vec<u128>> {
+        let store = self.chain.store();
+        let receipts = store.receipts(hash).map_err(internal_error)?.unwrap_or_default();
+        let transactions = store.transactions(hash).map_err(internal_error)?.unwrap_or_default();
+        let base_fee = header.base_fee_per_gas;
         let mut previous = 0;
-        let mut tips: Vec<(u128, u64)> = block
-            .block
-            .body
-            .transactions
+        let mut tips: Vec<(u128, u64)> = transactions
             .iter()
             .zip(&receipts)
             .map(|(tx, receipt)| {
