@@ -115,30 +115,27 @@ impl RpcServers {
 
 async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Result<RpcServers> {
     let mut handles = Vec::new();
-    if let Some(http) = &config.http {
-        let module = rpc::modules_for(context, &http.apis, false)?;
-        let access = Access { vhosts: http.vhosts.clone(), ws_origins: None };
-        let (bound, handle) = rpc::server::start(
-            Transport::Http,
-            http.addr,
-            module,
-            config.limits,
-            access,
-            &http.cors_domains,
-        )
-        .await
-        .wrap_err_with(|| format!("binding HTTP on {}", http.addr))?;
-        tracing::info!(target: "rpc", url = %format!("http://{bound}"), apis = ?http.apis, "HTTP server started");
-        handles.push(handle);
-    }
-    if let Some(ws) = &config.ws {
-        let module = rpc::modules_for(context, &ws.apis, true)?;
-        let access = Access { vhosts: vec!["*".into()], ws_origins: Some(ws.origins.clone()) };
+    let servers = [
+        config.http.as_ref().map(|http| {
+            let access = Access { vhosts: http.vhosts.clone(), ws_origins: None };
+            (Transport::Http, http.addr, &http.apis, access, http.cors_domains.as_slice())
+        }),
+        config.ws.as_ref().map(|ws| {
+            let access = Access { vhosts: vec!["*".into()], ws_origins: Some(ws.origins.clone()) };
+            (Transport::Ws, ws.addr, &ws.apis, access, &[][..])
+        }),
+    ];
+    for (transport, addr, apis, access, cors) in servers.into_iter().flatten() {
+        let module = rpc::modules_for(context, apis, transport == Transport::Ws)?;
         let (bound, handle) =
-            rpc::server::start(Transport::Ws, ws.addr, module, config.limits, access, &[])
+            rpc::server::start(transport, addr, module, config.limits, access, cors)
                 .await
-                .wrap_err_with(|| format!("binding WebSocket on {}", ws.addr))?;
-        tracing::info!(target: "rpc", url = %format!("ws://{bound}"), apis = ?ws.apis, "WebSocket server started");
+                .wrap_err_with(|| format!("binding {transport:?} on {addr}"))?;
+        let url = match transport {
+            Transport::Http => format!("http://{bound}"),
+            Transport::Ws => format!("ws://{bound}"),
+        };
+        tracing::info!(target: "rpc", %url, ?apis, ?transport, "JSON-RPC server started");
         handles.push(handle);
     }
     let ipc = match &config.ipc {

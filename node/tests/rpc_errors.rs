@@ -11,6 +11,18 @@ use std::{
 };
 use support::{http_post, rpc_error, VeilProcess};
 
+fn http_post_ok(url: &str, body: &str) -> (u16, String) {
+    http_post(url, body).expect("POST")
+}
+
+/// A connection to the IPC socket with a line reader on it.
+fn ipc_connect(path: &std::path::Path) -> (UnixStream, BufReader<UnixStream>) {
+    let stream = UnixStream::connect(path).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
 fn code(error: &Value) -> i64 {
     error["code"].as_i64().unwrap_or_else(|| panic!("no code in {error}"))
 }
@@ -25,11 +37,11 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
     let node = VeilProcess::start_dev(dir.path(), &["--ipcdisable"]);
     let url = node.url.as_str();
 
-    let (_, body) = http_post(url, "{not json");
+    let (_, body) = http_post_ok(url, "{not json");
     let parsed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(code(&parsed["error"]), -32700, "{body}");
 
-    let (_, body) = http_post(url, r#"{"jsonrpc":"2.0","id":1}"#);
+    let (_, body) = http_post_ok(url, r#"{"jsonrpc":"2.0","id":1}"#);
     let parsed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(code(&parsed["error"]), -32600, "{body}");
 
@@ -97,17 +109,17 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
     assert!(message(&error).contains("no key for given address"), "{error}");
 
     // Batches: empty, malformed members, too many.
-    let (_, body) = http_post(url, "[]");
+    let (_, body) = http_post_ok(url, "[]");
     let parsed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(code(&parsed["error"]), -32600, "{body}");
-    let (_, body) = http_post(url, r#"[1, {"jsonrpc":"2.0","id":2,"method":"eth_chainId"}]"#);
+    let (_, body) = http_post_ok(url, r#"[1, {"jsonrpc":"2.0","id":2,"method":"eth_chainId"}]"#);
     let parsed: Vec<Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(parsed.len(), 2, "{body}");
     assert_eq!(code(&parsed[0]["error"]), -32600, "{body}");
     assert_eq!(parsed[1]["result"], "0x539", "{body}");
     let too_many: Vec<Value> =
         (0..1001).map(|i| json!({"jsonrpc":"2.0","id":i,"method":"eth_blockNumber"})).collect();
-    let (_, body) = http_post(url, &serde_json::to_string(&too_many).unwrap());
+    let (_, body) = http_post_ok(url, &serde_json::to_string(&too_many).unwrap());
     assert!(body.contains("-32010") || body.contains("batch"), "{body}");
 
     // An oversized request is refused by size, before it is parsed.
@@ -115,7 +127,7 @@ fn malformed_requests_get_geth_codes_and_the_node_keeps_serving() {
         r#"{{"jsonrpc":"2.0","id":1,"method":"web3_sha3","params":["0x{}"]}}"#,
         "00".repeat(6 * 1024 * 1024)
     );
-    let (status, body) = http_post(url, &huge);
+    let (status, body) = http_post_ok(url, &huge);
     assert!(status == 413 || body.contains("too big"), "{status} {body}");
 
     // After all that, the node still serves.
@@ -135,9 +147,7 @@ fn ipc_serves_calls_batches_subscriptions_and_survives_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let node = VeilProcess::start_dev(dir.path(), &[]);
     let path = node.ipc_path.clone().expect("ipc path");
-    let mut stream = UnixStream::connect(&path).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let (mut stream, mut reader) = ipc_connect(&path);
 
     // Two requests back to back without a newline: both answered.
     stream
@@ -194,9 +204,7 @@ fn ipc_serves_calls_batches_subscriptions_and_survives_garbage() {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     assert!(line.contains("-32700"), "{line}");
-    let mut fresh = UnixStream::connect(&path).unwrap();
-    fresh.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut fresh_reader = BufReader::new(fresh.try_clone().unwrap());
+    let (mut fresh, mut fresh_reader) = ipc_connect(&path);
     let answer = ipc_exchange(
         &mut fresh,
         &mut fresh_reader,
@@ -213,17 +221,14 @@ fn ipc_connection_limit_refuses_extra_clients_with_a_clear_answer() {
 
     // IPC: the first connection is served, a second one is told why it is refused.
     let path = node.ipc_path.clone().expect("ipc path");
-    let mut first = UnixStream::connect(&path).unwrap();
-    first.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut first_reader = BufReader::new(first.try_clone().unwrap());
+    let (mut first, mut first_reader) = ipc_connect(&path);
     let answer = ipc_exchange(
         &mut first,
         &mut first_reader,
         r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#,
     );
     assert_eq!(answer["result"], "0x539");
-    let mut second = UnixStream::connect(&path).unwrap();
-    second.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let (mut second, _) = ipc_connect(&path);
     let mut refusal = String::new();
     second.read_to_string(&mut refusal).unwrap();
     assert!(refusal.contains("too many connections"), "{refusal}");

@@ -119,9 +119,17 @@ assert.equal(await http.send("eth_uninstallFilter", [filterId]), true);
 ok("eth_newFilter + eth_getFilterChanges deliver the next event");
 
 const ws = new ethers.WebSocketProvider(wsUrl);
-const wsCounter = new ethers.Contract(address, abi, ws);
-const seen = new Promise((resolve) => wsCounter.once("Incremented", (by, newCount) => resolve(newCount)));
-await new Promise((r) => setTimeout(r, 200)); // let the eth_subscribe round trip finish
+// Subscribe with the raw method so the transaction below is sent only after the node has
+// answered eth_subscribe (ethers' contract.on does not wait for that answer).
+const subscription = await ws.send("eth_subscribe", ["logs", { address }]);
+const seen = new Promise((resolve) => {
+  ws.websocket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.method === "eth_subscription" && message.params.subscription === subscription) {
+      resolve(counter.interface.parseLog(message.params.result).args.newCount);
+    }
+  });
+});
 await (await counter.increment(3)).wait(1, DEADLINE_MS);
 const pushed = await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error("no WS event")), DEADLINE_MS))]);
 assert.equal(pushed, 10n);

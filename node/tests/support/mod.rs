@@ -117,21 +117,9 @@ impl Drop for VeilProcess {
 
 /// A JSON-RPC call over HTTP/1.1 on a plain TCP socket.
 pub fn rpc_call(url: &str, method: &str, params: Value) -> Result<Value, String> {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
-    let json = response.split("\r\n\r\n").nth(1).ok_or("no HTTP body")?;
-    let value: Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    let (_, json) = http_post(url, &body).map_err(|e| e.to_string())?;
+    let value: Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
     match value.get("error") {
         Some(error) => Err(error.to_string()),
         None => Ok(value["result"].clone()),
@@ -160,17 +148,16 @@ pub fn quantity(value: &Value) -> u128 {
 }
 
 /// POSTs `body` as is; returns the HTTP status and the response body.
-pub fn http_post(url: &str, body: &str) -> (u16, String) {
+pub fn http_post(url: &str, body: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         stream,
         "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    )
-    .expect("write head");
+    )?;
     // A server may refuse an oversized body before reading it all.
     let _ = stream.write_all(body.as_bytes());
     let mut response = Vec::new();
@@ -178,13 +165,13 @@ pub fn http_post(url: &str, body: &str) -> (u16, String) {
     let response = String::from_utf8_lossy(&response).to_string();
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 /// The error object of a JSON-RPC call, panicking if it succeeded.
 pub fn rpc_error(url: &str, method: &str, params: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-    let (_, response) = http_post(url, &body);
+    let (_, response) = http_post(url, &body).expect("POST");
     let value: Value =
         serde_json::from_str(&response).unwrap_or_else(|e| panic!("{e}: {response}"));
     value.get("error").cloned().unwrap_or_else(|| panic!("{method} succeeded: {value}"))
