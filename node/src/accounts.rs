@@ -76,11 +76,11 @@ fn io_error(path: &Path, error: impl std::fmt::Display) -> AccountError {
 /// geth's keystore file name for `address` created now.
 fn key_file_name(address: Address) -> String {
     let now = chrono::Utc::now();
-    format!("UTC--{}--{}", now.format("%Y-%m-%dT%H-%M-%S%.9fZ"), hex_lower(address))
-}
-
-fn hex_lower(address: Address) -> String {
-    alloy_primitives::hex::encode(address)
+    format!(
+        "UTC--{}--{}",
+        now.format("%Y-%m-%dT%H-%M-%S%.9fZ"),
+        alloy_primitives::hex::encode(address)
+    )
 }
 
 /// The address a keystore file declares, if it is one.

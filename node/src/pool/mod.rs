@@ -295,9 +295,11 @@ impl TxPool {
             None => None,
         };
         if replaced.is_none() {
-            let is_queued = nonce > state_nonce + entry.pending_len() as u64;
-            let queued = entry.queued_len();
-            if is_queued && queued >= self.config.max_queued_per_sender {
+            // Walks the sender's transactions once, and counts the queued ones only for a
+            // transaction that would join them.
+            let pending = entry.pending_len();
+            let is_queued = nonce > state_nonce + pending as u64;
+            if is_queued && entry.live().count() - pending >= self.config.max_queued_per_sender {
                 return Err(PoolError::Full);
             }
             if total >= self.config.max_transactions && !Self::evict_one_queued(&mut pool) {
