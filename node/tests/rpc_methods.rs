@@ -1,0 +1,149 @@
+//! Methods the client and error tests do not reach, each checked over IPC (which serves every
+//! namespace) against an independent expectation; and CORS on HTTP.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::unix::net::UnixStream,
+    time::Duration,
+};
+use support::VeilProcess;
+
+struct Ipc {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+    next_id: u64,
+}
+
+impl Ipc {
+    fn connect(path: &std::path::Path) -> Self {
+        let stream = UnixStream::connect(path).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Self { stream, reader, next_id: 0 }
+    }
+
+    fn line(&mut self) -> Value {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    /// A call; notifications that arrive first are returned alongside.
+    fn call(&mut self, method: &str, params: Value) -> (Value, Vec<Value>) {
+        self.next_id += 1;
+        let request =
+            json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
+        self.stream.write_all(request.to_string().as_bytes()).unwrap();
+        let mut notes = Vec::new();
+        loop {
+            let message = self.line();
+            if message["id"] == json!(self.next_id) {
+                assert!(message.get("error").is_none(), "{method}: {message}");
+                return (message["result"].clone(), notes);
+            }
+            notes.push(message);
+        }
+    }
+
+    fn result(&mut self, method: &str, params: Value) -> Value {
+        self.call(method, params).0
+    }
+}
+
+#[test]
+fn remaining_methods_answer_as_geth_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(
+        dir.path(),
+        &["--miner.etherbase", "0x00000000000000000000000000000000000000cb"],
+    );
+    let mut ipc = Ipc::connect(node.ipc_path.as_ref().unwrap());
+
+    assert_eq!(ipc.result("eth_coinbase", json!([])), "0x00000000000000000000000000000000000000cb");
+    assert_eq!(ipc.result("admin_datadir", json!([])), dir.path().display().to_string());
+    let genesis = ipc.result("eth_getBlockByNumber", json!(["0x0", false]));
+    let info = ipc.result("admin_nodeInfo", json!([]));
+    assert_eq!(info["protocols"]["eth"]["genesis"], genesis["hash"], "{info}");
+    assert_eq!(info["protocols"]["eth"]["network"], 1337);
+    assert_eq!(ipc.result("eth_gasPrice", json!([])), "0x0", "gas-free dev chain");
+
+    // personal_importRawKey, then personal_sendTransaction with its password.
+    let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let imported = ipc.result("personal_importRawKey", json!([key, "pw"]));
+    let expected = veil_primitives::address_of(
+        &secp256k1::SecretKey::from_slice(&alloy_primitives::hex::decode(&key[2..]).unwrap())
+            .unwrap(),
+    );
+    assert_eq!(imported.as_str().unwrap().to_lowercase(), expected.to_string().to_lowercase());
+
+    // eth_signTransaction: the raw bytes decode and recover to the unlocked dev account.
+    let from = ipc.result("eth_accounts", json!([]))[0].clone();
+    let signed = ipc.result(
+        "eth_signTransaction",
+        json!([{"from": from, "to": "0x00000000000000000000000000000000000000dd", "value": "0x7"}]),
+    );
+    let raw =
+        alloy_primitives::hex::decode(signed["raw"].as_str().unwrap().trim_start_matches("0x"))
+            .unwrap();
+    let tx = veil_primitives::RecoveredTx::try_new(
+        veil_primitives::Transaction::decode_2718_exact(&raw).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(tx.sender().to_string().to_lowercase(), from.as_str().unwrap().to_lowercase());
+    assert_eq!(signed["tx"]["hash"], json!(tx.hash()));
+
+    // newPendingTransactions over IPC, then unsubscribe.
+    let (sub, _) = ipc.call("eth_subscribe", json!(["newPendingTransactions"]));
+    let (hash, mut notes) = ipc.call(
+        "personal_sendTransaction",
+        json!([{"from": imported, "to": "0x00000000000000000000000000000000000000dd"}, "pw"]),
+    );
+    while notes.is_empty() {
+        notes.push(ipc.line());
+    }
+    assert_eq!(notes[0]["params"]["subscription"], sub);
+    assert_eq!(notes[0]["params"]["result"], hash);
+    assert_eq!(ipc.result("eth_unsubscribe", json!([sub])), true);
+    assert_eq!(ipc.result("eth_unsubscribe", json!([sub])), false, "already gone");
+
+    // eth_getFilterLogs returns what eth_getLogs does for the same filter.
+    support::wait_until("the transfer is mined", Duration::from_secs(30), || {
+        !ipc.result("eth_getTransactionReceipt", json!([hash])).is_null()
+    });
+    let filter = json!({"fromBlock": "earliest", "toBlock": "latest"});
+    let id = ipc.result("eth_newFilter", json!([filter]));
+    assert_eq!(
+        ipc.result("eth_getFilterLogs", json!([id])),
+        ipc.result("eth_getLogs", json!([filter]))
+    );
+    assert_eq!(ipc.result("eth_uninstallFilter", json!([id])), true);
+}
+
+#[test]
+fn cors_answers_allowed_origins_only() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(
+        dir.path(),
+        &["--ipcdisable", "--http.corsdomain", "https://wallet.example"],
+    );
+    let addr = node.url.trim_start_matches("http://").to_string();
+    let preflight = |origin: &str| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            stream,
+            "OPTIONS / HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response.to_lowercase()
+    };
+    assert!(preflight("https://wallet.example")
+        .contains("access-control-allow-origin: https://wallet.example"));
+    assert!(!preflight("https://evil.example").contains("access-control-allow-origin"));
+}
