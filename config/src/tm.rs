@@ -104,6 +104,15 @@ pub struct CorsConfig {
     /// Allowed origins (`*` for any).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Allowed methods (default: any).
+    #[serde(default)]
+    pub allowed_methods: Vec<String>,
+    /// Allowed request headers (default: any).
+    #[serde(default)]
+    pub allowed_headers: Vec<String>,
+    /// Whether credentials are allowed.
+    #[serde(default)]
+    pub allow_credentials: bool,
 }
 
 /// One `serverConfigs` entry.
@@ -160,6 +169,30 @@ pub struct KeysConfig {
     pub password_file: Option<PathBuf>,
     /// The key pairs.
     pub key_data: Vec<KeyData>,
+}
+
+impl KeysConfig {
+    /// Every problem with the key list: none configured, or files that do not exist.
+    fn problems(&self) -> Vec<String> {
+        if self.key_data.is_empty() {
+            return vec!["keys.keyData: at least one key pair".into()];
+        }
+        let mut problems = Vec::new();
+        for (i, data) in self.key_data.iter().enumerate() {
+            for (field, path) in [
+                ("privateKeyPath", &data.private_key_path),
+                ("publicKeyPath", &data.public_key_path),
+            ] {
+                if !path.is_file() {
+                    problems.push(format!(
+                        "keys.keyData[{i}].{field}: {} does not exist",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        problems
+    }
 }
 
 /// Payload storage (Veil: a RocksDB directory).
@@ -249,19 +282,70 @@ pub enum TmConfigError {
     },
 }
 
+/// Reads a JSON configuration of type `T` and checks it with `validate`.
+fn load<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    validate: fn(&T) -> Vec<String>,
+) -> Result<T, TmConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TmConfigError::Read { path: path.into(), reason: e.to_string() })?;
+    let config: T = serde_json::from_str(&text)
+        .map_err(|e| TmConfigError::Parse { path: path.into(), reason: e.to_string() })?;
+    let problems = validate(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(TmConfigError::Invalid { path: path.into(), problems })
+    }
+}
+
+/// The configuration of a separate enclave process (`veil-tm enclave`): its one `ENCLAVE`
+/// server and the keys; Tessera's enclave files have the same shape.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnclaveConfig {
+    /// Exactly one server, `app: "ENCLAVE"`, on `http://host:port`.
+    pub server_configs: Vec<ServerConfig>,
+    /// The keys the enclave holds.
+    pub keys: KeysConfig,
+}
+
+impl EnclaveConfig {
+    /// Reads and validates an enclave configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, TmConfigError> {
+        load(path, Self::validate)
+    }
+
+    /// Every inconsistency (empty: valid).
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = self.keys.problems();
+        match self.server_configs.as_slice() {
+            [server] if server.app == TmApp::Enclave => {
+                if !matches!(
+                    server.server_address.parse(),
+                    Ok(ServerAddress::Http { tls: false, .. })
+                ) {
+                    problems.push(format!(
+                        "serverConfigs[0].serverAddress: {:?} is not http://host:port",
+                        server.server_address
+                    ));
+                }
+            }
+            _ => problems.push("serverConfigs: exactly one server, with app ENCLAVE".into()),
+        }
+        problems
+    }
+
+    /// The enclave's address.
+    pub fn address(&self) -> &str {
+        &self.server_configs[0].server_address
+    }
+}
+
 impl TmConfig {
     /// Reads and validates a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, TmConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| TmConfigError::Read { path: path.into(), reason: e.to_string() })?;
-        let config: TmConfig = serde_json::from_str(&text)
-            .map_err(|e| TmConfigError::Parse { path: path.into(), reason: e.to_string() })?;
-        let problems = config.validate();
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(TmConfigError::Invalid { path: path.into(), problems })
-        }
+        load(path, Self::validate)
     }
 
     /// The enabled server of `app`, if configured.
@@ -305,24 +389,7 @@ impl TmConfig {
         if self.server(TmApp::Enclave).is_none() {
             match &self.keys {
                 None => problems.push("keys: required unless an ENCLAVE server holds them".into()),
-                Some(keys) if keys.key_data.is_empty() => {
-                    problems.push("keys.keyData: at least one key pair".into())
-                }
-                Some(keys) => {
-                    for (i, data) in keys.key_data.iter().enumerate() {
-                        for (field, path) in [
-                            ("privateKeyPath", &data.private_key_path),
-                            ("publicKeyPath", &data.public_key_path),
-                        ] {
-                            if !path.is_file() {
-                                problems.push(format!(
-                                    "keys.keyData[{i}].{field}: {} does not exist",
-                                    path.display()
-                                ));
-                            }
-                        }
-                    }
-                }
+                Some(keys) => problems.extend(keys.problems()),
             }
         }
         for (i, peer) in self.peer.iter().enumerate() {

@@ -29,11 +29,13 @@ pub enum Table {
     Meta,
     /// Journal of accepted pool transactions (sequence → raw transaction).
     PoolJournal,
+    /// The transaction manager's encrypted payloads (payload hash → encoded payload).
+    Payloads,
 }
 
 impl Table {
     /// Every table, in column-family creation order.
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
         Table::Headers,
         Table::Bodies,
         Table::Senders,
@@ -46,6 +48,7 @@ impl Table {
         Table::FlatStorage,
         Table::Meta,
         Table::PoolJournal,
+        Table::Payloads,
     ];
 
     /// The column family name.
@@ -63,6 +66,7 @@ impl Table {
             Table::FlatStorage => "flat_storage",
             Table::Meta => "meta",
             Table::PoolJournal => "pool_journal",
+            Table::Payloads => "tm_payloads",
         }
     }
 }

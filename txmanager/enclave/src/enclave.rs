@@ -29,6 +29,9 @@ pub enum EnclaveError {
     /// The cipher refused to encrypt (not expected with valid keys).
     #[error("encryption failed")]
     Encryption,
+    /// A remote enclave could not be reached or refused the request.
+    #[error("remote enclave: {0}")]
+    Remote(String),
 }
 
 /// What a transaction manager may ask of its keys. Implemented in process
@@ -93,19 +96,24 @@ impl LocalEnclave {
         self.keys.get(key).ok_or(EnclaveError::UnknownKey(*key))
     }
 
-    /// The master key of `payload`, opened as `key`.
+    /// The master key of `payload`, opened as `key`: from `key`'s own box, or, when `key` is
+    /// the sender and its own box is missing (a recipient's copy pushed back by resend), from
+    /// any recipient's box, whose key the sender derives as well.
     fn master_key(
         &self,
         payload: &EncodedPayload,
         key: &TmPublicKey,
     ) -> Result<Zeroizing<[u8; 32]>, EnclaveError> {
         let own = self.private(key)?;
-        let sealed = payload
-            .boxes
-            .iter()
-            .find(|b| &b.recipient == key)
-            .ok_or(EnclaveError::NotARecipient(*key))?;
-        let box_key = self.cache.box_key(own, &payload.sender, &payload.sender, key);
+        let (sealed, other) = match payload.boxes.iter().find(|b| &b.recipient == key) {
+            Some(sealed) => (sealed, payload.sender),
+            None if *key == payload.sender => {
+                let sealed = payload.boxes.first().ok_or(EnclaveError::NotARecipient(*key))?;
+                (sealed, sealed.recipient)
+            }
+            None => return Err(EnclaveError::NotARecipient(*key)),
+        };
+        let box_key = self.cache.box_key(own, &other, &payload.sender, &sealed.recipient);
         open_box(&box_key, sealed, &payload.sender)
             .ok_or(EnclaveError::Authentication("recipient box"))
     }

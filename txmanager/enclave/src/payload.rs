@@ -99,10 +99,21 @@ impl EncodedPayload {
         header
     }
 
-    /// The copy for one recipient: the same ciphertext with only that recipient's box.
-    pub fn for_recipient(&self, recipient: &TmPublicKey) -> Option<EncodedPayload> {
-        let own = self.boxes.iter().find(|b| &b.recipient == recipient)?.clone();
-        Some(EncodedPayload { boxes: vec![own], ..self.clone() })
+    /// The copy for some recipients: the same ciphertext with only their boxes (`None` when
+    /// it has none of theirs).
+    pub fn for_recipients(&self, recipients: &[TmPublicKey]) -> Option<EncodedPayload> {
+        let boxes: Vec<RecipientBox> =
+            self.boxes.iter().filter(|b| recipients.contains(&b.recipient)).cloned().collect();
+        (!boxes.is_empty()).then(|| EncodedPayload { boxes, ..self.clone() })
+    }
+
+    /// This copy with the boxes of `other` (the same payload) it lacks.
+    pub fn merge_boxes(&mut self, other: EncodedPayload) {
+        for b in other.boxes {
+            if !self.boxes.iter().any(|own| own.recipient == b.recipient) {
+                self.boxes.push(b);
+            }
+        }
     }
 
     /// The recipients this copy has boxes for.

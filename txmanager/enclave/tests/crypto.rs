@@ -30,7 +30,7 @@ proptest! {
         prop_assert_eq!(decoded.boxes.len(), recipients + 1, "the sender is a recipient");
         prop_assert_eq!(&enclaves[0].decrypt(&decoded, &sender).unwrap()[..], &plaintext[..]);
         for (i, key) in to.iter().enumerate() {
-            let copy = decoded.for_recipient(key).unwrap();
+            let copy = decoded.for_recipients(&[*key]).unwrap();
             prop_assert_eq!(copy.boxes.len(), 1);
             prop_assert_eq!(copy.hash(), payload.hash());
             prop_assert_eq!(&enclaves[i + 1].decrypt(&copy, key).unwrap()[..], &plaintext[..]);
@@ -110,4 +110,28 @@ fn malformed_bytes_are_errors_and_recipients_can_be_added_by_the_sender_only() {
         enclaves[0].encrypt(&keys[1], b"x", &[]).unwrap_err(),
         EnclaveError::UnknownKey(keys[1])
     );
+}
+
+#[test]
+fn the_sender_opens_a_recipients_copy_pushed_back_to_it_and_no_one_else_does() {
+    let (enclaves, keys) = enclaves(3, 0);
+    let payload = enclaves[0].encrypt(&keys[0], b"lost and found", &[keys[1]]).unwrap();
+    // What B holds, and pushes back when A lost its store: only B's box.
+    let copy = payload.for_recipients(&[keys[1]]).unwrap();
+    assert_eq!(copy.recipients(), vec![keys[1]]);
+    assert_eq!(&enclaves[0].decrypt(&copy, &keys[0]).unwrap()[..], b"lost and found");
+    assert_eq!(
+        enclaves[2].decrypt(&copy, &keys[2]).unwrap_err(),
+        EnclaveError::NotARecipient(keys[2])
+    );
+}
+
+#[test]
+fn merging_copies_gathers_each_recipients_box_once() {
+    let (enclaves, keys) = enclaves(3, 16);
+    let payload = enclaves[0].encrypt(&keys[0], b"x", &[keys[1], keys[2]]).unwrap();
+    let mut merged = payload.for_recipients(&[keys[1]]).unwrap();
+    merged.merge_boxes(payload.for_recipients(&[keys[2], keys[1]]).unwrap());
+    assert_eq!(merged.recipients(), vec![keys[1], keys[2]]);
+    assert_eq!(&enclaves[2].decrypt(&merged, &keys[2]).unwrap()[..], b"x");
 }

@@ -1,0 +1,59 @@
+//! The TM's HTTP APIs, in Tessera's shapes: [`q2t`] (the node's private API), [`third_party`]
+//! (external applications) and [`p2p`] (other TMs).
+
+pub mod p2p;
+pub mod q2t;
+pub mod third_party;
+
+use crate::{error::TmError, manager::TransactionManager};
+use axum::{extract::DefaultBodyLimit, http::HeaderMap, routing::get, Json, Router};
+use std::{net::IpAddr, sync::Arc};
+use veil_enclave::TmPublicKey;
+use veil_tm_api::{API_VERSIONS, TM_VERSION, UPCHECK};
+
+/// The state every handler gets.
+pub type Manager = Arc<TransactionManager>;
+
+/// The peer's IP address, set on each request by the server loop (`None` on a unix socket).
+#[derive(Clone, Copy, Debug)]
+pub struct RemoteIp(pub Option<IpAddr>);
+
+/// Routes every API has: `/upcheck`, `/version`, `/version/distribution`, `/version/api`,
+/// and a body limit that fits the largest payload in base64 JSON.
+fn common(router: Router<Manager>, manager: &Manager) -> Router<Manager> {
+    let body_limit = manager.payload_limit() / 3 * 4 + 64 * 1024;
+    router
+        .route("/upcheck", get(|| async { UPCHECK }))
+        .route("/version", get(|| async { TM_VERSION }))
+        .route("/version/distribution", get(|| async { TM_VERSION }))
+        .route("/version/api", get(|| async { Json(API_VERSIONS) }))
+        .layer(DefaultBodyLimit::max(body_limit))
+}
+
+/// A base64 key or hash from a path, query or header, or a 400 naming where it came from.
+fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, TmError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.trim().parse().map_err(|e| TmError::BadRequest(format!("{what}: {e}")))
+}
+
+/// A header's text, if present.
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, TmError> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().map_err(|_| TmError::BadRequest(format!("header {name} is not text"))))
+        .transpose()
+}
+
+/// A comma-separated key list header (`c11n-to`).
+fn key_list(headers: &HeaderMap, name: &str) -> Result<Vec<TmPublicKey>, TmError> {
+    match header(headers, name)? {
+        None => Ok(Vec::new()),
+        Some(text) => text
+            .split(',')
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| parse(k, &format!("header {name}")))
+            .collect(),
+    }
+}

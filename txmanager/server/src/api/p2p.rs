@@ -1,0 +1,80 @@
+//! The P2P API between TMs: party info and its key challenges, push, resend. With
+//! `useWhiteList`, only the configured peers' addresses are served.
+
+use super::{common, Manager, RemoteIp};
+use crate::{discovery, error::TmError, manager::Resent};
+use axum::{
+    body::Bytes,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::post,
+    Extension, Json, Router,
+};
+use std::{collections::HashSet, net::IpAddr, sync::Arc};
+use veil_tm_api::{PartyInfo, ResendRequest};
+
+/// The P2P routes; `whitelist`, when set, holds the only addresses served.
+pub fn router(manager: Manager, whitelist: Option<HashSet<IpAddr>>) -> Router {
+    let routes = Router::new()
+        .route("/partyinfo", post(post_party_info).get(get_party_info))
+        .route("/partyinfo/validate", post(validate))
+        .route("/push", post(push))
+        .route("/resend", post(resend));
+    let router = common(routes, &manager).with_state(manager);
+    match whitelist {
+        Some(allowed) => {
+            router.layer(middleware::from_fn_with_state(Arc::new(allowed), only_whitelisted))
+        }
+        None => router,
+    }
+}
+
+async fn only_whitelisted(
+    State(allowed): State<Arc<HashSet<IpAddr>>>,
+    Extension(RemoteIp(ip)): Extension<RemoteIp>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match ip {
+        Some(ip) if !allowed.contains(&ip) => {
+            tracing::warn!(%ip, "refused a peer outside the whitelist");
+            TmError::Forbidden(format!("{ip} is not a configured peer (useWhiteList)"))
+                .into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
+
+async fn post_party_info(
+    State(m): State<Manager>,
+    Json(theirs): Json<PartyInfo>,
+) -> Json<PartyInfo> {
+    m.parties().learn_peer(&theirs.url);
+    discovery::merge(&m, &theirs.url, &theirs).await;
+    Json(m.parties().info())
+}
+
+async fn get_party_info(State(m): State<Manager>) -> Json<PartyInfo> {
+    Json(m.parties().info())
+}
+
+async fn validate(State(m): State<Manager>, body: Bytes) -> Result<Vec<u8>, TmError> {
+    discovery::answer_challenge(&m, &body).await.map_err(TmError::BadRequest)
+}
+
+async fn push(State(m): State<Manager>, body: Bytes) -> Result<impl IntoResponse, TmError> {
+    let hash = m.accept_push(&body).await?;
+    Ok((StatusCode::CREATED, hash.to_string()))
+}
+
+async fn resend(
+    State(m): State<Manager>,
+    Json(r): Json<ResendRequest>,
+) -> Result<Response, TmError> {
+    Ok(match m.resend(&r).await? {
+        Resent::All(total) => Json(total).into_response(),
+        Resent::Individual(copy) => copy.into_response(),
+    })
+}

@@ -1,0 +1,175 @@
+//! The Q2T API: what a node asks of its TM (Tessera's paths and bodies).
+
+use super::{common, header, key_list, parse, Manager};
+use crate::{error::TmError, manager::Received};
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{header::LOCATION, HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use veil_enclave::{PayloadHash, TmPublicKey};
+use veil_tm_api::{
+    Base64Bytes, ReceiveRequest, ReceiveResponse, SendRequest, SendResponse, SendSignedTxRequest,
+    StoreRawRequest, StoreRawResponse,
+};
+
+/// The Q2T routes.
+pub fn router(manager: Manager) -> Router {
+    let routes = Router::new()
+        .route("/send", post(send))
+        .route("/sendraw", post(send_raw))
+        .route("/storeraw", post(store_raw))
+        .route("/sendsignedtx", post(send_signed_tx))
+        .route("/transaction/{key}", get(transaction).delete(delete))
+        .route("/transaction/{key}/isSender", get(is_sender))
+        .route("/transaction/{key}/participants", get(participants))
+        .route("/receive", get(receive))
+        .route("/receiveraw", get(receive_raw))
+        .route("/delete", post(delete_legacy));
+    common(routes, &manager).with_state(manager)
+}
+
+fn check_flag(flag: u8) -> Result<(), TmError> {
+    if flag == 0 {
+        Ok(())
+    } else {
+        Err(TmError::BadRequest(format!(
+            "privacyFlag {flag}: only standard private (0) is supported"
+        )))
+    }
+}
+
+fn created(key: PayloadHash, body: impl IntoResponse) -> impl IntoResponse {
+    let location = format!("transaction/{}", urlencoding::encode(&key.to_string()));
+    (StatusCode::CREATED, [(LOCATION, location)], body)
+}
+
+async fn send(
+    State(m): State<Manager>,
+    Json(r): Json<SendRequest>,
+) -> Result<impl IntoResponse, TmError> {
+    check_flag(r.privacy_flag)?;
+    let (key, parties) = m.send(r.from, &r.to, r.payload.0).await?;
+    let body =
+        SendResponse { key, managed_parties: parties.managed, sender_key: Some(parties.sender) };
+    Ok(created(key, Json(body)))
+}
+
+async fn send_raw(
+    State(m): State<Manager>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<String, TmError> {
+    let from = header(&headers, "c11n-from")?.map(|k| parse(k, "header c11n-from")).transpose()?;
+    let to = key_list(&headers, "c11n-to")?;
+    let (key, _) = m.send(from, &to, body.to_vec()).await?;
+    Ok(key.to_string())
+}
+
+async fn store_raw(
+    State(m): State<Manager>,
+    Json(r): Json<StoreRawRequest>,
+) -> Result<Json<StoreRawResponse>, TmError> {
+    Ok(Json(StoreRawResponse { key: m.store_raw(r.from, r.payload.0).await? }))
+}
+
+/// JSON `{hash, to}`, or Tessera's legacy form: the raw hash bytes with a `c11n-to` header.
+async fn send_signed_tx(
+    State(m): State<Manager>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::response::Response, TmError> {
+    let json = header(&headers, "content-type")?.is_some_and(|t| t.contains("json"));
+    if json {
+        let r: SendSignedTxRequest = serde_json::from_slice(&body)
+            .map_err(|e| TmError::BadRequest(format!("request body: {e}")))?;
+        check_flag(r.privacy_flag)?;
+        let (key, parties) = m.send_signed(&r.hash, &r.to).await?;
+        let body = SendResponse {
+            key,
+            managed_parties: parties.managed,
+            sender_key: Some(parties.sender),
+        };
+        return Ok(created(key, Json(body)).into_response());
+    }
+    let hash = PayloadHash(body.as_ref().try_into().map_err(|_| {
+        TmError::BadRequest(format!("body: {} bytes, want the 64-byte payload hash", body.len()))
+    })?);
+    let (key, _) = m.send_signed(&hash, &key_list(&headers, "c11n-to")?).await?;
+    Ok(key.to_string().into_response())
+}
+
+/// `?to=` (Tessera's `isRaw` is accepted and needs nothing: raw payloads are stored alike).
+#[derive(Deserialize)]
+struct TransactionQuery {
+    to: Option<String>,
+}
+
+fn received(r: Received) -> Json<ReceiveResponse> {
+    Json(ReceiveResponse {
+        payload: Base64Bytes(r.plaintext.to_vec()),
+        privacy_flag: 0,
+        affected_contract_transactions: Vec::new(),
+        exec_hash: String::new(),
+        managed_parties: r.parties.managed,
+        sender_key: r.parties.sender,
+    })
+}
+
+async fn transaction(
+    State(m): State<Manager>,
+    Path(key): Path<String>,
+    Query(q): Query<TransactionQuery>,
+) -> Result<Json<ReceiveResponse>, TmError> {
+    let hash = parse(&key, "transaction key")?;
+    let to: Option<TmPublicKey> = q.to.as_deref().map(|t| parse(t, "query to")).transpose()?;
+    Ok(received(m.receive(&hash, to).await?))
+}
+
+async fn receive(State(m): State<Manager>, body: Bytes) -> Result<Json<ReceiveResponse>, TmError> {
+    let r: ReceiveRequest = serde_json::from_slice(&body)
+        .map_err(|e| TmError::BadRequest(format!("request body: {e}")))?;
+    Ok(received(m.receive(&r.key, r.to).await?))
+}
+
+async fn receive_raw(State(m): State<Manager>, headers: HeaderMap) -> Result<Vec<u8>, TmError> {
+    let key = header(&headers, "c11n-key")?
+        .ok_or_else(|| TmError::BadRequest("header c11n-key is missing".into()))?;
+    let hash = parse(key, "header c11n-key")?;
+    let to = header(&headers, "c11n-to")?.map(|k| parse(k, "header c11n-to")).transpose()?;
+    Ok(m.receive(&hash, to).await?.plaintext.to_vec())
+}
+
+async fn is_sender(State(m): State<Manager>, Path(key): Path<String>) -> Result<String, TmError> {
+    Ok(m.is_sender(&parse(&key, "transaction key")?)?.to_string())
+}
+
+async fn participants(
+    State(m): State<Manager>,
+    Path(key): Path<String>,
+) -> Result<String, TmError> {
+    let keys = m.participants(&parse(&key, "transaction key")?)?;
+    Ok(keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+}
+
+async fn delete(State(m): State<Manager>, Path(key): Path<String>) -> Result<StatusCode, TmError> {
+    m.delete(&parse(&key, "transaction key")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct DeleteRequest {
+    key: PayloadHash,
+}
+
+async fn delete_legacy(
+    State(m): State<Manager>,
+    Json(r): Json<DeleteRequest>,
+) -> Result<&'static str, TmError> {
+    m.delete(&r.key).await?;
+    Ok("Delete successful")
+}

@@ -1,0 +1,26 @@
+//! `veil-tm`, Veil's transaction manager: it keeps private payloads encrypted, hands them only
+//! to their parties, and speaks Tessera's API shapes.
+//!
+//! - [`store`]: encoded payloads in RocksDB, group-committed (one fsync per group of writes).
+//! - [`manager`]: send, store-raw, send-signed, receive, push and resend.
+//! - [`party`] and [`discovery`]: peers and key→URL mappings, accepted only after the peer
+//!   proves it holds the key.
+//! - [`api`]: the Q2T, ThirdParty and P2P HTTP APIs; [`serve`] runs them on unix sockets, TCP
+//!   or TLS ([`tls`]).
+//! - [`remote_enclave`]: the `veil-tm enclave` server and the TM's client of it, so the TM
+//!   process can run without any private key.
+//! - [`run`]: assembly from a Tessera-shaped configuration; [`cli`]: the `veil-tm` commands.
+
+pub mod api;
+pub mod cli;
+pub mod discovery;
+pub mod enclave_handle;
+pub mod error;
+pub mod manager;
+pub mod party;
+pub mod peer_client;
+pub mod remote_enclave;
+pub mod run;
+pub mod serve;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,215 @@
+//! The remote enclave: `veil-tm enclave` serves an in-process [`LocalEnclave`] over HTTP (or a
+//! unix socket), and the TM's [`RemoteEnclave`] implements [`Enclave`] by calling it, so the TM
+//! process never holds a private key.
+//!
+//! | request | body | answer |
+//! |---|---|---|
+//! | `GET /upcheck` | — | `I'm up!` |
+//! | `GET /public` | — | JSON array of base64 keys, the default first |
+//! | `POST /encrypt` | JSON `{data, senderKey, recipientPublicKeys}` | encoded payload (octets) |
+//! | `POST /unencrypt` | JSON `{data: encoded payload, providedKey}` | plaintext (octets) |
+//! | `POST /addRecipient` | JSON `{data: encoded payload, recipientPublicKeys}` | encoded payload |
+//!
+//! Errors answer 400 (bad input), 404 (not a recipient) or 409 (an enclave refusal) with the
+//! enclave's message; the client turns them back into [`EnclaveError`]s.
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use veil_enclave::{Enclave, EnclaveError, EncodedPayload, LocalEnclave, TmPublicKey};
+use veil_tm_api::{Base64Bytes, UPCHECK};
+use zeroize::Zeroizing;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EncryptRequest {
+    data: Base64Bytes,
+    sender_key: TmPublicKey,
+    recipient_public_keys: Vec<TmPublicKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UnencryptRequest {
+    data: Base64Bytes,
+    provided_key: TmPublicKey,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddRecipientRequest {
+    data: Base64Bytes,
+    recipient_public_keys: Vec<TmPublicKey>,
+}
+
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> axum::response::Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+impl From<EnclaveError> for Refusal {
+    fn from(e: EnclaveError) -> Self {
+        let status = match e {
+            EnclaveError::NotARecipient(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::CONFLICT,
+        };
+        Refusal(status, e.to_string())
+    }
+}
+
+fn decode(data: &Base64Bytes) -> Result<EncodedPayload, Refusal> {
+    EncodedPayload::decode(&data.0).map_err(|e| Refusal(StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+/// The enclave server's routes.
+pub fn router(enclave: Arc<LocalEnclave>) -> Router {
+    Router::new()
+        .route("/upcheck", get(|| async { UPCHECK }))
+        .route("/public", get(|State(e): State<Arc<LocalEnclave>>| async move { Json(e.public_keys()) }))
+        .route(
+            "/encrypt",
+            post(|State(e): State<Arc<LocalEnclave>>, Json(r): Json<EncryptRequest>| async move {
+                let payload = e.encrypt(&r.sender_key, &r.data.0, &r.recipient_public_keys)?;
+                Ok::<_, Refusal>(payload.encode())
+            }),
+        )
+        .route(
+            "/unencrypt",
+            post(|State(e): State<Arc<LocalEnclave>>, Json(r): Json<UnencryptRequest>| async move {
+                let plaintext = e.decrypt(&decode(&r.data)?, &r.provided_key)?;
+                Ok::<_, Refusal>(Bytes::copy_from_slice(&plaintext))
+            }),
+        )
+        .route(
+            "/addRecipient",
+            post(|State(e): State<Arc<LocalEnclave>>, Json(r): Json<AddRecipientRequest>| async move {
+                let payload = e.add_recipients(&decode(&r.data)?, &r.recipient_public_keys)?;
+                Ok::<_, Refusal>(payload.encode())
+            }),
+        )
+        .with_state(enclave)
+}
+
+/// An [`Enclave`] in another process. Its calls block: run them off the async workers.
+pub struct RemoteEnclave {
+    url: String,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+    keys: Vec<TmPublicKey>,
+}
+
+impl std::fmt::Debug for RemoteEnclave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteEnclave").field("url", &self.url).field("keys", &self.keys).finish()
+    }
+}
+
+impl RemoteEnclave {
+    /// Connects to the enclave at `url` (`http://host:port`) and reads its public keys.
+    pub async fn connect(url: &str) -> Result<Self, EnclaveError> {
+        let url = url.trim_end_matches('/').to_string();
+        let client = reqwest::Client::new();
+        let keys: Vec<TmPublicKey> = client
+            .get(format!("{url}/public"))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| EnclaveError::Remote(format!("{url}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| EnclaveError::Remote(format!("{url}/public: {e}")))?;
+        if keys.is_empty() {
+            return Err(EnclaveError::Remote(format!("{url} holds no keys")));
+        }
+        Ok(Self { url, client, runtime: tokio::runtime::Handle::current(), keys })
+    }
+
+    fn call(&self, path: &str, body: &impl Serialize) -> Result<Vec<u8>, EnclaveError> {
+        let request = self.client.post(format!("{}{path}", self.url)).json(body);
+        self.runtime.block_on(async {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| EnclaveError::Remote(format!("{}: {e}", self.url)))?;
+            let status = response.status();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| EnclaveError::Remote(format!("{}: {e}", self.url)))?;
+            match status {
+                s if s.is_success() => Ok(bytes.to_vec()),
+                StatusCode::NOT_FOUND => Err(EnclaveError::NotARecipient(
+                    String::from_utf8_lossy(&bytes)
+                        .split_whitespace()
+                        .next()
+                        .and_then(|key| key.parse().ok())
+                        .unwrap_or(TmPublicKey([0; 32])),
+                )),
+                _ => Err(EnclaveError::Remote(String::from_utf8_lossy(&bytes).into())),
+            }
+        })
+    }
+
+    fn payload(&self, path: &str, body: &impl Serialize) -> Result<EncodedPayload, EnclaveError> {
+        let bytes = self.call(path, body)?;
+        EncodedPayload::decode(&bytes).map_err(|e| EnclaveError::Remote(format!("{path}: {e}")))
+    }
+}
+
+impl Enclave for RemoteEnclave {
+    fn default_public_key(&self) -> TmPublicKey {
+        self.keys[0]
+    }
+
+    fn public_keys(&self) -> Vec<TmPublicKey> {
+        self.keys.clone()
+    }
+
+    fn encrypt(
+        &self,
+        sender: &TmPublicKey,
+        plaintext: &[u8],
+        recipients: &[TmPublicKey],
+    ) -> Result<EncodedPayload, EnclaveError> {
+        let request = EncryptRequest {
+            data: Base64Bytes(plaintext.to_vec()),
+            sender_key: *sender,
+            recipient_public_keys: recipients.to_vec(),
+        };
+        let result = self.payload("/encrypt", &request);
+        let mut plaintext_copy = request.data.0;
+        zeroize::Zeroize::zeroize(&mut plaintext_copy);
+        result
+    }
+
+    fn decrypt(
+        &self,
+        payload: &EncodedPayload,
+        key: &TmPublicKey,
+    ) -> Result<Zeroizing<Vec<u8>>, EnclaveError> {
+        let request = UnencryptRequest { data: Base64Bytes(payload.encode()), provided_key: *key };
+        self.call("/unencrypt", &request).map(Zeroizing::new)
+    }
+
+    fn add_recipients(
+        &self,
+        payload: &EncodedPayload,
+        recipients: &[TmPublicKey],
+    ) -> Result<EncodedPayload, EnclaveError> {
+        let request = AddRecipientRequest {
+            data: Base64Bytes(payload.encode()),
+            recipient_public_keys: recipients.to_vec(),
+        };
+        self.payload("/addRecipient", &request)
+    }
+}

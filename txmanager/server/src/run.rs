@@ -1,0 +1,160 @@
+//! Starting a TM from its configuration: keys or remote enclave, store, TLS, servers and
+//! discovery.
+
+use crate::{
+    api, discovery,
+    enclave_handle::EnclaveHandle,
+    manager::TransactionManager,
+    party::{normalize, PartyStore},
+    peer_client::PeerClient,
+    remote_enclave::RemoteEnclave,
+    serve::Listener,
+    store::PayloadStore,
+    tls::{ClientTls, ServerTls},
+};
+use eyre::{eyre, WrapErr};
+use std::{collections::HashSet, net::IpAddr, sync::Arc, time::Duration};
+use veil_config::{KeysConfig, ServerAddress, ServerConfig, TmApp, TmConfig};
+use veil_enclave::{keyfile, KeyPair, LocalEnclave};
+
+/// Party info is exchanged this often unless `partyInfoInterval` (ms) says otherwise.
+const DEFAULT_PARTY_INFO_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Loads every configured key pair, with its line of `passwordFile` (blank: unlocked).
+pub fn load_keys(keys: &KeysConfig) -> eyre::Result<Vec<KeyPair>> {
+    let passwords: Vec<String> = match &keys.password_file {
+        None => Vec::new(),
+        Some(path) => std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("reading {}", path.display()))?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    };
+    keys.key_data
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let password = passwords.get(i).map(String::as_str).filter(|p| !p.is_empty());
+            Ok(keyfile::load_key_pair(&data.public_key_path, &data.private_key_path, password)?)
+        })
+        .collect()
+}
+
+fn host_of(address: &str) -> String {
+    match address.parse::<ServerAddress>() {
+        Ok(ServerAddress::Http { authority, .. }) => authority
+            .rsplit_once(':')
+            .map_or(authority.clone(), |(h, _)| h.trim_matches(['[', ']']).to_string()),
+        _ => "localhost".into(),
+    }
+}
+
+fn listen_address(server: &ServerConfig) -> eyre::Result<ServerAddress> {
+    let text = server.binding_address.as_deref().unwrap_or(&server.server_address);
+    text.parse().map_err(|e| eyre!("{:?} server: {e}", server.app))
+}
+
+/// The IPs of the configured peers: with `useWhiteList`, the only ones served.
+async fn whitelist(config: &TmConfig) -> eyre::Result<HashSet<IpAddr>> {
+    let mut allowed = HashSet::new();
+    for peer in &config.peer {
+        if let Ok(ServerAddress::Http { authority, .. }) = peer.url.parse() {
+            let found = tokio::net::lookup_host(authority.as_str())
+                .await
+                .wrap_err_with(|| format!("resolving peer {}", peer.url))?;
+            allowed.extend(found.map(|a| a.ip()));
+        }
+    }
+    Ok(allowed)
+}
+
+/// Runs the TM until interrupted.
+pub async fn run(config: TmConfig) -> eyre::Result<()> {
+    let enclave = match config.server(TmApp::Enclave) {
+        Some(server) => EnclaveHandle::Remote(Arc::new(
+            RemoteEnclave::connect(&server.server_address)
+                .await
+                .wrap_err("connecting to the enclave")?,
+        )),
+        None => {
+            let keys = config.keys.as_ref().ok_or_else(|| eyre!("no keys configured"))?;
+            EnclaveHandle::Local(Arc::new(LocalEnclave::new(load_keys(keys)?)))
+        }
+    };
+    let store = PayloadStore::open(&config.storage.path)?;
+    let p2p = config.server(TmApp::P2P).ok_or_else(|| eyre!("no P2P server"))?;
+    let host = host_of(&p2p.server_address);
+    let (server_tls, client_tls) = match &p2p.ssl_config {
+        Some(ssl) => (
+            ServerTls::from_config(ssl, &host)
+                .map_err(|e| eyre!("P2P sslConfig: {e}"))?
+                .map(Arc::new),
+            ClientTls::from_config(ssl, &host)
+                .map_err(|e| eyre!("P2P sslConfig: {e}"))?
+                .map(Arc::new),
+        ),
+        None => (None, None),
+    };
+    let local_ip = host.parse::<IpAddr>().ok().filter(|ip| !ip.is_unspecified());
+    let peers = Arc::new(PeerClient::new(local_ip, client_tls));
+    let parties = Arc::new(PartyStore::new(
+        &p2p.server_address,
+        enclave.public_keys(),
+        config.peer.iter().map(|p| p.url.clone()),
+        !config.disable_peer_discovery,
+    ));
+    let manager = Arc::new(TransactionManager::new(
+        enclave,
+        store,
+        parties,
+        peers,
+        config.always_send_to.clone(),
+        config.payload_size_limit,
+    ));
+    let allowed = if config.use_white_list { Some(whitelist(&config).await?) } else { None };
+
+    let mut servers = Vec::new();
+    for server in config.server_configs.iter().filter(|s| s.enabled) {
+        let router = match server.app {
+            TmApp::Q2T => api::q2t::router(manager.clone()),
+            TmApp::ThirdParty => api::third_party::router(manager.clone(), server.cors.as_ref()),
+            TmApp::P2P => api::p2p::router(manager.clone(), allowed.clone()),
+            TmApp::Enclave => continue,
+        };
+        let tls = if server.app == TmApp::P2P { server_tls.clone() } else { None };
+        let listener = Listener::bind(&listen_address(server)?, tls)
+            .await
+            .map_err(|e| eyre!("{:?} server: {e}", server.app))?;
+        tracing::info!(app = ?server.app, address = %listener.describe(), "serving");
+        servers.push(tokio::spawn(listener.serve(router)));
+    }
+    let interval = p2p
+        .properties
+        .get("partyInfoInterval")
+        .and_then(|ms| ms.parse().ok())
+        .map_or(DEFAULT_PARTY_INFO_INTERVAL, Duration::from_millis);
+    let discovery = tokio::spawn(discovery::run(manager.clone(), interval));
+    tracing::info!(
+        url = %normalize(&p2p.server_address),
+        keys = ?manager.local_keys().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "veil-tm ready"
+    );
+    shutdown_signal().await;
+    discovery.abort();
+    for server in servers {
+        server.abort();
+        let _ = server.await;
+    }
+    tracing::info!("veil-tm stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

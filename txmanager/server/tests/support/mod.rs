@@ -1,0 +1,203 @@
+//! Running real `veil-tm` processes on loopback: key generation through the binary, a
+//! Tessera-shaped configuration per TM, start, wait until up, stop (kill -9 or SIGTERM).
+
+#![allow(dead_code, unreachable_pub)]
+
+use serde_json::{json, Value};
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use veil_enclave::TmPublicKey;
+use veil_tm_api::{PartyInfo, TmClient, TmEndpoint};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_veil-tm");
+
+/// A free TCP port on `ip` (bound once and released).
+pub fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0)).expect("bind").local_addr().expect("addr").port()
+}
+
+/// Runs `veil-tm` with `args` to completion; panics with its output if it fails.
+pub fn veil_tm(args: &[&str]) -> String {
+    let output = Command::new(BIN).args(args).output().expect("run veil-tm");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "veil-tm {args:?} failed: {text}");
+    text
+}
+
+/// Generates `dir/name.{key,pub}` with the binary; answers the public key.
+pub fn keygen(dir: &Path, name: &str) -> TmPublicKey {
+    let base = dir.join(name);
+    veil_tm(&["keygen", "--filename", base.to_str().unwrap()]);
+    std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().parse().unwrap()
+}
+
+/// Polls `check` until it holds or `secs` pass.
+pub async fn wait_for<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One TM's files, configuration and (when started) process.
+pub struct Tm {
+    pub name: String,
+    pub dir: PathBuf,
+    pub key: TmPublicKey,
+    pub ip: String,
+    pub p2p_url: String,
+    pub third_party_url: String,
+    pub config: Value,
+    pub child: Option<Child>,
+}
+
+impl Tm {
+    /// Keys and a configuration under `root/name`, P2P on `ip` with TLS when `https`.
+    pub fn new(root: &Path, name: &str, ip: &str, https: bool) -> Self {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = keygen(&dir, "key");
+        let scheme = if https { "https" } else { "http" };
+        let p2p_url = format!("{scheme}://{ip}:{}", free_port(ip));
+        let third_party_url = format!("http://{ip}:{}", free_port(ip));
+        let config = json!({
+            "serverConfigs": [
+                { "app": "Q2T", "serverAddress": format!("unix:{}", dir.join("tm.ipc").display()) },
+                { "app": "P2P", "serverAddress": p2p_url, "properties": { "partyInfoInterval": "100" } },
+                { "app": "ThirdParty", "serverAddress": third_party_url }
+            ],
+            "peer": [],
+            "keys": { "keyData": [{
+                "privateKeyPath": dir.join("key.key"),
+                "publicKeyPath": dir.join("key.pub")
+            }] },
+            "storage": { "path": dir.join("db") }
+        });
+        Self {
+            name: name.into(),
+            dir,
+            key,
+            ip: ip.into(),
+            p2p_url,
+            third_party_url,
+            config,
+            child: None,
+        }
+    }
+
+    pub fn add_peer(&mut self, url: &str) {
+        self.config["peer"].as_array_mut().unwrap().push(json!({ "url": url }));
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("tm.json")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("tm.log")
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.join("db")
+    }
+
+    /// The Q2T client (unix socket).
+    pub fn q2t(&self) -> TmClient {
+        TmClient::new(TmEndpoint::Unix(self.dir.join("tm.ipc")))
+    }
+
+    /// Writes the configuration and starts the process, logging (debug) to `tm.log`; waits
+    /// until the Q2T socket answers.
+    pub async fn start(&mut self) {
+        std::fs::write(self.config_path(), serde_json::to_vec_pretty(&self.config).unwrap())
+            .unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = Command::new(BIN)
+            .arg("--configfile")
+            .arg(self.config_path())
+            .env("RUST_LOG", "debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn veil-tm");
+        self.child = Some(child);
+        let client = self.q2t();
+        let name = self.name.clone();
+        let log_path = self.log_path();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if client.upcheck().await.unwrap_or(false) {
+                break;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "{name} exited with {status}: {}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "{name} did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// kill -9 and wait.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What this TM's P2P API says it knows.
+    pub async fn party_info(&self, client: &reqwest::Client) -> Option<PartyInfo> {
+        client.get(format!("{}/partyinfo", self.p2p_url)).send().await.ok()?.json().await.ok()
+    }
+
+    /// Waits until this TM has proven `key` to be at `url`.
+    pub async fn wait_knows(&self, client: &reqwest::Client, key: &TmPublicKey, url: &str) {
+        wait_for(30, &format!("{} to learn {key} at {url}", self.name), || async {
+            self.party_info(client)
+                .await
+                .is_some_and(|info| info.keys.iter().any(|k| k.key == *key && k.url == url))
+        })
+        .await;
+    }
+}
+
+impl Drop for Tm {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
