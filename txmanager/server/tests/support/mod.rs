@@ -179,6 +179,22 @@ impl Tm {
     }
 }
 
+impl Tm {
+    /// Waits until this TM lists `key` among the network's keys (ThirdParty
+    /// `/partyinfo/keys`, reachable without the P2P API's TLS).
+    pub async fn wait_lists(&self, key: &TmPublicKey) {
+        let url = format!("{}/partyinfo/keys", self.third_party_url);
+        wait_for(30, &format!("{} to list {key}", self.name), || async {
+            let Ok(response) = reqwest::get(&url).await else { return false };
+            response
+                .json::<veil_tm_api::KeysResponse>()
+                .await
+                .is_ok_and(|keys| keys.keys.iter().any(|k| k.key == *key))
+        })
+        .await;
+    }
+}
+
 impl Drop for Tm {
     fn drop(&mut self) {
         self.kill();
