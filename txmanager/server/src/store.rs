@@ -31,6 +31,9 @@ impl From<StorageError> for StoreError {
     }
 }
 
+/// Lock stripes for merges.
+const MERGE_STRIPES: usize = 64;
+
 struct Commit {
     batch: WriteBatch,
     done: oneshot::Sender<Result<(), StoreError>>,
@@ -41,8 +44,9 @@ struct Commit {
 pub struct PayloadStore {
     kv: Arc<dyn KvStore>,
     commits: mpsc::Sender<Commit>,
-    /// Serialises read-merge-write of one payload's copies (pushes and resends).
-    merging: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises read-merge-write of one payload's copies (pushes and resends), striped by
+    /// hash so that pushes of different payloads still commit together.
+    merging: Arc<[tokio::sync::Mutex<()>; MERGE_STRIPES]>,
 }
 
 impl std::fmt::Debug for PayloadStore {
@@ -67,7 +71,11 @@ impl PayloadStore {
             .name("payload-commit".into())
             .spawn(move || commit_groups(committer_kv.as_ref(), queue))
             .expect("spawning the payload committer thread");
-        Self { kv, commits, merging: Arc::default() }
+        Self {
+            kv,
+            commits,
+            merging: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
+        }
     }
 
     /// The payload stored under `hash`.
@@ -107,8 +115,9 @@ impl PayloadStore {
 
     /// Stores `payload`, keeping the boxes of a copy already stored under its hash.
     pub async fn merge(&self, payload: EncodedPayload) -> Result<PayloadHash, StoreError> {
-        let _one_at_a_time = self.merging.lock().await;
-        let merged = match self.get(&payload.hash())? {
+        let hash = payload.hash();
+        let _one_at_a_time = self.merging[hash.0[0] as usize % MERGE_STRIPES].lock().await;
+        let merged = match self.get(&hash)? {
             Some(mut stored) => {
                 stored.merge_boxes(payload);
                 stored

@@ -11,7 +11,13 @@ use support::Tm;
 use veil_enclave::PayloadHash;
 use veil_tm_api::{Base64Bytes, KeysResponse, SendRequest, StoreRawResponse, TmClient};
 
-async fn call(client: &TmClient, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> (u16, Bytes) {
+async fn call(
+    client: &TmClient,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> (u16, Bytes) {
     let (status, body) = client.request(method, path, headers, body.into()).await.unwrap();
     (status.as_u16(), body)
 }
@@ -41,65 +47,151 @@ async fn tessera_api_shapes() {
     assert_eq!(call(&qa, Method::GET, "/version", &[], "").await.0, 200);
 
     // POST /send answers 201 with a Location.
-    let body = serde_json::to_vec(&SendRequest { payload: Base64Bytes(b"json".to_vec()), to: vec![b.key], ..Default::default() }).unwrap();
-    let response = http.post(format!("{}/send", a.third_party_url)).body(body.clone()).send().await.unwrap();
+    let body = serde_json::to_vec(&SendRequest {
+        payload: Base64Bytes(b"json".to_vec()),
+        to: vec![b.key],
+        ..Default::default()
+    })
+    .unwrap();
+    let response =
+        http.post(format!("{}/send", a.third_party_url)).body(body.clone()).send().await.unwrap();
     assert_eq!(response.status(), 404, "send is a Q2T call, not a ThirdParty one");
-    let (status, answer) = call(&qa, Method::POST, "/send", &[("content-type", "application/vnd.tessera-2.1+json")], body).await;
+    let (status, answer) = call(
+        &qa,
+        Method::POST,
+        "/send",
+        &[("content-type", "application/vnd.tessera-2.1+json")],
+        body,
+    )
+    .await;
     assert_eq!(status, 201);
-    let key: PayloadHash = serde_json::from_slice::<Value>(&answer).unwrap()["key"].as_str().unwrap().parse().unwrap();
+    let key: PayloadHash =
+        serde_json::from_slice::<Value>(&answer).unwrap()["key"].as_str().unwrap().parse().unwrap();
 
     // Raw send and receive with headers.
-    let headers = [("c11n-from", a_key.as_str()), ("c11n-to", b_key.as_str()), ("content-type", "application/octet-stream")];
-    let (status, raw_key) = call(&qa, Method::POST, "/sendraw", &headers, &b"raw bytes\x00\xff"[..]).await;
+    let headers = [
+        ("c11n-from", a_key.as_str()),
+        ("c11n-to", b_key.as_str()),
+        ("content-type", "application/octet-stream"),
+    ];
+    let (status, raw_key) =
+        call(&qa, Method::POST, "/sendraw", &headers, &b"raw bytes\x00\xff"[..]).await;
     assert_eq!(status, 200);
     let raw_key = String::from_utf8(raw_key.to_vec()).unwrap();
-    let (status, plain) = call(&qb, Method::GET, "/receiveraw", &[("c11n-key", raw_key.as_str()), ("c11n-to", b_key.as_str())], "").await;
+    let (status, plain) = call(
+        &qb,
+        Method::GET,
+        "/receiveraw",
+        &[("c11n-key", raw_key.as_str()), ("c11n-to", b_key.as_str())],
+        "",
+    )
+    .await;
     assert_eq!((status, &plain[..]), (200, &b"raw bytes\x00\xff"[..]));
 
     // storeraw (ThirdParty) then sendsignedtx, JSON and legacy.
     let stored: StoreRawResponse = http
         .post(format!("{}/storeraw", a.third_party_url))
         .json(&json!({ "payload": "c2lnbmVk", "from": a_key }))
-        .send().await.unwrap().json().await.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(qb.receive(&stored.key, None).await.unwrap().is_none(), "storeraw sends nothing");
-    let (status, sent) = call(&qa, Method::POST, "/sendsignedtx", &[("content-type", "application/json")],
-        serde_json::to_vec(&json!({ "hash": stored.key, "to": [b_key] })).unwrap()).await;
+    let (status, sent) = call(
+        &qa,
+        Method::POST,
+        "/sendsignedtx",
+        &[("content-type", "application/json")],
+        serde_json::to_vec(&json!({ "hash": stored.key, "to": [b_key] })).unwrap(),
+    )
+    .await;
     assert_eq!(status, 201);
     assert_eq!(serde_json::from_slice::<Value>(&sent).unwrap()["key"], json!(stored.key));
     assert_eq!(qb.receive(&stored.key, None).await.unwrap().unwrap().payload.0, b"signed");
-    let legacy = qa.store_raw(&veil_tm_api::StoreRawRequest { payload: Base64Bytes(b"legacy".to_vec()), from: None }).await.unwrap();
-    let (status, text) = call(&qa, Method::POST, "/sendsignedtx",
-        &[("content-type", "application/octet-stream"), ("c11n-to", b_key.as_str())], legacy.key.0.to_vec()).await;
-    assert_eq!((status, String::from_utf8_lossy(&text).into_owned()), (200, legacy.key.to_string()));
+    let legacy = qa
+        .store_raw(&veil_tm_api::StoreRawRequest {
+            payload: Base64Bytes(b"legacy".to_vec()),
+            from: None,
+        })
+        .await
+        .unwrap();
+    let (status, text) = call(
+        &qa,
+        Method::POST,
+        "/sendsignedtx",
+        &[("content-type", "application/octet-stream"), ("c11n-to", b_key.as_str())],
+        legacy.key.0.to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, String::from_utf8_lossy(&text).into_owned()),
+        (200, legacy.key.to_string())
+    );
     assert_eq!(qb.receive(&legacy.key, Some(&b.key)).await.unwrap().unwrap().payload.0, b"legacy");
 
     // Legacy receive with a JSON body; per-payload queries.
-    let (status, received) = call(&qb, Method::GET, "/receive", &[("content-type", "application/json")],
-        serde_json::to_vec(&json!({ "key": key, "to": b_key })).unwrap()).await;
+    let (status, received) = call(
+        &qb,
+        Method::GET,
+        "/receive",
+        &[("content-type", "application/json")],
+        serde_json::to_vec(&json!({ "key": key, "to": b_key })).unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     let received: Value = serde_json::from_slice(&received).unwrap();
     assert_eq!(received["payload"], json!("anNvbg=="));
     assert_eq!(received["senderKey"], json!(a_key));
     assert_eq!(received["managedParties"], json!([b_key]));
-    let (_, participants) = call(&qa, Method::GET, &format!("/transaction/{}/participants", enc(&key)), &[], "").await;
+    let (_, participants) =
+        call(&qa, Method::GET, &format!("/transaction/{}/participants", enc(&key)), &[], "").await;
     assert_eq!(participants, Bytes::from(format!("{a_key},{b_key}")));
-    assert_eq!(call(&qb, Method::GET, &format!("/transaction/{}/participants", enc(&key)), &[], "").await, (200, Bytes::new()));
+    assert_eq!(
+        call(&qb, Method::GET, &format!("/transaction/{}/participants", enc(&key)), &[], "").await,
+        (200, Bytes::new())
+    );
     let wrong_to = format!("/transaction/{}?to={}", enc(&key), urlencoding::encode(&a_key));
-    assert_eq!(call(&qb, Method::GET, &wrong_to, &[], "").await.0, 404, "B holds no box for A's key");
+    assert_eq!(
+        call(&qb, Method::GET, &wrong_to, &[], "").await.0,
+        404,
+        "B holds no box for A's key"
+    );
 
     // Deletes.
-    assert_eq!(call(&qb, Method::DELETE, &format!("/transaction/{}", enc(&key)), &[], "").await.0, 204);
+    assert_eq!(
+        call(&qb, Method::DELETE, &format!("/transaction/{}", enc(&key)), &[], "").await.0,
+        204
+    );
     assert!(qb.receive(&key, None).await.unwrap().is_none());
-    assert_eq!(call(&qb, Method::DELETE, &format!("/transaction/{}", enc(&key)), &[], "").await.0, 404);
-    let (status, text) = call(&qb, Method::POST, "/delete", &[("content-type", "application/json")],
-        serde_json::to_vec(&json!({ "key": stored.key })).unwrap()).await;
+    assert_eq!(
+        call(&qb, Method::DELETE, &format!("/transaction/{}", enc(&key)), &[], "").await.0,
+        404
+    );
+    let (status, text) = call(
+        &qb,
+        Method::POST,
+        "/delete",
+        &[("content-type", "application/json")],
+        serde_json::to_vec(&json!({ "key": stored.key })).unwrap(),
+    )
+    .await;
     assert_eq!((status, text), (200, Bytes::from("Delete successful")));
     assert!(qa.receive(&key, None).await.unwrap().is_some(), "B's delete leaves A's copy");
 
     // ThirdParty keys and CORS.
-    let keys: KeysResponse = http.get(format!("{}/keys", a.third_party_url)).send().await.unwrap().json().await.unwrap();
+    let keys: KeysResponse =
+        http.get(format!("{}/keys", a.third_party_url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(keys.keys.iter().map(|k| k.key).collect::<Vec<_>>(), vec![a.key]);
-    let all: KeysResponse = http.get(format!("{}/partyinfo/keys", a.third_party_url)).send().await.unwrap().json().await.unwrap();
+    let all: KeysResponse = http
+        .get(format!("{}/partyinfo/keys", a.third_party_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all.keys.len(), 2);
     let preflight = |origin: &'static str| {
         http.request(Method::OPTIONS, format!("{}/storeraw", a.third_party_url))

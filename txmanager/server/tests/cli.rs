@@ -14,7 +14,13 @@ async fn locked_keys_generate_rotate_and_refuse_a_wrong_password() {
     std::fs::write(&old, "correct horse\n").unwrap();
     std::fs::write(&new, "battery staple\n").unwrap();
     let base = tm.dir.join("locked");
-    let out = veil_tm(&["keygen", "--filename", base.to_str().unwrap(), "--password-file", old.to_str().unwrap()]);
+    let out = veil_tm(&[
+        "keygen",
+        "--filename",
+        base.to_str().unwrap(),
+        "--password-file",
+        old.to_str().unwrap(),
+    ]);
     let public = std::fs::read_to_string(base.with_extension("pub")).unwrap();
     assert!(out.contains(public.trim()));
     let key_file = std::fs::read_to_string(base.with_extension("key")).unwrap();
@@ -30,8 +36,15 @@ async fn locked_keys_generate_rotate_and_refuse_a_wrong_password() {
     tm.start().await;
     tm.kill();
 
-    veil_tm(&["update-password", "--keyfile", base.with_extension("key").to_str().unwrap(),
-        "--password-file", old.to_str().unwrap(), "--new-password-file", new.to_str().unwrap()]);
+    veil_tm(&[
+        "update-password",
+        "--keyfile",
+        base.with_extension("key").to_str().unwrap(),
+        "--password-file",
+        old.to_str().unwrap(),
+        "--new-password-file",
+        new.to_str().unwrap(),
+    ]);
     let refused = Command::new(BIN).arg("--configfile").arg(tm.config_path()).output().unwrap();
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);
@@ -41,7 +54,13 @@ async fn locked_keys_generate_rotate_and_refuse_a_wrong_password() {
 
     // And back to unlocked.
     tm.kill();
-    veil_tm(&["update-password", "--keyfile", base.with_extension("key").to_str().unwrap(), "--password-file", new.to_str().unwrap()]);
+    veil_tm(&[
+        "update-password",
+        "--keyfile",
+        base.with_extension("key").to_str().unwrap(),
+        "--password-file",
+        new.to_str().unwrap(),
+    ]);
     assert!(std::fs::read_to_string(base.with_extension("key")).unwrap().contains("unlocked"));
 }
 

@@ -47,7 +47,11 @@ async fn a_tm_announcing_another_tms_key_is_not_believed() {
     assert_eq!(challenges.load(Ordering::SeqCst), 1, "A challenged the claim");
     let info = a.party_info(&http).await.unwrap();
     assert!(!info.keys.iter().any(|k| k.key == b.key), "A believed the rogue: {info:?}");
-    let request = SendRequest { payload: Base64Bytes(b"for B only".to_vec()), to: vec![b.key], ..Default::default() };
+    let request = SendRequest {
+        payload: Base64Bytes(b"for B only".to_vec()),
+        to: vec![b.key],
+        ..Default::default()
+    };
     let refused = a.q2t().send(&request).await.unwrap_err().to_string();
     assert!(refused.contains("404") && refused.contains(&b.key.to_string()), "{refused}");
 
@@ -58,7 +62,8 @@ async fn a_tm_announcing_another_tms_key_is_not_believed() {
     assert!(post_claim().await.unwrap().status().is_success());
     assert_eq!(challenges.load(Ordering::SeqCst), 2);
     let info = a.party_info(&http).await.unwrap();
-    let b_at: Vec<&str> = info.keys.iter().filter(|k| k.key == b.key).map(|k| k.url.as_str()).collect();
+    let b_at: Vec<&str> =
+        info.keys.iter().filter(|k| k.key == b.key).map(|k| k.url.as_str()).collect();
     assert_eq!(b_at, vec![b.p2p_url.as_str()]);
     a.q2t().send(&request).await.unwrap();
 }
@@ -77,32 +82,47 @@ async fn with_a_whitelist_only_configured_peers_are_served() {
         tm.start().await;
     }
     // B (whitelisted) and A learn each other; the outsider never gets A's key.
-    let from_b = reqwest::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
+    let from_b =
+        reqwest::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
     a.wait_knows(&from_b, &b.key, &b.p2p_url).await;
     b.wait_knows(&from_b, &a.key, &a.p2p_url).await;
     let sent = b
         .q2t()
-        .send(&SendRequest { payload: Base64Bytes(b"hi".to_vec()), to: vec![a.key], ..Default::default() })
+        .send(&SendRequest {
+            payload: Base64Bytes(b"hi".to_vec()),
+            to: vec![a.key],
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(a.q2t().receive(&sent.key, None).await.unwrap().is_some());
 
-    let from_outsider = reqwest::Client::builder().local_address("127.0.0.3".parse().ok()).build().unwrap();
+    let from_outsider =
+        reqwest::Client::builder().local_address("127.0.0.3".parse().ok()).build().unwrap();
     let refused = from_outsider.get(format!("{}/partyinfo", a.p2p_url)).send().await.unwrap();
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("127.0.0.3 is not a configured peer"));
-    let push = from_outsider.post(format!("{}/push", a.p2p_url)).body(vec![1, 2, 3]).send().await.unwrap();
+    let push =
+        from_outsider.post(format!("{}/push", a.p2p_url)).body(vec![1, 2, 3]).send().await.unwrap();
     assert_eq!(push.status(), 403);
     // The outsider's own discovery keeps failing: it never learns A's key. A's ThirdParty API
     // (not whitelisted) shows A never learnt the outsider's either.
     wait_for(10, "the outsider to have tried", || async {
-        std::fs::read_to_string(outsider.log_path()).unwrap_or_default().contains("peer unreachable")
+        std::fs::read_to_string(outsider.log_path())
+            .unwrap_or_default()
+            .contains("peer unreachable")
     })
     .await;
     let outsider_view = outsider.party_info(&from_outsider).await.unwrap();
     assert!(!outsider_view.keys.iter().any(|k| k.key == a.key));
-    let a_keys: KeysResponse =
-        from_outsider.get(format!("{}/partyinfo/keys", a.third_party_url)).send().await.unwrap().json().await.unwrap();
+    let a_keys: KeysResponse = from_outsider
+        .get(format!("{}/partyinfo/keys", a.third_party_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(a_keys.keys.iter().any(|k| k.key == b.key));
     assert!(!a_keys.keys.iter().any(|k| k.key == outsider.key));
 }

@@ -9,8 +9,15 @@ use support::Tm;
 use veil_enclave::KeyPair;
 use veil_tm_api::{Base64Bytes, ResendRequest, ResendResponse, ResendType, SendRequest, TmClient};
 
-async fn call(client: &TmClient, method: Method, path: &str, content_type: &str, body: impl Into<Bytes>) -> (u16, String) {
-    let (status, body) = client.request(method, path, &[("content-type", content_type)], body.into()).await.unwrap();
+async fn call(
+    client: &TmClient,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> (u16, String) {
+    let (status, body) =
+        client.request(method, path, &[("content-type", content_type)], body.into()).await.unwrap();
     (status.as_u16(), String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -24,19 +31,92 @@ async fn malformed_requests_get_4xx_with_a_message_and_the_tm_keeps_serving() {
     let json = "application/json";
     let stranger = KeyPair::generate().public();
     let cases: Vec<(Method, String, &str, Vec<u8>, u16, String)> = vec![
-        (Method::POST, "/send".into(), json, br#"{"payload":"not base64!","to":[]}"#.to_vec(), 422, "not base64".into()),
-        (Method::POST, "/send".into(), json, br#"{"payload":"aGk=","to":["AAAA"]}"#.to_vec(), 422, "want 32".into()),
-        (Method::POST, "/send".into(), json, format!(r#"{{"payload":"aGk=","to":["{stranger}"]}}"#).into_bytes(), 404, format!("Recipient not found for key: {stranger}")),
-        (Method::POST, "/send".into(), json, format!(r#"{{"payload":"aGk=","from":"{stranger}","to":[]}}"#).into_bytes(), 400, "is not a key of this transaction manager".into()),
-        (Method::POST, "/send".into(), json, br#"{"payload":"aGk=","to":[],"privacyFlag":3}"#.to_vec(), 400, "privacyFlag 3".into()),
-        (Method::POST, "/send".into(), json, format!(r#"{{"payload":"{}","to":[]}}"#, "A".repeat(2000)).into_bytes(), 413, "above the limit of 1024 bytes".into()),
+        (
+            Method::POST,
+            "/send".into(),
+            json,
+            br#"{"payload":"not base64!","to":[]}"#.to_vec(),
+            422,
+            "not base64".into(),
+        ),
+        (
+            Method::POST,
+            "/send".into(),
+            json,
+            br#"{"payload":"aGk=","to":["AAAA"]}"#.to_vec(),
+            422,
+            "want 32".into(),
+        ),
+        (
+            Method::POST,
+            "/send".into(),
+            json,
+            format!(r#"{{"payload":"aGk=","to":["{stranger}"]}}"#).into_bytes(),
+            404,
+            format!("Recipient not found for key: {stranger}"),
+        ),
+        (
+            Method::POST,
+            "/send".into(),
+            json,
+            format!(r#"{{"payload":"aGk=","from":"{stranger}","to":[]}}"#).into_bytes(),
+            400,
+            "is not a key of this transaction manager".into(),
+        ),
+        (
+            Method::POST,
+            "/send".into(),
+            json,
+            br#"{"payload":"aGk=","to":[],"privacyFlag":3}"#.to_vec(),
+            400,
+            "privacyFlag 3".into(),
+        ),
+        (
+            Method::POST,
+            "/send".into(),
+            json,
+            format!(r#"{{"payload":"{}","to":[]}}"#, "A".repeat(2000)).into_bytes(),
+            413,
+            "above the limit of 1024 bytes".into(),
+        ),
         (Method::POST, "/send".into(), json, vec![b'x'; 4 << 20], 413, "length limit".into()),
         (Method::POST, "/send".into(), json, br#"{"payload":"#.to_vec(), 400, "EOF".into()),
-        (Method::POST, "/send".into(), "text/plain", br#"{"payload":"aGk="}"#.to_vec(), 415, "Content-Type".into()),
-        (Method::GET, "/transaction/not%20base64".into(), json, vec![], 400, "transaction key".into()),
-        (Method::GET, format!("/transaction/{}", urlencoding::encode(&veil_enclave::PayloadHash([7; 64]).to_string())), json, vec![], 404, "no payload".into()),
+        (
+            Method::POST,
+            "/send".into(),
+            "text/plain",
+            br#"{"payload":"aGk="}"#.to_vec(),
+            415,
+            "Content-Type".into(),
+        ),
+        (
+            Method::GET,
+            "/transaction/not%20base64".into(),
+            json,
+            vec![],
+            400,
+            "transaction key".into(),
+        ),
+        (
+            Method::GET,
+            format!(
+                "/transaction/{}",
+                urlencoding::encode(&veil_enclave::PayloadHash([7; 64]).to_string())
+            ),
+            json,
+            vec![],
+            404,
+            "no payload".into(),
+        ),
         (Method::GET, "/receiveraw".into(), json, vec![], 400, "c11n-key is missing".into()),
-        (Method::POST, "/sendsignedtx".into(), "application/octet-stream", vec![1, 2, 3], 400, "want the 64-byte payload hash".into()),
+        (
+            Method::POST,
+            "/sendsignedtx".into(),
+            "application/octet-stream",
+            vec![1, 2, 3],
+            400,
+            "want the 64-byte payload hash".into(),
+        ),
     ];
     for (method, path, content_type, body, status, message) in cases {
         let (got, text) = call(&q2t, method.clone(), &path, content_type, body).await;
@@ -45,16 +125,21 @@ async fn malformed_requests_get_4xx_with_a_message_and_the_tm_keeps_serving() {
     }
     let p2p = reqwest::Client::new();
     for (path, message) in [("/push", "not a Veil payload"), ("/partyinfo/validate", "bad magic")] {
-        let response = p2p.post(format!("{}{path}", a.p2p_url)).body(vec![0u8; 40]).send().await.unwrap();
+        let response =
+            p2p.post(format!("{}{path}", a.p2p_url)).body(vec![0u8; 40]).send().await.unwrap();
         assert_eq!(response.status(), 400, "{path}");
         assert!(response.text().await.unwrap().contains(message), "{path}");
     }
-    let response = p2p.post(format!("{}/partyinfo", a.p2p_url)).json(&"not party info").send().await.unwrap();
+    let response =
+        p2p.post(format!("{}/partyinfo", a.p2p_url)).json(&"not party info").send().await.unwrap();
     assert_eq!(response.status(), 422);
 
     // Still serving.
     assert!(q2t.upcheck().await.unwrap());
-    let ok = q2t.send(&SendRequest { payload: Base64Bytes(b"fine".to_vec()), ..Default::default() }).await.unwrap();
+    let ok = q2t
+        .send(&SendRequest { payload: Base64Bytes(b"fine".to_vec()), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(q2t.receive(&ok.key, None).await.unwrap().unwrap().payload.0, b"fine");
 }
 
@@ -69,19 +154,37 @@ async fn a_send_to_an_unreachable_recipient_fails_naming_it_and_stores_nothing()
     let http = reqwest::Client::new();
     a.wait_knows(&http, &b.key, &b.p2p_url).await;
     b.kill();
-    let request = SendRequest { payload: Base64Bytes(b"nobody home".to_vec()), to: vec![b.key], ..Default::default() };
+    let request = SendRequest {
+        payload: Base64Bytes(b"nobody home".to_vec()),
+        to: vec![b.key],
+        ..Default::default()
+    };
     let error = a.q2t().send(&request).await.unwrap_err().to_string();
     assert!(error.contains("502") && error.contains(&b.key.to_string()), "{error}");
 
     // A holds nothing for B: a resend of everything B is party to pushes none.
     b.start().await;
     let resend = ResendRequest { kind: ResendType::All, public_key: b.key, key: None };
-    let answer: ResendResponse =
-        http.post(format!("{}/resend", a.p2p_url)).json(&resend).send().await.unwrap().json().await.unwrap();
+    let answer: ResendResponse = http
+        .post(format!("{}/resend", a.p2p_url))
+        .json(&resend)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answer.total, 0);
     // With B up, the same send goes through and the resend finds it.
     a.q2t().send(&request).await.unwrap();
-    let answer: ResendResponse =
-        http.post(format!("{}/resend", a.p2p_url)).json(&resend).send().await.unwrap().json().await.unwrap();
+    let answer: ResendResponse = http
+        .post(format!("{}/resend", a.p2p_url))
+        .json(&resend)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answer.total, 1);
 }

@@ -31,13 +31,18 @@ fn memory_contains(pid: u32, needle: &[u8]) -> bool {
         let first = line.split_whitespace().next().unwrap_or("");
         if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
             let readable = line.split_whitespace().nth(1).is_some_and(|p| p.starts_with('r'));
-            region = Some((u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap(), readable));
+            region = Some((
+                u64::from_str_radix(start, 16).unwrap(),
+                u64::from_str_radix(end, 16).unwrap(),
+                readable,
+            ));
         } else if let (Some(kb), Some((start, end, true))) = (line.strip_prefix("Rss:"), region) {
             if kb.trim().trim_end_matches("kB").trim() == "0" {
                 continue;
             }
             let mut bytes = vec![0u8; (end - start) as usize];
-            if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut bytes).is_ok()
+            if mem.seek(SeekFrom::Start(start)).is_ok()
+                && mem.read_exact(&mut bytes).is_ok()
                 && memchr::memmem::find(&bytes, needle).is_some()
             {
                 return true;
@@ -82,7 +87,10 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
     })
     .await;
     b.config.as_object_mut().unwrap().remove("keys");
-    b.config["serverConfigs"].as_array_mut().unwrap().push(json!({ "app": "ENCLAVE", "serverAddress": enclave_url }));
+    b.config["serverConfigs"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "app": "ENCLAVE", "serverAddress": enclave_url }));
     a.add_peer(&b.p2p_url.clone());
     b.add_peer(&a.p2p_url.clone());
     a.start().await;
@@ -91,22 +99,38 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
     let http = reqwest::Client::new();
     a.wait_knows(&http, &b.key, &b.p2p_url).await;
     b.wait_knows(&http, &a.key, &a.p2p_url).await;
-    let to_b = SendRequest { payload: Base64Bytes(b"via the enclave".to_vec()), to: vec![b.key], ..Default::default() };
+    let to_b = SendRequest {
+        payload: Base64Bytes(b"via the enclave".to_vec()),
+        to: vec![b.key],
+        ..Default::default()
+    };
     let sent = a.q2t().send(&to_b).await.unwrap();
-    assert_eq!(b.q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0, b"via the enclave");
-    let to_a = SendRequest { payload: Base64Bytes(b"from B".to_vec()), to: vec![a.key], ..Default::default() };
+    assert_eq!(
+        b.q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0,
+        b"via the enclave"
+    );
+    let to_a = SendRequest {
+        payload: Base64Bytes(b"from B".to_vec()),
+        to: vec![a.key],
+        ..Default::default()
+    };
     let back = b.q2t().send(&to_a).await.unwrap();
     assert_eq!(back.sender_key, Some(b.key));
     assert_eq!(a.q2t().receive(&back.key, None).await.unwrap().unwrap().payload.0, b"from B");
 
     // The private key: neither in B's configuration nor in its memory; in the enclave's.
     let key_file: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(enclave_dir.join("key.key")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(enclave_dir.join("key.key")).unwrap())
+            .unwrap();
     let encoded = key_file["data"]["bytes"].as_str().unwrap();
-    let private = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).unwrap();
+    let private =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).unwrap();
     let b_config = std::fs::read_to_string(b.config_path()).unwrap();
     assert!(!b_config.contains(encoded) && !b_config.contains("keyData"));
     let b_pid = b.child.as_ref().unwrap().id();
     assert!(!memory_contains(b_pid, &private), "the TM's memory holds the private key");
-    assert!(memory_contains(enclave.0.id(), &private), "the search did not find the key in the enclave");
+    assert!(
+        memory_contains(enclave.0.id(), &private),
+        "the search did not find the key in the enclave"
+    );
 }

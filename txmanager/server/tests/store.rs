@@ -45,7 +45,8 @@ async fn concurrent_puts_share_fsyncs_and_all_land() {
     let pair = KeyPair::generate();
     let key = pair.public();
     let enclave = LocalEnclave::new(vec![pair]);
-    let payloads: Vec<_> = (0..200u32).map(|i| enclave.encrypt(&key, &i.to_be_bytes(), &[]).unwrap()).collect();
+    let payloads: Vec<_> =
+        (0..200u32).map(|i| enclave.encrypt(&key, &i.to_be_bytes(), &[]).unwrap()).collect();
     let puts = payloads.iter().map(|p| store.put(p));
     let hashes = futures::future::try_join_all(puts).await.unwrap();
     for (hash, payload) in hashes.iter().zip(&payloads) {

@@ -65,9 +65,14 @@ async fn two_tms_talk_over_tls_trusting_on_first_use() {
 }
 
 /// A CA and a certificate it signs for 127.0.0.1, as PEM files in `dir`.
-fn signed_by(ca: &rcgen::CertifiedKey, dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+fn signed_by(
+    ca: &rcgen::CertifiedKey,
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()]).unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()]).unwrap();
     let cert = params.signed_by(&key, &ca.cert, &ca.key_pair).unwrap();
     let (cert_path, key_path) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
     std::fs::write(&cert_path, cert.pem()).unwrap();
@@ -81,7 +86,8 @@ async fn two_tms_talk_over_tls_with_a_common_ca() {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedKey { cert: ca_params.self_signed(&ca_key).unwrap(), key_pair: ca_key };
+    let ca =
+        rcgen::CertifiedKey { cert: ca_params.self_signed(&ca_key).unwrap(), key_pair: ca_key };
     let ca_path = root.path().join("ca.pem");
     std::fs::write(&ca_path, ca.cert.pem()).unwrap();
     let mut tms = vec![];
@@ -105,7 +111,10 @@ async fn two_tms_talk_over_tls_with_a_common_ca() {
     }
     tms[0].wait_lists(&tms[1].key).await;
     let sent = tms[0].q2t().send(&send(tms[1].key)).await.unwrap();
-    assert_eq!(tms[1].q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0, b"over TLS");
+    assert_eq!(
+        tms[1].q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0,
+        b"over TLS"
+    );
     // A client without a certificate from the CA is refused by the server.
     let anonymous = insecure().get(format!("{b_url}/partyinfo")).send().await;
     assert!(anonymous.is_err(), "a client without a certificate was served");
