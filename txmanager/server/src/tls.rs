@@ -219,6 +219,32 @@ impl SignaturesOnly {
     }
 }
 
+/// The handshake-signature methods both verifier traits share, forwarded to a
+/// [`SignaturesOnly`] field.
+macro_rules! signature_checks {
+    ($field:tt) => {
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.$field.tls12(m, c, d)
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.$field.tls13(m, c, d)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.$field.schemes()
+        }
+    };
+}
+
 /// Accepts any client certificate during the handshake (its signature still has to verify);
 /// the server loop then checks it against the known clients by address.
 #[derive(Debug)]
@@ -236,25 +262,7 @@ impl ClientCertVerifier for AnyClientCert {
     ) -> Result<ClientCertVerified, rustls::Error> {
         Ok(ClientCertVerified::assertion())
     }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.tls12(m, c, d)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.tls13(m, c, d)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.schemes()
-    }
+    signature_checks!(0);
 }
 
 /// Checks one server (by `host:port`) against the known servers, after CA for `CA_OR_TOFU`.
@@ -289,25 +297,7 @@ impl ServerCertVerifier for KnownServer {
             .map(|()| ServerCertVerified::assertion())
             .map_err(rustls::Error::General)
     }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.signatures.tls12(m, c, d)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.signatures.tls13(m, c, d)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.signatures.schemes()
-    }
+    signature_checks!(signatures);
 }
 
 /// The P2P server's TLS: the acceptor and how clients are trusted.

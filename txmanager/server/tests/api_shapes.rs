@@ -7,9 +7,9 @@ mod support;
 use bytes::Bytes;
 use http::Method;
 use serde_json::{json, Value};
-use support::Tm;
+use support::{get_json, post_json, send_request, Tm};
 use veil_enclave::PayloadHash;
-use veil_tm_api::{Base64Bytes, KeysResponse, SendRequest, StoreRawResponse, TmClient};
+use veil_tm_api::{Base64Bytes, KeysResponse, StoreRawResponse, TmClient};
 
 async fn call(
     client: &TmClient,
@@ -47,12 +47,7 @@ async fn tessera_api_shapes() {
     assert_eq!(call(&qa, Method::GET, "/version", &[], "").await.0, 200);
 
     // POST /send answers 201 with a Location.
-    let body = serde_json::to_vec(&SendRequest {
-        payload: Base64Bytes(b"json".to_vec()),
-        to: vec![b.key],
-        ..Default::default()
-    })
-    .unwrap();
+    let body = serde_json::to_vec(&send_request(b"json", vec![b.key])).unwrap();
     let response =
         http.post(format!("{}/send", a.third_party_url)).body(body.clone()).send().await.unwrap();
     assert_eq!(response.status(), 404, "send is a Q2T call, not a ThirdParty one");
@@ -89,15 +84,9 @@ async fn tessera_api_shapes() {
     assert_eq!((status, &plain[..]), (200, &b"raw bytes\x00\xff"[..]));
 
     // storeraw (ThirdParty) then sendsignedtx, JSON and legacy.
-    let stored: StoreRawResponse = http
-        .post(format!("{}/storeraw", a.third_party_url))
-        .json(&json!({ "payload": "c2lnbmVk", "from": a_key }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let storeraw = json!({ "payload": "c2lnbmVk", "from": a_key });
+    let stored: StoreRawResponse =
+        post_json(&http, &format!("{}/storeraw", a.third_party_url), &storeraw).await;
     assert!(qb.receive(&stored.key, None).await.unwrap().is_none(), "storeraw sends nothing");
     let (status, sent) = call(
         &qa,
@@ -181,17 +170,9 @@ async fn tessera_api_shapes() {
     assert!(qa.receive(&key, None).await.unwrap().is_some(), "B's delete leaves A's copy");
 
     // ThirdParty keys and CORS.
-    let keys: KeysResponse =
-        http.get(format!("{}/keys", a.third_party_url)).send().await.unwrap().json().await.unwrap();
+    let keys: KeysResponse = get_json(&http, &format!("{}/keys", a.third_party_url)).await;
     assert_eq!(keys.keys.iter().map(|k| k.key).collect::<Vec<_>>(), vec![a.key]);
-    let all: KeysResponse = http
-        .get(format!("{}/partyinfo/keys", a.third_party_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: KeysResponse = get_json(&http, &format!("{}/partyinfo/keys", a.third_party_url)).await;
     assert_eq!(all.keys.len(), 2);
     let preflight = |origin: &'static str| {
         http.request(Method::OPTIONS, format!("{}/storeraw", a.third_party_url))

@@ -3,8 +3,20 @@
 
 mod support;
 
-use std::process::Command;
+use std::{path::Path, process::Command};
 use support::{veil_tm, Tm, BIN};
+
+/// `veil-tm update-password` on `base.key`, from the password in `old` to the one in `new`
+/// (none: unlocked).
+fn update_password(base: &Path, old: &Path, new: Option<&Path>) {
+    let key = base.with_extension("key");
+    let mut args = vec!["update-password", "--keyfile", key.to_str().unwrap()];
+    args.extend(["--password-file", old.to_str().unwrap()]);
+    if let Some(new) = new {
+        args.extend(["--new-password-file", new.to_str().unwrap()]);
+    }
+    veil_tm(&args);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_keys_generate_rotate_and_refuse_a_wrong_password() {
@@ -36,15 +48,7 @@ async fn locked_keys_generate_rotate_and_refuse_a_wrong_password() {
     tm.start().await;
     tm.kill();
 
-    veil_tm(&[
-        "update-password",
-        "--keyfile",
-        base.with_extension("key").to_str().unwrap(),
-        "--password-file",
-        old.to_str().unwrap(),
-        "--new-password-file",
-        new.to_str().unwrap(),
-    ]);
+    update_password(&base, &old, Some(&new));
     let refused = Command::new(BIN).arg("--configfile").arg(tm.config_path()).output().unwrap();
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);
@@ -54,13 +58,7 @@ async fn locked_keys_generate_rotate_and_refuse_a_wrong_password() {
 
     // And back to unlocked.
     tm.kill();
-    veil_tm(&[
-        "update-password",
-        "--keyfile",
-        base.with_extension("key").to_str().unwrap(),
-        "--password-file",
-        new.to_str().unwrap(),
-    ]);
+    update_password(&base, &new, None);
     assert!(std::fs::read_to_string(base.with_extension("key")).unwrap().contains("unlocked"));
 }
 

@@ -8,8 +8,8 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Arc,
 };
-use support::{wait_for, Tm};
-use veil_tm_api::{Base64Bytes, KeyUrl, KeysResponse, PartyInfo, SendRequest};
+use support::{get_json, send_request, wait_for, Tm};
+use veil_tm_api::{KeyUrl, KeysResponse, PartyInfo};
 
 /// A fake TM that claims keys it does not hold: it answers every ownership challenge with
 /// made-up bytes, and counts the challenges.
@@ -47,11 +47,7 @@ async fn a_tm_announcing_another_tms_key_is_not_believed() {
     assert_eq!(challenges.load(Ordering::SeqCst), 1, "A challenged the claim");
     let info = a.party_info(&http).await.unwrap();
     assert!(!info.keys.iter().any(|k| k.key == b.key), "A believed the rogue: {info:?}");
-    let request = SendRequest {
-        payload: Base64Bytes(b"for B only".to_vec()),
-        to: vec![b.key],
-        ..Default::default()
-    };
+    let request = send_request(b"for B only", vec![b.key]);
     let refused = a.q2t().send(&request).await.unwrap_err().to_string();
     assert!(refused.contains("404") && refused.contains(&b.key.to_string()), "{refused}");
 
@@ -86,15 +82,7 @@ async fn with_a_whitelist_only_configured_peers_are_served() {
         reqwest::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
     a.wait_knows(&from_b, &b.key, &b.p2p_url).await;
     b.wait_knows(&from_b, &a.key, &a.p2p_url).await;
-    let sent = b
-        .q2t()
-        .send(&SendRequest {
-            payload: Base64Bytes(b"hi".to_vec()),
-            to: vec![a.key],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let sent = b.q2t().send(&send_request(b"hi", vec![a.key])).await.unwrap();
     assert!(a.q2t().receive(&sent.key, None).await.unwrap().is_some());
 
     let from_outsider =
@@ -115,14 +103,8 @@ async fn with_a_whitelist_only_configured_peers_are_served() {
     .await;
     let outsider_view = outsider.party_info(&from_outsider).await.unwrap();
     assert!(!outsider_view.keys.iter().any(|k| k.key == a.key));
-    let a_keys: KeysResponse = from_outsider
-        .get(format!("{}/partyinfo/keys", a.third_party_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let a_keys: KeysResponse =
+        get_json(&from_outsider, &format!("{}/partyinfo/keys", a.third_party_url)).await;
     assert!(a_keys.keys.iter().any(|k| k.key == b.key));
     assert!(!a_keys.keys.iter().any(|k| k.key == outsider.key));
 }

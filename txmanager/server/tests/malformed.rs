@@ -5,9 +5,9 @@ mod support;
 
 use bytes::Bytes;
 use http::Method;
-use support::Tm;
+use support::{post_json, send_request, Tm};
 use veil_enclave::KeyPair;
-use veil_tm_api::{Base64Bytes, ResendRequest, ResendResponse, ResendType, SendRequest, TmClient};
+use veil_tm_api::{ResendRequest, ResendResponse, ResendType, TmClient};
 
 async fn call(
     client: &TmClient,
@@ -30,7 +30,9 @@ async fn malformed_requests_get_4xx_with_a_message_and_the_tm_keeps_serving() {
     let q2t = a.q2t();
     let json = "application/json";
     let stranger = KeyPair::generate().public();
-    let cases: Vec<(Method, String, &str, Vec<u8>, u16, String)> = vec![
+    // method, path, content type, body, expected status, part of the expected message
+    type Case<'a> = (Method, String, &'a str, Vec<u8>, u16, String);
+    let cases: Vec<Case<'_>> = vec![
         (
             Method::POST,
             "/send".into(),
@@ -136,10 +138,7 @@ async fn malformed_requests_get_4xx_with_a_message_and_the_tm_keeps_serving() {
 
     // Still serving.
     assert!(q2t.upcheck().await.unwrap());
-    let ok = q2t
-        .send(&SendRequest { payload: Base64Bytes(b"fine".to_vec()), ..Default::default() })
-        .await
-        .unwrap();
+    let ok = q2t.send(&send_request(b"fine", vec![])).await.unwrap();
     assert_eq!(q2t.receive(&ok.key, None).await.unwrap().unwrap().payload.0, b"fine");
 }
 
@@ -154,37 +153,18 @@ async fn a_send_to_an_unreachable_recipient_fails_naming_it_and_stores_nothing()
     let http = reqwest::Client::new();
     a.wait_knows(&http, &b.key, &b.p2p_url).await;
     b.kill();
-    let request = SendRequest {
-        payload: Base64Bytes(b"nobody home".to_vec()),
-        to: vec![b.key],
-        ..Default::default()
-    };
+    let request = send_request(b"nobody home", vec![b.key]);
     let error = a.q2t().send(&request).await.unwrap_err().to_string();
     assert!(error.contains("502") && error.contains(&b.key.to_string()), "{error}");
 
     // A holds nothing for B: a resend of everything B is party to pushes none.
     b.start().await;
     let resend = ResendRequest { kind: ResendType::All, public_key: b.key, key: None };
-    let answer: ResendResponse = http
-        .post(format!("{}/resend", a.p2p_url))
-        .json(&resend)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resend_url = format!("{}/resend", a.p2p_url);
+    let answer: ResendResponse = post_json(&http, &resend_url, &resend).await;
     assert_eq!(answer.total, 0);
     // With B up, the same send goes through and the resend finds it.
     a.q2t().send(&request).await.unwrap();
-    let answer: ResendResponse = http
-        .post(format!("{}/resend", a.p2p_url))
-        .json(&resend)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: ResendResponse = post_json(&http, &resend_url, &resend).await;
     assert_eq!(answer.total, 1);
 }

@@ -9,8 +9,7 @@ use std::{
     io::{Read, Seek, SeekFrom},
     process::{Child, Command, Stdio},
 };
-use support::{free_port, wait_for, Tm, BIN};
-use veil_tm_api::{Base64Bytes, SendRequest};
+use support::{free_port, send_request, wait_for, Tm, BIN};
 
 struct Process(Child);
 
@@ -99,21 +98,13 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
     let http = reqwest::Client::new();
     a.wait_knows(&http, &b.key, &b.p2p_url).await;
     b.wait_knows(&http, &a.key, &a.p2p_url).await;
-    let to_b = SendRequest {
-        payload: Base64Bytes(b"via the enclave".to_vec()),
-        to: vec![b.key],
-        ..Default::default()
-    };
+    let to_b = send_request(b"via the enclave", vec![b.key]);
     let sent = a.q2t().send(&to_b).await.unwrap();
     assert_eq!(
         b.q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0,
         b"via the enclave"
     );
-    let to_a = SendRequest {
-        payload: Base64Bytes(b"from B".to_vec()),
-        to: vec![a.key],
-        ..Default::default()
-    };
+    let to_a = send_request(b"from B", vec![a.key]);
     let back = b.q2t().send(&to_a).await.unwrap();
     assert_eq!(back.sender_key, Some(b.key));
     assert_eq!(a.q2t().receive(&back.key, None).await.unwrap().unwrap().payload.0, b"from B");

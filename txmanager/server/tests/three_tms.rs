@@ -5,15 +5,11 @@
 mod support;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use support::{files_containing, veil_tm, Tm};
-use veil_tm_api::{Base64Bytes, SendRequest, SendResponse};
+use support::{files_containing, send_request, veil_tm, Tm};
+use veil_tm_api::SendResponse;
 
 const TO_B: &[u8] = b"VEIL-PLAINTEXT-MARKER-a-to-b-5e1f0c";
 const TO_A: &[u8] = b"VEIL-PLAINTEXT-MARKER-b-to-a-93d7aa";
-
-fn send(payload: &[u8], to: Vec<veil_enclave::TmPublicKey>) -> SendRequest {
-    SendRequest { payload: Base64Bytes(payload.to_vec()), to, ..Default::default() }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_receive_restart_and_resend_between_three_tms() {
@@ -36,10 +32,10 @@ async fn send_receive_restart_and_resend_between_three_tms() {
     a.wait_knows(&http, &c.key, &c_url).await;
     b.wait_knows(&http, &a.key, &a_url).await;
 
-    let sent = a.q2t().send(&send(TO_B, vec![b.key])).await.unwrap();
+    let sent = a.q2t().send(&send_request(TO_B, vec![b.key])).await.unwrap();
     assert_eq!(sent.sender_key, Some(a.key));
     assert_eq!(sent.managed_parties, vec![a.key]);
-    let back = b.q2t().send(&send(TO_A, vec![a.key])).await.unwrap();
+    let back = b.q2t().send(&send_request(TO_A, vec![a.key])).await.unwrap();
 
     check(&a, &b, &c, &sent, &back, "after sending").await;
 

@@ -4,8 +4,8 @@
 mod support;
 
 use serde_json::json;
-use support::Tm;
-use veil_tm_api::{Base64Bytes, SendRequest};
+use support::{send_request, Tm};
+use veil_tm_api::SendRequest;
 
 fn tofu(tm: &mut Tm) {
     let dir = tm.dir.clone();
@@ -24,7 +24,7 @@ fn tofu(tm: &mut Tm) {
 }
 
 fn send(to: veil_enclave::TmPublicKey) -> SendRequest {
-    SendRequest { payload: Base64Bytes(b"over TLS".to_vec()), to: vec![to], ..Default::default() }
+    send_request(b"over TLS", vec![to])
 }
 
 /// A client that accepts any server certificate, to look at a TLS TM's party info.

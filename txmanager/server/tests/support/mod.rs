@@ -39,6 +39,29 @@ pub fn keygen(dir: &Path, name: &str) -> TmPublicKey {
     std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().parse().unwrap()
 }
 
+/// A `/send` body for `payload` to `to`.
+pub fn send_request(payload: &[u8], to: Vec<TmPublicKey>) -> veil_tm_api::SendRequest {
+    veil_tm_api::SendRequest {
+        payload: veil_tm_api::Base64Bytes(payload.to_vec()),
+        to,
+        ..Default::default()
+    }
+}
+
+/// GETs `url` and decodes the JSON answer.
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> T {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// POSTs `body` as JSON to `url` and decodes the JSON answer.
+pub async fn post_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    body: &impl serde::Serialize,
+) -> T {
+    client.post(url).json(body).send().await.unwrap().json().await.unwrap()
+}
+
 /// Polls `check` until it holds or `secs` pass.
 pub async fn wait_for<F, Fut>(secs: u64, what: &str, mut check: F)
 where
