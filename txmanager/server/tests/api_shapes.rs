@@ -185,3 +185,23 @@ async fn tessera_api_shapes() {
     let other = preflight("http://evil.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_on_one_tm_send_to_each_other_without_a_peer() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tm = Tm::new(root.path(), "a", "127.0.0.1", false);
+    let second = support::keygen(&tm.dir, "second");
+    tm.config["keys"]["keyData"].as_array_mut().unwrap().push(json!({
+        "privateKeyPath": tm.dir.join("second.key"),
+        "publicKeyPath": tm.dir.join("second.pub")
+    }));
+    tm.start().await;
+    let q2t = tm.q2t();
+    let sent = q2t.send(&send_request(b"in house", vec![second])).await.unwrap();
+    assert_eq!(sent.managed_parties, vec![tm.key, second]);
+    let read = q2t.receive(&sent.key, Some(&second)).await.unwrap().unwrap();
+    assert_eq!((read.payload.0.as_slice(), read.sender_key), (&b"in house"[..], tm.key));
+    let keys: KeysResponse =
+        get_json(&reqwest::Client::new(), &format!("{}/keys", tm.third_party_url)).await;
+    assert_eq!(keys.keys.len(), 2);
+}

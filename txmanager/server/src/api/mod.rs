@@ -6,7 +6,13 @@ pub mod q2t;
 pub mod third_party;
 
 use crate::{error::TmError, manager::TransactionManager};
-use axum::{extract::DefaultBodyLimit, http::HeaderMap, routing::get, Json, Router};
+use axum::{
+    extract::{rejection::JsonRejection, DefaultBodyLimit, FromRequest, Request},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
 use std::{net::IpAddr, sync::Arc};
 use veil_enclave::TmPublicKey;
 use veil_tm_api::{API_VERSIONS, TM_VERSION, UPCHECK};
@@ -28,6 +34,24 @@ fn common(router: Router<Manager>, manager: &Manager) -> Router<Manager> {
         .route("/version/distribution", get(|| async { TM_VERSION }))
         .route("/version/api", get(|| async { Json(API_VERSIONS) }))
         .layer(DefaultBodyLimit::max(body_limit))
+}
+
+/// A JSON body like axum's `Json`, but JSON that does not fit the request type is a 400 (as
+/// Tessera answers), not axum's 422. A wrong content type stays 415, an oversized body 413.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err((StatusCode::BAD_REQUEST, e.body_text()).into_response())
+            }
+            Err(other) => Err(other.into_response()),
+        }
+    }
 }
 
 /// A base64 key or hash from a path, query or header, or a 400 naming where it came from.

@@ -1,7 +1,7 @@
 //! The P2P API between TMs: party info and its key challenges, push, resend. With
 //! `useWhiteList`, only the configured peers' addresses are served.
 
-use super::{common, Manager, RemoteIp};
+use super::{common, JsonBody, Manager, RemoteIp};
 use crate::{discovery, error::TmError, manager::Resent};
 use axum::{
     body::Bytes,
@@ -49,7 +49,7 @@ async fn only_whitelisted(
 
 async fn post_party_info(
     State(m): State<Manager>,
-    Json(theirs): Json<PartyInfo>,
+    JsonBody(theirs): JsonBody<PartyInfo>,
 ) -> Json<PartyInfo> {
     m.parties().learn_peer(&theirs.url);
     discovery::merge(&m, &theirs.url, &theirs).await;
@@ -71,7 +71,7 @@ async fn push(State(m): State<Manager>, body: Bytes) -> Result<impl IntoResponse
 
 async fn resend(
     State(m): State<Manager>,
-    Json(r): Json<ResendRequest>,
+    JsonBody(r): JsonBody<ResendRequest>,
 ) -> Result<Response, TmError> {
     Ok(match m.resend(&r).await? {
         Resent::All(total) => Json(total).into_response(),

@@ -1,6 +1,6 @@
 //! The Q2T API: what a node asks of its TM (Tessera's paths and bodies).
 
-use super::{common, header, key_list, parse, Manager};
+use super::{common, header, key_list, parse, JsonBody, Manager};
 use crate::{error::TmError, manager::Received};
 use axum::{
     body::Bytes,
@@ -50,7 +50,7 @@ fn created(key: PayloadHash, body: impl IntoResponse) -> impl IntoResponse {
 
 async fn send(
     State(m): State<Manager>,
-    Json(r): Json<SendRequest>,
+    JsonBody(r): JsonBody<SendRequest>,
 ) -> Result<impl IntoResponse, TmError> {
     check_flag(r.privacy_flag)?;
     let (key, parties) = m.send(r.from, &r.to, r.payload.0).await?;
@@ -72,7 +72,7 @@ async fn send_raw(
 
 async fn store_raw(
     State(m): State<Manager>,
-    Json(r): Json<StoreRawRequest>,
+    JsonBody(r): JsonBody<StoreRawRequest>,
 ) -> Result<Json<StoreRawResponse>, TmError> {
     Ok(Json(StoreRawResponse { key: m.store_raw(r.from, r.payload.0).await? }))
 }
@@ -168,7 +168,7 @@ struct DeleteRequest {
 
 async fn delete_legacy(
     State(m): State<Manager>,
-    Json(r): Json<DeleteRequest>,
+    JsonBody(r): JsonBody<DeleteRequest>,
 ) -> Result<&'static str, TmError> {
     m.delete(&r.key).await?;
     Ok("Delete successful")

@@ -1,6 +1,6 @@
 //! The ThirdParty API: `storeraw` and key listings for external applications, with CORS.
 
-use super::{common, Manager};
+use super::{common, JsonBody, Manager};
 use crate::error::TmError;
 use axum::{
     extract::State,
@@ -49,7 +49,7 @@ fn cors_layer(cors: &CorsConfig) -> CorsLayer {
 
 async fn store_raw(
     State(m): State<Manager>,
-    Json(r): Json<StoreRawRequest>,
+    JsonBody(r): JsonBody<StoreRawRequest>,
 ) -> Result<Json<StoreRawResponse>, TmError> {
     Ok(Json(StoreRawResponse { key: m.store_raw(r.from, r.payload.0).await? }))
 }
