@@ -67,6 +67,12 @@ impl PartyStore {
         }
     }
 
+    /// Whether a TM at `url` may tell us its keys: any, with discovery on; only the peers we
+    /// know, with `disablePeerDiscovery`.
+    pub fn may_announce(&self, url: &str) -> bool {
+        self.discovery || self.peers.read().contains(&normalize(url))
+    }
+
     /// The peers to exchange party info with.
     pub fn peers(&self) -> Vec<String> {
         self.peers.read().iter().cloned().collect()

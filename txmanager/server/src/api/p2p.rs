@@ -50,10 +50,16 @@ async fn only_whitelisted(
 async fn post_party_info(
     State(m): State<Manager>,
     JsonBody(theirs): JsonBody<PartyInfo>,
-) -> Json<PartyInfo> {
+) -> Result<Json<PartyInfo>, TmError> {
+    if !m.parties().may_announce(&theirs.url) {
+        return Err(TmError::Forbidden(format!(
+            "peer {} not found in the known peer list (disablePeerDiscovery)",
+            theirs.url
+        )));
+    }
     m.parties().learn_peer(&theirs.url);
     discovery::merge(&m, &theirs.url, &theirs).await;
-    Json(m.parties().info())
+    Ok(Json(m.parties().info()))
 }
 
 async fn get_party_info(State(m): State<Manager>) -> Json<PartyInfo> {
