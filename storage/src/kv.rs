@@ -31,11 +31,15 @@ pub enum Table {
     PoolJournal,
     /// The transaction manager's encrypted payloads (payload hash → encoded payload).
     Payloads,
+    /// Raft log entries (index, 8 bytes big-endian → protobuf entry).
+    RaftLog,
+    /// Raft hard state, conf state and snapshot metadata (name → protobuf).
+    RaftMeta,
 }
 
 impl Table {
     /// Every table, in column-family creation order.
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 15] = [
         Table::Headers,
         Table::Bodies,
         Table::Senders,
@@ -49,6 +53,8 @@ impl Table {
         Table::Meta,
         Table::PoolJournal,
         Table::Payloads,
+        Table::RaftLog,
+        Table::RaftMeta,
     ];
 
     /// The column family name.
@@ -67,6 +73,8 @@ impl Table {
             Table::Meta => "meta",
             Table::PoolJournal => "pool_journal",
             Table::Payloads => "tm_payloads",
+            Table::RaftLog => "raft_log",
+            Table::RaftMeta => "raft_meta",
         }
     }
 }
@@ -102,6 +110,11 @@ impl WriteBatch {
     /// Queues a delete.
     pub fn delete(&mut self, table: Table, key: impl Into<Vec<u8>>) {
         self.ops.push(WriteOp::Delete(table, key.into()));
+    }
+
+    /// Queues the removal of every key in `[from, to)`.
+    pub fn delete_range(&mut self, table: Table, from: impl Into<Vec<u8>>, to: impl Into<Vec<u8>>) {
+        self.ops.push(WriteOp::DeleteRange(table, from.into(), to.into()));
     }
 
     /// Queues the removal of every key starting with `prefix`.

@@ -1,0 +1,500 @@
+//! The libp2p service: TCP + Noise + Yamux; gossipsub for transactions (forwarded only after
+//! the node validated them); request-response for raft messages and block sync; identify,
+//! ping, connection limits; static peers redialled with backoff; permissioning by enode list in
+//! both directions; a block list for removed peers (and the tests' partitions).
+
+use crate::{Enode, NodeKey};
+use futures::StreamExt;
+use libp2p::{
+    allow_block_list::{self, AllowedPeers, BlockedPeers},
+    connection_limits::{self, ConnectionLimits},
+    gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId},
+    identify, noise, ping,
+    request_response::{self, cbor, ProtocolSupport},
+    swarm::{behaviour::toggle::Toggle, NetworkBehaviour, SwarmEvent},
+    tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder,
+};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, oneshot};
+
+const TX_TOPIC: &str = "veil/transactions/1";
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A block-sync request: blocks from `from` (a number), at most `max`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncRequest {
+    /// The first block number wanted.
+    pub from: u64,
+    /// At most this many.
+    pub max: u64,
+}
+
+/// A block-sync answer: RLP-encoded blocks in order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncResponse {
+    /// The blocks.
+    pub blocks: Vec<Vec<u8>>,
+}
+
+/// What the service tells the node.
+#[derive(Debug)]
+pub enum P2pEvent {
+    /// A gossiped transaction: validate it and answer with [`P2pHandle::validated`].
+    Transaction {
+        /// The raw transaction.
+        data: Vec<u8>,
+        /// Who forwarded it.
+        from: PeerId,
+        /// Its gossip id.
+        id: MessageId,
+    },
+    /// A raft message from a peer.
+    Raft {
+        /// Who sent it.
+        from: PeerId,
+        /// The encoded raft message.
+        data: Vec<u8>,
+    },
+    /// A peer asks for blocks; answer on `reply`.
+    BlockRequest {
+        /// Who asks.
+        from: PeerId,
+        /// What it asks.
+        request: SyncRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<SyncResponse>,
+    },
+    /// A peer connected.
+    PeerConnected(PeerId),
+    /// A peer disconnected.
+    PeerDisconnected(PeerId),
+    /// A peer that tried to connect was refused (permissioning or the block list).
+    PeerDenied(Option<PeerId>),
+}
+
+/// A connected peer, for `admin_peers`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its libp2p id.
+    pub peer_id: PeerId,
+    /// The remote address.
+    pub address: Multiaddr,
+    /// Whether we dialled it.
+    pub outbound: bool,
+}
+
+enum Command {
+    PublishTx(Vec<u8>),
+    Validated {
+        id: MessageId,
+        from: PeerId,
+        accept: bool,
+    },
+    SendRaft {
+        to: PeerId,
+        data: Vec<u8>,
+    },
+    RequestBlocks {
+        peer: PeerId,
+        request: SyncRequest,
+        reply: oneshot::Sender<Option<SyncResponse>>,
+    },
+    AddPeer(Enode),
+    RemovePeer(PeerId),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    Block(PeerId, bool),
+}
+
+/// A cloneable handle to the service.
+#[derive(Clone, Debug)]
+pub struct P2pHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    local: PeerId,
+}
+
+impl P2pHandle {
+    /// This node's peer id.
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local
+    }
+
+    fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Gossips a transaction this node accepted.
+    pub fn publish_transaction(&self, raw: Vec<u8>) {
+        self.send(Command::PublishTx(raw));
+    }
+
+    /// Reports a gossiped transaction's validation: accepted ones are forwarded, others dropped.
+    pub fn validated(&self, id: MessageId, from: PeerId, accept: bool) {
+        self.send(Command::Validated { id, from, accept });
+    }
+
+    /// Sends a raft message.
+    pub fn send_raft(&self, to: PeerId, data: Vec<u8>) {
+        self.send(Command::SendRaft { to, data });
+    }
+
+    /// Asks `peer` for blocks; `None` when it did not answer.
+    pub async fn request_blocks(&self, peer: PeerId, request: SyncRequest) -> Option<SyncResponse> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::RequestBlocks { peer, request, reply });
+        answer.await.ok().flatten()
+    }
+
+    /// Adds a static peer (dialled and redialled; with permissioning, only if it is listed).
+    pub fn add_peer(&self, enode: Enode) {
+        self.send(Command::AddPeer(enode));
+    }
+
+    /// Drops a peer and refuses it from now on.
+    pub fn remove_peer(&self, peer: PeerId) {
+        self.send(Command::RemovePeer(peer));
+    }
+
+    /// Cuts (or restores) all traffic with `peer`: the tests' partition switch.
+    pub fn set_blocked(&self, peer: PeerId, blocked: bool) {
+        self.send(Command::Block(peer, blocked));
+    }
+
+    /// The connected peers.
+    pub async fn peers(&self) -> Vec<PeerInfo> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Peers(reply));
+        answer.await.unwrap_or_default()
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    permitted: Toggle<allow_block_list::Behaviour<AllowedPeers>>,
+    blocked: allow_block_list::Behaviour<BlockedPeers>,
+    limits: connection_limits::Behaviour,
+    gossipsub: gossipsub::Behaviour,
+    raft: cbor::Behaviour<Vec<u8>, ()>,
+    sync: cbor::Behaviour<SyncRequest, SyncResponse>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+}
+
+/// How to start the service.
+#[derive(Clone, Debug)]
+pub struct P2pConfig {
+    /// Where to listen.
+    pub listen: Multiaddr,
+    /// Peers to keep connected to.
+    pub static_peers: Vec<Enode>,
+    /// With `Some`, only these peers may connect or be dialled (`--permissioned`).
+    pub permissioned: Option<Vec<Enode>>,
+    /// Most established connections.
+    pub max_peers: u32,
+}
+
+struct StaticPeer {
+    address: Multiaddr,
+    backoff: Duration,
+    next_dial: Instant,
+}
+
+/// Starts the service on the current tokio runtime; answers the handle, the event stream and
+/// the address it listens on.
+pub async fn start(
+    key: &NodeKey,
+    config: P2pConfig,
+) -> Result<(P2pHandle, mpsc::UnboundedReceiver<P2pEvent>, Multiaddr), String> {
+    let mut swarm = build(key, &config)?;
+    swarm
+        .listen_on(config.listen.clone())
+        .map_err(|e| format!("listening on {}: {e}", config.listen))?;
+    let address = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address;
+        }
+    };
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (events, event_rx) = mpsc::unbounded_channel();
+    let local = *swarm.local_peer_id();
+    let (sync_answers, answer_rx) = mpsc::unbounded_channel();
+    let mut service = Service {
+        swarm,
+        events,
+        statics: HashMap::new(),
+        connected: HashMap::new(),
+        pending_sync: HashMap::new(),
+        sync_answers,
+    };
+    for enode in config.static_peers {
+        service.add_static(&enode);
+    }
+    tokio::spawn(service.run(command_rx, answer_rx));
+    Ok((P2pHandle { commands, local }, event_rx, address))
+}
+
+fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> {
+    let permitted = match &config.permissioned {
+        None => None,
+        Some(list) => {
+            let mut allowed = allow_block_list::Behaviour::<AllowedPeers>::default();
+            for enode in list {
+                allowed.allow_peer(enode.peer_id()?);
+            }
+            Some(allowed)
+        }
+    };
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        .max_transmit_size(1 << 20)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let swarm = SwarmBuilder::with_existing_identity(key.keypair())
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|keypair| {
+            let mut gossipsub = gossipsub::Behaviour::new(
+                MessageAuthenticity::Signed(keypair.clone()),
+                gossip_config,
+            )?;
+            gossipsub.subscribe(&IdentTopic::new(TX_TOPIC))?;
+            let rr =
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10));
+            Ok(Behaviour {
+                permitted: Toggle::from(permitted),
+                blocked: allow_block_list::Behaviour::default(),
+                limits: connection_limits::Behaviour::new(
+                    ConnectionLimits::default().with_max_established(Some(config.max_peers)),
+                ),
+                gossipsub,
+                raft: cbor::Behaviour::new(
+                    [(StreamProtocol::new("/veil/raft/1"), ProtocolSupport::Full)],
+                    rr.clone(),
+                ),
+                sync: cbor::Behaviour::new(
+                    [(StreamProtocol::new("/veil/sync/1"), ProtocolSupport::Full)],
+                    rr,
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/veil/1".into(),
+                    keypair.public(),
+                )),
+                ping: ping::Behaviour::default(),
+            })
+        })
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    Ok(swarm)
+}
+
+/// A block-sync answer the node produced, on its way back to the asking peer.
+type SyncAnswer = (request_response::ResponseChannel<SyncResponse>, SyncResponse);
+
+struct Service {
+    swarm: Swarm<Behaviour>,
+    events: mpsc::UnboundedSender<P2pEvent>,
+    statics: HashMap<PeerId, StaticPeer>,
+    connected: HashMap<PeerId, PeerInfo>,
+    pending_sync:
+        HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<SyncResponse>>>,
+    sync_answers: mpsc::UnboundedSender<SyncAnswer>,
+}
+
+impl Service {
+    fn add_static(&mut self, enode: &Enode) {
+        let Ok(peer) = enode.peer_id() else { return };
+        if peer == *self.swarm.local_peer_id() {
+            return;
+        }
+        self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        self.statics.insert(
+            peer,
+            StaticPeer {
+                address: enode.multiaddr(),
+                backoff: Duration::from_millis(250),
+                next_dial: Instant::now(),
+            },
+        );
+    }
+
+    fn redial(&mut self) {
+        let now = Instant::now();
+        let behaviour = self.swarm.behaviour();
+        let refused = |peer: &PeerId| {
+            behaviour.blocked.blocked_peers().contains(peer)
+                || behaviour.permitted.as_ref().is_some_and(|p| !p.allowed_peers().contains(peer))
+        };
+        let due: Vec<(PeerId, Multiaddr)> = self
+            .statics
+            .iter()
+            .filter(|(peer, s)| {
+                s.next_dial <= now && !self.swarm.is_connected(peer) && !refused(peer)
+            })
+            .map(|(peer, s)| (*peer, s.address.clone()))
+            .collect();
+        for (peer, address) in due {
+            let _ = self.swarm.dial(address.with_p2p(peer).unwrap_or_else(|a| a));
+            if let Some(s) = self.statics.get_mut(&peer) {
+                s.next_dial = now + s.backoff;
+                s.backoff = (s.backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut answers: mpsc::UnboundedReceiver<SyncAnswer>,
+    ) {
+        let mut redial = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                Some((channel, response)) = answers.recv() => {
+                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+                }
+                event = self.swarm.select_next_some() => self.on_swarm(event),
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => return,
+                },
+                _ = redial.tick() => self.redial(),
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let behaviour = self.swarm.behaviour_mut();
+        match command {
+            Command::PublishTx(data) => {
+                if let Err(e) = behaviour.gossipsub.publish(IdentTopic::new(TX_TOPIC), data) {
+                    tracing::debug!(error = %e, "transaction not gossiped");
+                }
+            }
+            Command::Validated { id, from, accept } => {
+                let verdict =
+                    if accept { MessageAcceptance::Accept } else { MessageAcceptance::Reject };
+                behaviour.gossipsub.report_message_validation_result(&id, &from, verdict);
+            }
+            Command::SendRaft { to, data } => {
+                behaviour.raft.send_request(&to, data);
+            }
+            Command::RequestBlocks { peer, request, reply } => {
+                let id = behaviour.sync.send_request(&peer, request);
+                self.pending_sync.insert(id, reply);
+            }
+            Command::AddPeer(enode) => self.add_static(&enode),
+            Command::RemovePeer(peer) => {
+                self.statics.remove(&peer);
+                behaviour.blocked.block_peer(peer);
+            }
+            Command::Block(peer, blocked) => {
+                if blocked {
+                    behaviour.blocked.block_peer(peer);
+                } else {
+                    behaviour.blocked.unblock_peer(peer);
+                    if let Some(s) = self.statics.get_mut(&peer) {
+                        s.next_dial = Instant::now();
+                        s.backoff = Duration::from_millis(250);
+                    }
+                }
+            }
+            Command::Peers(reply) => {
+                let _ = reply.send(self.connected.values().cloned().collect());
+            }
+        }
+    }
+
+    fn emit(&self, event: P2pEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                tracing::info!(peer = %peer_id, address = %endpoint.get_remote_address(), "peer allowed");
+                if let Some(s) = self.statics.get_mut(&peer_id) {
+                    s.backoff = Duration::from_millis(250);
+                }
+                self.connected.insert(
+                    peer_id,
+                    PeerInfo {
+                        peer_id,
+                        address: endpoint.get_remote_address().clone(),
+                        outbound: endpoint.is_dialer(),
+                    },
+                );
+                self.emit(P2pEvent::PeerConnected(peer_id));
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.connected.remove(&peer_id);
+                self.emit(P2pEvent::PeerDisconnected(peer_id));
+            }
+            SwarmEvent::IncomingConnectionError { send_back_addr, error, peer_id, .. } => {
+                if matches!(error, libp2p::swarm::ListenError::Denied { .. }) {
+                    tracing::info!(peer = ?peer_id, address = %send_back_addr, "peer denied");
+                    self.emit(P2pEvent::PeerDenied(peer_id));
+                } else {
+                    tracing::debug!(address = %send_back_addr, %error, "incoming connection failed");
+                }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id, %error, "dial failed");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => self.emit(P2pEvent::Transaction {
+                data: message.data,
+                from: propagation_source,
+                id: message_id,
+            }),
+            SwarmEvent::Behaviour(BehaviourEvent::Raft(request_response::Event::Message {
+                peer,
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            })) => {
+                let _ = self.swarm.behaviour_mut().raft.send_response(channel, ());
+                self.emit(P2pEvent::Raft { from: peer, data: request });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => {
+                match message {
+                    request_response::Message::Request { request, channel, .. } => {
+                        let (reply, answer) = oneshot::channel();
+                        self.emit(P2pEvent::BlockRequest { from: peer, request, reply });
+                        // The node answers asynchronously; the response goes back through a command.
+                        let commands = self.sync_answers.clone();
+                        tokio::spawn(async move {
+                            if let Ok(response) = answer.await {
+                                let _ = commands.send((channel, response));
+                            }
+                        });
+                    }
+                    request_response::Message::Response { request_id, response } => {
+                        if let Some(reply) = self.pending_sync.remove(&request_id) {
+                            let _ = reply.send(Some(response));
+                        }
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { request_id, .. },
+            )) => {
+                if let Some(reply) = self.pending_sync.remove(&request_id) {
+                    let _ = reply.send(None);
+                }
+            }
+            _ => {}
+        }
+    }
+}
