@@ -34,6 +34,8 @@ pub enum Committed {
     Entry {
         /// Its raft index.
         index: u64,
+        /// The term it was proposed in (its proposer led that term).
+        term: u64,
         /// The bytes proposed.
         data: Vec<u8>,
     },
@@ -166,6 +168,11 @@ impl RaftNode {
         self.raw.raft.leader_id
     }
 
+    /// The membership (and raft's) last applied index.
+    pub fn applied(&self) -> u64 {
+        self.raw.raft.raft_log.applied
+    }
+
     /// The current term.
     pub fn term(&self) -> u64 {
         self.raw.raft.term
@@ -221,9 +228,11 @@ impl RaftNode {
         for entry in entries {
             match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.data.is_empty() => {} // a new leader's empty entry
-                EntryType::EntryNormal => progress
-                    .committed
-                    .push(Committed::Entry { index: entry.index, data: entry.data.to_vec() }),
+                EntryType::EntryNormal => progress.committed.push(Committed::Entry {
+                    index: entry.index,
+                    term: entry.term,
+                    data: entry.data.to_vec(),
+                }),
                 EntryType::EntryConfChange => {
                     let cc = ConfChange::parse_from_bytes(&entry.data)
                         .map_err(|e| ConsensusError::Corrupt(format!("conf change: {e}")))?;

@@ -54,7 +54,7 @@ impl Cluster {
                     mail.extend(progress.messages);
                     for committed in progress.committed {
                         match committed {
-                            Committed::Entry { index, data } => {
+                            Committed::Entry { index, data, .. } => {
                                 m.applied.push(data);
                                 m.last_index = index;
                             }

@@ -28,6 +28,7 @@
 //!     keystore: None,
 //!     unlock: vec![],
 //!     password_file: None,
+//!     raft: None,
 //! }).await
 //! # }
 //! ```
@@ -39,6 +40,7 @@ mod mint_trigger;
 mod minter;
 mod node;
 pub mod pool;
+pub mod raft;
 pub mod rpc;
 pub mod statetest_cli;
 

@@ -41,6 +41,68 @@ struct NodeArgs {
     rpc: RpcArgs,
     #[command(flatten)]
     accounts: AccountArgs,
+    #[command(flatten)]
+    raft: RaftArgs,
+}
+
+#[derive(Args, Debug)]
+struct RaftArgs {
+    /// Order blocks with Raft among the nodes of <datadir>/static-nodes.json.
+    #[arg(long)]
+    raft: bool,
+    /// Accepted for GoQuorum compatibility: raft messages travel over the p2p port.
+    #[arg(long)]
+    raftport: Option<u16>,
+    /// Least time between raft blocks in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    raftblocktime: u64,
+    /// Join a running cluster with this raft id (from raft_addPeer).
+    #[arg(long)]
+    raftjoinexisting: Option<u64>,
+    /// The p2p TCP port.
+    #[arg(long, default_value_t = 30303)]
+    port: u16,
+    /// The node key file (default: <datadir>/nodekey, created when missing).
+    #[arg(long)]
+    nodekey: Option<PathBuf>,
+    /// Accepted for GoQuorum compatibility: peers come from static-nodes.json only.
+    #[arg(long)]
+    nodiscover: bool,
+    /// Allow only the peers of <datadir>/permissioned-nodes.json, in both directions.
+    #[arg(long)]
+    permissioned: bool,
+}
+
+fn raft_setup(
+    args: &RaftArgs,
+    datadir: &std::path::Path,
+    etherbase: Address,
+) -> eyre::Result<Option<veil_node::raft::RaftSetup>> {
+    if !args.raft {
+        return Ok(None);
+    }
+    let key = veil_p2p::NodeKey::load_or_create(
+        &args.nodekey.clone().unwrap_or_else(|| datadir.join("nodekey")),
+    )?;
+    let static_nodes =
+        veil_p2p::read_node_list(&datadir.join("static-nodes.json")).map_err(|e| eyre::eyre!(e))?;
+    let permissioned = if args.permissioned {
+        Some(
+            veil_p2p::read_node_list(&datadir.join("permissioned-nodes.json"))
+                .map_err(|e| eyre::eyre!(e))?,
+        )
+    } else {
+        None
+    };
+    Ok(Some(veil_node::raft::RaftSetup {
+        key,
+        port: args.port,
+        static_nodes,
+        permissioned,
+        join_existing: args.raftjoinexisting,
+        block_time: Duration::from_millis(args.raftblocktime),
+        beneficiary: etherbase,
+    }))
 }
 
 #[derive(Args, Debug)]
@@ -254,7 +316,9 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
         gas_cap: r.gas_cap,
         allow_insecure_unlock: r.allow_insecure_unlock,
     };
+    let raft = raft_setup(&args.raft, &args.datadir, args.etherbase)?;
     let config = veil_node::NodeConfig {
+        raft,
         datadir: args.datadir,
         dev: args.dev,
         block_time: Duration::from_millis(args.blocktime),

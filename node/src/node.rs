@@ -39,6 +39,8 @@ pub struct NodeConfig {
     pub unlock: Vec<Address>,
     /// The password file for `unlock`.
     pub password_file: Option<PathBuf>,
+    /// Raft mode (blocks ordered by a cluster) instead of minting alone.
+    pub raft: Option<crate::raft::RaftSetup>,
 }
 
 /// The HTTP server.
@@ -246,9 +248,24 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let minter = Minter::new(chain.clone(), pool.clone(), config.beneficiary);
-    let mint_task =
-        tokio::spawn(run_mint_trigger(minter, pool.clone(), config.block_time, shutdown_rx));
+    let (raft, mint_task) = match config.raft.clone() {
+        Some(setup) => {
+            let (handle, task) =
+                crate::raft::start(setup, chain.clone(), pool.clone(), kv.clone(), shutdown_rx)
+                    .await?;
+            (Some(handle), task)
+        }
+        None => {
+            let minter = Minter::new(chain.clone(), pool.clone(), config.beneficiary);
+            let task = tokio::spawn(run_mint_trigger(
+                minter,
+                pool.clone(),
+                config.block_time,
+                shutdown_rx,
+            ));
+            (None, task)
+        }
+    };
 
     let keystore = config.keystore.clone().unwrap_or_else(|| config.datadir.join("keystore"));
     let accounts = Arc::new(Accounts::open(keystore)?);
@@ -274,6 +291,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         etherbase: config.beneficiary,
         unlock_allowed: config.rpc.http.is_none() || config.rpc.allow_insecure_unlock,
         gas_cap: config.rpc.gas_cap,
+        raft,
     });
     let servers = start_rpc(&config.rpc, &context).await?;
 

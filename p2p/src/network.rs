@@ -251,6 +251,10 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
         .max_transmit_size(1 << 20)
+        // Content-addressed ids: the same transaction published by several nodes is one message.
+        .message_id_fn(|message| {
+            MessageId::from(alloy_primitives::keccak256(&message.data).to_vec())
+        })
         .build()
         .map_err(|e| e.to_string())?;
     let swarm = SwarmBuilder::with_existing_identity(key.keypair())

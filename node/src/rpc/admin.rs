@@ -24,12 +24,14 @@ pub(super) fn web3_module(context: Arc<RpcContext>) -> Result<Module, RegisterMe
     Ok(m)
 }
 
-/// `net_*`. Peers arrive with networking; until then a node has none.
+/// `net_*`. A node without raft has no peers.
 pub(super) fn net_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
     method(&mut m, "net_version", |c, _| Ok(c.chain.spec().chain_id().to_string()))?;
     method(&mut m, "net_listening", |_, _| Ok(true))?;
-    method(&mut m, "net_peerCount", |_, _| Ok(U64::ZERO))?;
+    method(&mut m, "net_peerCount", |c, _| {
+        Ok(U64::from(c.raft.as_ref().map_or(0, |r| r.status.borrow().peers.len())))
+    })?;
     Ok(m)
 }
 
@@ -37,11 +39,17 @@ pub(super) fn net_module(context: Arc<RpcContext>) -> Result<Module, RegisterMet
 pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
     method(&mut m, "admin_datadir", |c, _| Ok(c.datadir.display().to_string()))?;
-    method(&mut m, "admin_peers", |_, _| Ok(Vec::<serde_json::Value>::new()))?;
+    method(&mut m, "admin_peers", |c, _| {
+        let peers = c.raft.as_ref().map(|r| r.status.borrow().peers.clone()).unwrap_or_default();
+        Ok(peers.iter().map(|p| json!({ "id": p.to_string() })).collect::<Vec<_>>())
+    })?;
     method(&mut m, "admin_nodeInfo", |c, _| {
         let (head_hash, head) = c.chain.head();
         let genesis = c.chain.store().canonical_hash(0).ok().flatten().unwrap_or_default();
+        let enode = c.raft.as_ref().and_then(|r| r.status.borrow().enode.clone());
         Ok(json!({
+            "enode": enode.as_ref().map(ToString::to_string),
+            "id": enode.as_ref().map(veil_p2p::Enode::id),
             "name": client_version(),
             "protocols": {
                 "eth": {

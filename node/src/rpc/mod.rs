@@ -19,6 +19,7 @@ mod filters;
 pub mod ipc;
 mod personal;
 mod pubsub;
+mod raft;
 pub mod server;
 mod sign;
 mod txpool;
@@ -51,6 +52,8 @@ pub struct RpcContext {
     pub unlock_allowed: bool,
     /// Most gas an `eth_call`, `eth_estimateGas` or trace may use (geth's `--rpc.gascap`).
     pub gas_cap: u64,
+    /// The raft member and its p2p service, in raft mode.
+    pub raft: Option<crate::raft::RaftHandle>,
 }
 
 /// A JSON-RPC namespace.
@@ -72,16 +75,19 @@ pub enum Api {
     Admin,
     /// `rpc_modules`.
     Rpc,
+    /// `raft_*` (GoQuorum's raft namespace).
+    Raft,
 }
 
 impl Api {
     /// Every namespace (what IPC serves, as in geth).
-    pub const ALL: [Api; 8] = [
+    pub const ALL: [Api; 9] = [
         Api::Admin,
         Api::Debug,
         Api::Eth,
         Api::Net,
         Api::Personal,
+        Api::Raft,
         Api::Rpc,
         Api::Txpool,
         Api::Web3,
@@ -101,6 +107,7 @@ impl Api {
             Api::Debug => "debug",
             Api::Admin => "admin",
             Api::Rpc => "rpc",
+            Api::Raft => "raft",
         }
     }
 }
@@ -156,6 +163,7 @@ pub fn modules_for(
             Api::Txpool => txpool::module(context.clone())?.remove_context(),
             Api::Debug => debug::module(context.clone())?.remove_context(),
             Api::Admin => admin::admin_module(context.clone())?.remove_context(),
+            Api::Raft => raft::module(context.clone())?.remove_context(),
             Api::Rpc => continue,
         };
         module.merge(part)?;
@@ -205,5 +213,6 @@ pub fn dev_context(keystore: &std::path::Path) -> eyre::Result<RpcContext> {
         etherbase: Address::ZERO,
         unlock_allowed: true,
         gas_cap: 50_000_000,
+        raft: None,
     })
 }

@@ -1,0 +1,367 @@
+//! Raft mode: blocks ordered by a Raft cluster over libp2p, as GoQuorum's `--raft`.
+//!
+//! One task owns the [`RaftNode`] and the p2p event stream. It ticks raft every 100 ms (an
+//! election takes 10 ticks), steps it with peers' messages, and after each step sends raft's
+//! messages and applies committed entries in log order. The leader builds a block from the pool
+//! every `--raftblocktime` while transactions are pending, seals it ([`seal`]) and proposes it;
+//! every member imports committed blocks whose parent is its head and whose seal names a
+//! member's node key (for the term's leader when known), skipping the rest with a log line.
+//! Transactions accepted by the pool are gossiped; gossiped ones are forwarded only when the
+//! pool accepts them. Peers' block requests are answered from the chain.
+
+pub mod seal;
+
+use crate::{Chain, TxPool};
+use alloy_primitives::{Address, B256};
+use alloy_rlp::Decodable;
+use eyre::{eyre, WrapErr};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, watch};
+use veil_consensus::{Committed, RaftNode};
+use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncResponse};
+use veil_primitives::{Block, RecoveredTx, Transaction};
+use veil_storage::{ChainStore, KvStore, WriteBatch};
+
+/// Raft's logical clock.
+const TICK: Duration = Duration::from_millis(100);
+/// Most transactions in one block.
+const MAX_BLOCK_TXS: usize = 20_000;
+/// A proposal not applied within this long is given up (a leader change lost it).
+const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
+/// Chain meta key of the last raft index applied.
+const APPLIED_KEY: &str = "raft_applied";
+
+/// How to run a Raft member.
+#[derive(Clone, Debug)]
+pub struct RaftSetup {
+    /// The node key (identity and block seals).
+    pub key: NodeKey,
+    /// The p2p TCP port.
+    pub port: u16,
+    /// The cluster's first members in order (raft id = 1-based index), `static-nodes.json`.
+    pub static_nodes: Vec<Enode>,
+    /// `permissioned-nodes.json` when `--permissioned`.
+    pub permissioned: Option<Vec<Enode>>,
+    /// `--raftjoinexisting ID`.
+    pub join_existing: Option<u64>,
+    /// Least time between blocks.
+    pub block_time: Duration,
+    /// Fee recipient of minted blocks.
+    pub beneficiary: Address,
+}
+
+/// What the raft RPC methods report.
+#[derive(Clone, Debug, Default)]
+pub struct RaftStatus {
+    /// This member's raft id.
+    pub id: u64,
+    /// "minter", "verifier" or "learner".
+    pub role: &'static str,
+    /// The leader's raft id (0: none).
+    pub leader: u64,
+    /// The term.
+    pub term: u64,
+    /// Known members by raft id.
+    pub members: BTreeMap<u64, Enode>,
+    /// Voting members.
+    pub voters: Vec<u64>,
+    /// Learners.
+    pub learners: Vec<u64>,
+    /// Connected p2p peers.
+    pub peers: Vec<PeerId>,
+    /// This node's enode.
+    pub enode: Option<Enode>,
+}
+
+/// A running raft member, for the RPC layer.
+#[derive(Clone, Debug)]
+pub struct RaftHandle {
+    /// The latest status.
+    pub status: watch::Receiver<RaftStatus>,
+    /// The p2p service.
+    pub p2p: P2pHandle,
+}
+
+fn own_id(setup: &RaftSetup) -> eyre::Result<u64> {
+    if let Some(id) = setup.join_existing {
+        return Ok(id);
+    }
+    let public = setup.key.public();
+    setup
+        .static_nodes
+        .iter()
+        .position(|e| e.public == public)
+        .map(|i| i as u64 + 1)
+        .ok_or_else(|| eyre!("this node's key is not in static-nodes.json; list it there or join with --raftjoinexisting ID"))
+}
+
+fn applied_index(store: &ChainStore) -> eyre::Result<u64> {
+    Ok(store
+        .meta(APPLIED_KEY)?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
+/// Starts the p2p service and the raft task.
+pub async fn start(
+    setup: RaftSetup,
+    chain: Arc<Chain>,
+    pool: Arc<TxPool>,
+    kv: Arc<dyn KvStore>,
+    mut shutdown: watch::Receiver<bool>,
+) -> eyre::Result<(RaftHandle, tokio::task::JoinHandle<()>)> {
+    let id = own_id(&setup)?;
+    let members: BTreeMap<u64, Enode> =
+        setup.static_nodes.iter().enumerate().map(|(i, e)| (i as u64 + 1, e.clone())).collect();
+    let voters: Vec<u64> =
+        if setup.join_existing.is_some() { vec![] } else { members.keys().copied().collect() };
+    let applied = applied_index(chain.store())?;
+    let raft = RaftNode::open(kv.clone(), id, &voters, applied)?;
+    let config = P2pConfig {
+        listen: format!("/ip4/0.0.0.0/tcp/{}", setup.port).parse().wrap_err("listen address")?,
+        static_peers: setup.static_nodes.clone(),
+        permissioned: setup.permissioned.clone(),
+        max_peers: 50,
+    };
+    let (p2p, events, _) =
+        veil_p2p::start(&setup.key, config).await.map_err(|e| eyre!("p2p: {e}"))?;
+    let enode = members.get(&id).cloned();
+    let (status_tx, status) =
+        watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
+    let mut member = Member {
+        raft,
+        chain,
+        pool,
+        kv,
+        p2p: p2p.clone(),
+        key: setup.key,
+        beneficiary: setup.beneficiary,
+        members,
+        peers: Vec::new(),
+        leaders: HashMap::new(),
+        in_flight: None,
+        status: status_tx,
+        enode,
+    };
+    let block_time = setup.block_time;
+    let task = tokio::spawn(async move {
+        if let Err(e) = member.run(events, block_time, &mut shutdown).await {
+            tracing::error!(target: "raft", error = %e, "raft stopped");
+        }
+    });
+    Ok((RaftHandle { status, p2p }, task))
+}
+
+struct Member {
+    raft: RaftNode,
+    chain: Arc<Chain>,
+    pool: Arc<TxPool>,
+    kv: Arc<dyn KvStore>,
+    p2p: P2pHandle,
+    key: NodeKey,
+    beneficiary: Address,
+    members: BTreeMap<u64, Enode>,
+    peers: Vec<PeerId>,
+    /// The leader seen in each term, to check seals against.
+    leaders: HashMap<u64, u64>,
+    in_flight: Option<(B256, Instant)>,
+    status: watch::Sender<RaftStatus>,
+    enode: Option<Enode>,
+}
+
+impl Member {
+    async fn run(
+        &mut self,
+        mut events: mpsc::UnboundedReceiver<P2pEvent>,
+        block_time: Duration,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> eyre::Result<()> {
+        let mut ticker = tokio::time::interval(TICK);
+        let mut minting = tokio::time::interval(block_time);
+        let mut pending = self.pool.subscribe();
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.raft.tick(),
+                _ = minting.tick() => self.mint(),
+                event = events.recv() => match event {
+                    Some(event) => self.on_event(event),
+                    None => return Err(eyre!("the p2p service stopped")),
+                },
+                hash = pending.recv() => {
+                    if let Some(tx) = hash.ok().and_then(|h| self.pool.get(&h)) {
+                        self.p2p.publish_transaction(tx.tx().encoded_2718());
+                    }
+                }
+                _ = shutdown.changed() => return Ok(()),
+            }
+            self.advance()?;
+        }
+    }
+
+    fn on_event(&mut self, event: P2pEvent) {
+        match event {
+            P2pEvent::Raft { data, from } => {
+                if let Err(e) = self.raft.step(&data) {
+                    tracing::debug!(target: "raft", peer = %from, error = %e, "raft message refused");
+                }
+            }
+            P2pEvent::Transaction { data, from, id } => {
+                let accepted = Transaction::decode_2718_exact(&data)
+                    .ok()
+                    .and_then(|tx| RecoveredTx::try_new(tx).ok())
+                    .is_some_and(|tx| {
+                        let (_, head) = self.chain.head();
+                        self.pool.contains(&tx.hash())
+                            || self.pool.add(tx, &self.chain.latest_state(), &head).is_ok()
+                    });
+                self.p2p.validated(id, from, accepted);
+            }
+            P2pEvent::BlockRequest { request, reply, .. } => {
+                let store = self.chain.store();
+                let blocks = (request.from..request.from.saturating_add(request.max.min(256)))
+                    .map_while(|n| store.canonical_hash(n).ok().flatten())
+                    .map_while(|hash| store.block(hash).ok().flatten())
+                    .map(|block| alloy_rlp::encode(&block))
+                    .collect();
+                let _ = reply.send(SyncResponse { blocks });
+            }
+            P2pEvent::PeerConnected(peer) => self.peers.push(peer),
+            P2pEvent::PeerDisconnected(peer) => self.peers.retain(|p| *p != peer),
+            P2pEvent::PeerDenied(_) => {}
+        }
+    }
+
+    /// The leader builds, seals and proposes a block when transactions are pending and its
+    /// previous proposal has been applied.
+    fn mint(&mut self) {
+        if let Some((_, since)) = self.in_flight {
+            if since.elapsed() < PROPOSAL_TIMEOUT {
+                return;
+            }
+            self.in_flight = None;
+        }
+        if !self.raft.is_leader() || self.pool.status().pending == 0 {
+            return;
+        }
+        let candidates = self.pool.pending(MAX_BLOCK_TXS);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let built = tokio::task::block_in_place(|| {
+            self.chain.build_block(candidates, self.beneficiary, now)
+        });
+        let mut block = match built {
+            Ok(built) if !built.included.is_empty() => built.block,
+            Ok(built) => {
+                let dropped: Vec<_> = built.rejected.into_iter().map(|(tx, _)| tx).collect();
+                let _ = self.pool.remove_after_block(&[], &dropped, &self.chain.latest_state());
+                return;
+            }
+            Err(e) => return tracing::error!(target: "raft", error = %e, "building a block failed"),
+        };
+        seal::seal(&mut block.header, self.raft.id(), &self.key);
+        let hash = block.header.hash_slow();
+        match self.raft.propose(alloy_rlp::encode(&block)) {
+            Ok(()) => self.in_flight = Some((hash, Instant::now())),
+            Err(e) => tracing::debug!(target: "raft", error = %e, "proposal refused"),
+        }
+    }
+
+    fn advance(&mut self) -> eyre::Result<()> {
+        if self.raft.leader_id() != 0 {
+            self.leaders.insert(self.raft.term(), self.raft.leader_id());
+        }
+        while let Some(progress) = self.raft.advance()? {
+            for (to, message) in progress.messages {
+                match self.members.get(&to).map(Enode::peer_id) {
+                    Some(Ok(peer)) => self.p2p.send_raft(peer, message),
+                    _ => tracing::debug!(target: "raft", to, "no address for raft member"),
+                }
+            }
+            for committed in progress.committed {
+                match committed {
+                    Committed::Entry { index, term, data } => {
+                        self.apply_block(index, term, &data)?
+                    }
+                    Committed::Membership { index, change, .. } => {
+                        tracing::info!(target: "raft", index, ?change, "membership changed");
+                        self.record_applied(index)?;
+                    }
+                }
+            }
+        }
+        let (voters, learners) = self.raft.members();
+        self.status.send_replace(RaftStatus {
+            id: self.raft.id(),
+            role: self.raft.role(),
+            leader: self.raft.leader_id(),
+            term: self.raft.term(),
+            members: self.members.clone(),
+            voters,
+            learners,
+            peers: self.peers.clone(),
+            enode: self.enode.clone(),
+        });
+        Ok(())
+    }
+
+    fn record_applied(&self, index: u64) -> eyre::Result<()> {
+        let mut batch = WriteBatch::new();
+        ChainStore::put_meta(&mut batch, APPLIED_KEY, index.to_be_bytes().to_vec());
+        Ok(self.kv.write(batch)?)
+    }
+
+    /// Imports a committed block if it extends the head and its seal is a member's (the
+    /// term's leader's, when known).
+    fn apply_block(&mut self, index: u64, term: u64, data: &[u8]) -> eyre::Result<()> {
+        let block = match Block::decode(&mut &data[..]) {
+            Ok(block) => block,
+            Err(e) => {
+                tracing::warn!(target: "raft", index, error = %e, "committed entry is not a block; skipped");
+                return self.record_applied(index);
+            }
+        };
+        let hash = block.header.hash_slow();
+        if self.in_flight.is_some_and(|(h, _)| h == hash) {
+            self.in_flight = None;
+        }
+        let number = block.header.number;
+        match seal::signer(&block.header) {
+            Ok((minter, public)) => {
+                let member_key = self.members.get(&minter).map(|e| e.public);
+                let leader = self.leaders.get(&term).copied();
+                if member_key != Some(public) || leader.is_some_and(|l| l != minter) {
+                    tracing::warn!(target: "raft", number, %hash, minter, ?leader, "block not sealed by the term's leader; skipped");
+                    return self.record_applied(index);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target: "raft", number, %hash, error = %e, "unsealed block; skipped");
+                return self.record_applied(index);
+            }
+        }
+        if block.header.parent_hash != self.chain.head().0 {
+            tracing::info!(target: "raft", number, %hash, "committed block does not extend the head; skipped");
+            return self.record_applied(index);
+        }
+        let imported = tokio::task::block_in_place(|| self.chain.import(block));
+        match imported {
+            Ok(imported) => {
+                self.pool.remove_after_block(
+                    &imported.transactions,
+                    &[],
+                    &self.chain.latest_state(),
+                )?;
+                tracing::info!(target: "raft", number, %hash, txs = imported.transactions.len(), "block applied");
+            }
+            Err(e) => {
+                tracing::warn!(target: "raft", number, %hash, error = %e, "committed block refused")
+            }
+        }
+        self.record_applied(index)
+    }
+}
