@@ -133,3 +133,46 @@ fn three_nodes_mine_round_robin_transactions_once_and_agree() {
         heads.len() == 1
     });
 }
+
+#[test]
+fn a_killed_leader_is_replaced_and_catches_up_after_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = network(root.path(), 3);
+    let mut nodes: Vec<Option<VeilProcess>> =
+        dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
+    wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
+    let old = leader(&nodes).unwrap();
+    let first = nodes[(old + 1) % 3]
+        .as_ref()
+        .unwrap()
+        .call("eth_sendRawTransaction", json!([raw_transfer(0, 0)]))
+        .unwrap();
+    let mined = |node: &VeilProcess, hash: &Value| {
+        node.call("eth_getTransactionReceipt", json!([hash])).is_ok_and(|r| !r.is_null())
+    };
+    wait_until("the first transfer mined", Duration::from_secs(30), || {
+        nodes.iter().flatten().all(|n| mined(n, &first))
+    });
+
+    nodes[old].take().unwrap().kill9();
+    wait_until("a new leader", Duration::from_secs(60), || {
+        leader(&nodes).is_some_and(|l| l != old)
+    });
+    let survivor = nodes.iter().flatten().next().unwrap();
+    let second = survivor.call("eth_sendRawTransaction", json!([raw_transfer(0, 1)])).unwrap();
+    wait_until("blocks go on without the old leader", Duration::from_secs(30), || {
+        nodes.iter().flatten().all(|n| mined(n, &second))
+    });
+
+    nodes[old] = Some(start(&dirs[old].0, dirs[old].1));
+    let restarted = nodes[old].as_ref().unwrap();
+    wait_until("the old leader catches up", Duration::from_secs(60), || mined(restarted, &second));
+    assert_ne!(restarted.call("raft_role", json!([])).unwrap(), json!("minter"), "it follows");
+    let third = restarted.call("eth_sendRawTransaction", json!([raw_transfer(0, 2)])).unwrap();
+    wait_until("its transaction is mined everywhere", Duration::from_secs(30), || {
+        nodes.iter().flatten().all(|n| mined(n, &third))
+    });
+    wait_until("one head everywhere", Duration::from_secs(30), || {
+        nodes.iter().flatten().map(|n| head(&n.url)).collect::<HashSet<_>>().len() == 1
+    });
+}
