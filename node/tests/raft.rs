@@ -1,5 +1,5 @@
-//! Raft networks of real `veil` processes on loopback: transactions sent round-robin to every
-//! node are all mined exactly once and every node reaches the same head and state root; a
+//! Raft networks of real `veil` processes on loopback: transactions sent round-robin to all seven
+//! nodes are all mined exactly once and every node reaches the same head and state root; a
 //! killed leader is replaced and, restarted, catches up.
 
 mod support;
@@ -87,23 +87,23 @@ fn leader(nodes: &[Option<VeilProcess>]) -> Option<usize> {
 }
 
 #[test]
-fn three_nodes_mine_round_robin_transactions_once_and_agree() {
+fn seven_nodes_mine_round_robin_transactions_once_and_agree() {
     let root = tempfile::tempdir().unwrap();
-    let dirs = network(root.path(), 3);
+    let dirs = network(root.path(), 7);
     let nodes: Vec<Option<VeilProcess>> = dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
     wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
     wait_until("every node connected to the others", Duration::from_secs(30), || {
         nodes
             .iter()
             .flatten()
-            .all(|n| n.call("net_peerCount", json!([])).ok() == Some(json!("0x2")))
+            .all(|n| n.call("net_peerCount", json!([])).ok() == Some(json!("0x6")))
     });
 
-    // Ten senders, three transactions each, sent round-robin to the nodes.
+    // Ten senders, three transactions each, sent round-robin to the seven nodes.
     let mut hashes = Vec::new();
     for nonce in 0..3u64 {
         for sender in 0..10 {
-            let node = nodes[(sender + nonce as usize) % 3].as_ref().unwrap();
+            let node = nodes[(sender + 10 * nonce as usize) % 7].as_ref().unwrap();
             let hash =
                 node.call("eth_sendRawTransaction", json!([raw_transfer(sender, nonce)])).unwrap();
             hashes.push(hash);

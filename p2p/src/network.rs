@@ -420,20 +420,23 @@ impl Service {
 
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
-                tracing::info!(peer = %peer_id, address = %endpoint.get_remote_address(), "peer allowed");
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
                 if let Some(s) = self.statics.get_mut(&peer_id) {
                     s.backoff = Duration::from_millis(250);
                 }
-                self.connected.insert(
-                    peer_id,
-                    PeerInfo {
+                // Two nodes dialling each other at once end up with two connections: one peer.
+                if num_established.get() == 1 {
+                    tracing::info!(peer = %peer_id, address = %endpoint.get_remote_address(), "peer allowed");
+                    self.connected.insert(
                         peer_id,
-                        address: endpoint.get_remote_address().clone(),
-                        outbound: endpoint.is_dialer(),
-                    },
-                );
-                self.emit(P2pEvent::PeerConnected(peer_id));
+                        PeerInfo {
+                            peer_id,
+                            address: endpoint.get_remote_address().clone(),
+                            outbound: endpoint.is_dialer(),
+                        },
+                    );
+                    self.emit(P2pEvent::PeerConnected(peer_id));
+                }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.connected.remove(&peer_id);

@@ -229,7 +229,11 @@ impl Member {
                     .collect();
                 let _ = reply.send(SyncResponse { blocks });
             }
-            P2pEvent::PeerConnected(peer) => self.peers.push(peer),
+            P2pEvent::PeerConnected(peer) => {
+                if !self.peers.contains(&peer) {
+                    self.peers.push(peer);
+                }
+            }
             P2pEvent::PeerDisconnected(peer) => self.peers.retain(|p| *p != peer),
             P2pEvent::PeerDenied(_) => {}
         }
