@@ -176,3 +176,89 @@ fn a_killed_leader_is_replaced_and_catches_up_after_restart() {
         nodes.iter().flatten().map(|n| head(&n.url)).collect::<HashSet<_>>().len() == 1
     });
 }
+
+#[test]
+fn a_fourth_node_joins_with_raft_add_peer_syncs_votes_and_is_removed() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = network(root.path(), 3);
+    let mut nodes: Vec<Option<VeilProcess>> =
+        dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
+    wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
+    let first = nodes[0]
+        .as_ref()
+        .unwrap()
+        .call("eth_sendRawTransaction", json!([raw_transfer(1, 0)]))
+        .unwrap();
+    let mined = |node: &VeilProcess, hash: &Value| {
+        node.call("eth_getTransactionReceipt", json!([hash])).is_ok_and(|r| !r.is_null())
+    };
+    wait_until("a first block", Duration::from_secs(30), || {
+        mined(nodes[0].as_ref().unwrap(), &first)
+    });
+
+    // The new node: its own key, the existing members as static nodes.
+    let dir = root.path().join("node3");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = NodeKey::load_or_create(&dir.join("nodekey")).unwrap();
+    let port = free_port();
+    let enode =
+        Enode { public: key.public(), host: "127.0.0.1".into(), port, raft_port: Some(port) };
+    std::fs::copy(dirs[0].0.join("static-nodes.json"), dir.join("static-nodes.json")).unwrap();
+    let id = nodes[0].as_ref().unwrap().call("raft_addPeer", json!([enode.to_string()])).unwrap();
+    assert_eq!(id, json!(4));
+    wait_until("the membership change committed", Duration::from_secs(30), || {
+        nodes[0]
+            .as_ref()
+            .unwrap()
+            .call("raft_cluster", json!([]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+            == 4
+    });
+    let again =
+        nodes[0].as_ref().unwrap().call("raft_addPeer", json!([enode.to_string()])).unwrap_err();
+    assert!(again.contains("already a member"), "{again}");
+    let port_text = port.to_string();
+    let joiner = VeilProcess::start_dev(
+        &dir,
+        &[
+            "--raft",
+            "--raftjoinexisting",
+            "4",
+            "--port",
+            &port_text,
+            "--ipcdisable",
+            "--http.api",
+            "eth,net,web3,raft,admin",
+        ],
+    );
+    wait_until("the joiner syncs the chain", Duration::from_secs(60), || mined(&joiner, &first));
+    assert_eq!(joiner.call("raft_role", json!([])).unwrap(), json!("verifier"));
+    // It takes part: its transaction is mined everywhere, and with one old member down the
+    // remaining three (it included) still commit.
+    let second = joiner.call("eth_sendRawTransaction", json!([raw_transfer(1, 1)])).unwrap();
+    wait_until("the joiner's transaction mined", Duration::from_secs(30), || {
+        nodes.iter().flatten().all(|n| mined(n, &second))
+    });
+    let follower = (0..3).find(|i| Some(*i) != leader(&nodes)).unwrap();
+    nodes[follower].take().unwrap().kill9();
+    let third = joiner.call("eth_sendRawTransaction", json!([raw_transfer(1, 2)])).unwrap();
+    wait_until("a block with one of four down", Duration::from_secs(30), || mined(&joiner, &third));
+
+    // Removed: the cluster is back to three ids, and its id is not handed out again.
+    let live = nodes.iter().flatten().next().unwrap();
+    live.call("raft_removePeer", json!([4])).unwrap();
+    wait_until("the removal committed", Duration::from_secs(30), || {
+        live.call("raft_cluster", json!([])).unwrap().as_array().unwrap().len() == 3
+    });
+    let other = NodeKey::load_or_create(&root.path().join("other-nodekey")).unwrap();
+    let other = Enode {
+        public: other.public(),
+        host: "127.0.0.1".into(),
+        port: free_port(),
+        raft_port: None,
+    };
+    assert_eq!(live.call("raft_addPeer", json!([other.to_string()])).unwrap(), json!(5));
+}

@@ -20,7 +20,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use veil_consensus::{Committed, RaftNode};
 use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncResponse};
 use veil_primitives::{Block, RecoveredTx, Transaction};
@@ -34,6 +34,9 @@ const MAX_BLOCK_TXS: usize = 20_000;
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Chain meta key of the last raft index applied.
 const APPLIED_KEY: &str = "raft_applied";
+/// Chain meta key of the members added after the start (raft id → enode), and of removed ids.
+const MEMBERS_KEY: &str = "raft_members";
+const REMOVED_KEY: &str = "raft_removed";
 
 /// How to run a Raft member.
 #[derive(Clone, Debug)]
@@ -77,6 +80,34 @@ pub struct RaftStatus {
     pub enode: Option<Enode>,
 }
 
+/// A membership request from the RPC layer.
+#[derive(Debug)]
+pub enum RaftCommand {
+    /// `raft_addPeer` / `raft_addLearner`: answers the new raft id.
+    Add {
+        /// The new member's enode.
+        enode: Enode,
+        /// Join as a learner.
+        learner: bool,
+        /// The answer.
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
+    /// `raft_promoteToPeer`.
+    Promote {
+        /// The learner.
+        id: u64,
+        /// The answer.
+        reply: oneshot::Sender<Result<bool, String>>,
+    },
+    /// `raft_removePeer`.
+    Remove {
+        /// The member.
+        id: u64,
+        /// The answer.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
 /// A running raft member, for the RPC layer.
 #[derive(Clone, Debug)]
 pub struct RaftHandle {
@@ -84,6 +115,8 @@ pub struct RaftHandle {
     pub status: watch::Receiver<RaftStatus>,
     /// The p2p service.
     pub p2p: P2pHandle,
+    /// Membership requests.
+    pub commands: mpsc::UnboundedSender<RaftCommand>,
 }
 
 fn own_id(setup: &RaftSetup) -> eyre::Result<u64> {
@@ -115,8 +148,22 @@ pub async fn start(
     mut shutdown: watch::Receiver<bool>,
 ) -> eyre::Result<(RaftHandle, tokio::task::JoinHandle<()>)> {
     let id = own_id(&setup)?;
-    let members: BTreeMap<u64, Enode> =
+    let mut members: BTreeMap<u64, Enode> =
         setup.static_nodes.iter().enumerate().map(|(i, e)| (i as u64 + 1, e.clone())).collect();
+    let store = chain.store();
+    if let Some(bytes) = store.meta(MEMBERS_KEY)? {
+        let added: BTreeMap<u64, String> = serde_json::from_slice(&bytes)?;
+        for (id, enode) in added {
+            members.insert(id, enode.parse().map_err(|e: String| eyre!(e))?);
+        }
+    }
+    let removed: Vec<u64> = match store.meta(REMOVED_KEY)? {
+        Some(bytes) => serde_json::from_slice(&bytes)?,
+        None => Vec::new(),
+    };
+    for id in &removed {
+        members.remove(id);
+    }
     let voters: Vec<u64> =
         if setup.join_existing.is_some() { vec![] } else { members.keys().copied().collect() };
     let applied = applied_index(chain.store())?;
@@ -132,7 +179,9 @@ pub async fn start(
     let enode = members.get(&id).cloned();
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
+    let (commands, command_rx) = mpsc::unbounded_channel();
     let mut member = Member {
+        removed,
         raft,
         chain,
         pool,
@@ -144,19 +193,22 @@ pub async fn start(
         peers: Vec::new(),
         leaders: HashMap::new(),
         in_flight: None,
+        needs_sync: false,
         status: status_tx,
         enode,
     };
     let block_time = setup.block_time;
     let task = tokio::spawn(async move {
-        if let Err(e) = member.run(events, block_time, &mut shutdown).await {
+        if let Err(e) = member.run(events, command_rx, block_time, &mut shutdown).await {
             tracing::error!(target: "raft", error = %e, "raft stopped");
         }
     });
-    Ok((RaftHandle { status, p2p }, task))
+    Ok((RaftHandle { status, p2p, commands }, task))
 }
 
 struct Member {
+    /// Raft ids removed from the cluster; they never come back.
+    removed: Vec<u64>,
     raft: RaftNode,
     chain: Arc<Chain>,
     pool: Arc<TxPool>,
@@ -169,6 +221,9 @@ struct Member {
     /// The leader seen in each term, to check seals against.
     leaders: HashMap<u64, u64>,
     in_flight: Option<(B256, Instant)>,
+    /// Blocks are missing below the log (a snapshot arrived, or a committed block was ahead
+    /// of the head): fetch them from peers.
+    needs_sync: bool,
     status: watch::Sender<RaftStatus>,
     enode: Option<Enode>,
 }
@@ -177,6 +232,7 @@ impl Member {
     async fn run(
         &mut self,
         mut events: mpsc::UnboundedReceiver<P2pEvent>,
+        mut commands: mpsc::UnboundedReceiver<RaftCommand>,
         block_time: Duration,
         shutdown: &mut watch::Receiver<bool>,
     ) -> eyre::Result<()> {
@@ -196,10 +252,138 @@ impl Member {
                         self.p2p.publish_transaction(tx.tx().encoded_2718());
                     }
                 }
+                Some(command) = commands.recv() => self.on_command(command),
                 _ = shutdown.changed() => return Ok(()),
             }
             self.advance()?;
+            if self.needs_sync {
+                self.sync().await;
+            }
         }
+    }
+
+    /// Fetches blocks after the head from connected peers until one has no more.
+    async fn sync(&mut self) {
+        for peer in self.peers.clone() {
+            loop {
+                let from = self.chain.head().1.number + 1;
+                let request = veil_p2p::SyncRequest { from, max: 128 };
+                let Some(response) = self.p2p.request_blocks(peer, request).await else { break };
+                if response.blocks.is_empty() {
+                    self.needs_sync = false;
+                    return;
+                }
+                for bytes in response.blocks {
+                    let Ok(block) = Block::decode(&mut bytes.as_slice()) else { break };
+                    let sealed_by_member = seal::signer(&block.header).is_ok_and(|(id, public)| {
+                        self.members.get(&id).is_some_and(|e| e.public == public)
+                    });
+                    if !sealed_by_member {
+                        tracing::warn!(target: "raft", %peer, "peer sent a block not sealed by a member");
+                        break;
+                    }
+                    let number = block.header.number;
+                    match tokio::task::block_in_place(|| self.chain.import(block)) {
+                        Ok(imported) => {
+                            let _ = self.pool.remove_after_block(
+                                &imported.transactions,
+                                &[],
+                                &self.chain.latest_state(),
+                            );
+                            tracing::info!(target: "raft", number, "block synced");
+                        }
+                        Err(e) => {
+                            tracing::warn!(target: "raft", %peer, number, error = %e, "synced block refused");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: RaftCommand) {
+        use veil_consensus::MembershipChange;
+        match command {
+            RaftCommand::Add { enode, learner, reply } => {
+                let answer = if self.members.values().any(|e| e.public == enode.public) {
+                    Err("node with this enode is already a member of the cluster".to_string())
+                } else {
+                    let highest =
+                        self.members.keys().chain(&self.removed).max().copied().unwrap_or(0);
+                    let id = highest.max(self.raft.id()) + 1;
+                    let change = if learner {
+                        MembershipChange::AddLearner(id)
+                    } else {
+                        MembershipChange::AddVoter(id)
+                    };
+                    self.raft
+                        .propose_membership(&change, enode.to_string().into_bytes())
+                        .map(|()| id)
+                        .map_err(|e| e.to_string())
+                };
+                let _ = reply.send(answer);
+            }
+            RaftCommand::Promote { id, reply } => {
+                let answer = if self.raft.members().1.contains(&id) {
+                    self.raft
+                        .propose_membership(&MembershipChange::AddVoter(id), vec![])
+                        .map(|()| true)
+                        .map_err(|e| e.to_string())
+                } else {
+                    Err(format!("raft id {id} is not a learner"))
+                };
+                let _ = reply.send(answer);
+            }
+            RaftCommand::Remove { id, reply } => {
+                let answer = if self.members.contains_key(&id) {
+                    self.raft
+                        .propose_membership(&MembershipChange::Remove(id), vec![])
+                        .map_err(|e| e.to_string())
+                } else {
+                    Err(format!("raft id {id} is not a member"))
+                };
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    /// Applies a committed membership change to the member list and the p2p peers.
+    fn apply_membership(
+        &mut self,
+        change: &veil_consensus::MembershipChange,
+        context: &[u8],
+    ) -> eyre::Result<()> {
+        use veil_consensus::MembershipChange;
+        match change {
+            MembershipChange::AddVoter(id) | MembershipChange::AddLearner(id) => {
+                if let Ok(enode) = std::str::from_utf8(context).unwrap_or("").parse::<Enode>() {
+                    if *id == self.raft.id() {
+                        self.enode = Some(enode.clone());
+                    } else {
+                        self.p2p.add_peer(enode.clone());
+                    }
+                    self.members.insert(*id, enode);
+                }
+            }
+            MembershipChange::Remove(id) => {
+                if let Some(enode) = self.members.remove(id) {
+                    if let Ok(peer) = enode.peer_id() {
+                        self.p2p.remove_peer(peer);
+                    }
+                }
+                self.removed.push(*id);
+                if *id == self.raft.id() {
+                    tracing::warn!(target: "raft", "this node was removed from the cluster");
+                }
+            }
+        }
+        let added: BTreeMap<u64, String> =
+            self.members.iter().map(|(id, e)| (*id, e.to_string())).collect();
+        let mut batch = WriteBatch::new();
+        ChainStore::put_meta(&mut batch, MEMBERS_KEY, serde_json::to_vec(&added)?);
+        ChainStore::put_meta(&mut batch, REMOVED_KEY, serde_json::to_vec(&self.removed)?);
+        Ok(self.kv.write(batch)?)
     }
 
     fn on_event(&mut self, event: P2pEvent) {
@@ -280,6 +464,10 @@ impl Member {
             self.leaders.insert(self.raft.term(), self.raft.leader_id());
         }
         while let Some(progress) = self.raft.advance()? {
+            if let Some(index) = progress.snapshot {
+                tracing::info!(target: "raft", index, "raft snapshot received; syncing blocks from peers");
+                self.needs_sync = true;
+            }
             for (to, message) in progress.messages {
                 match self.members.get(&to).map(Enode::peer_id) {
                     Some(Ok(peer)) => self.p2p.send_raft(peer, message),
@@ -291,8 +479,9 @@ impl Member {
                     Committed::Entry { index, term, data } => {
                         self.apply_block(index, term, &data)?
                     }
-                    Committed::Membership { index, change, .. } => {
+                    Committed::Membership { index, change, context } => {
                         tracing::info!(target: "raft", index, ?change, "membership changed");
+                        self.apply_membership(&change, &context)?;
                         self.record_applied(index)?;
                     }
                 }
@@ -348,7 +537,11 @@ impl Member {
                 return self.record_applied(index);
             }
         }
-        if block.header.parent_hash != self.chain.head().0 {
+        let (head_hash, head) = self.chain.head();
+        if block.header.parent_hash != head_hash {
+            if number > head.number + 1 {
+                self.needs_sync = true;
+            }
             tracing::info!(target: "raft", number, %hash, "committed block does not extend the head; skipped");
             return self.record_applied(index);
         }

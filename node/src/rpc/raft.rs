@@ -1,7 +1,7 @@
 //! `raft_*`, in GoQuorum's shapes: `raft_role`, `raft_leader`, `raft_cluster`.
 
-use super::{error::server_error, method, Module, RpcContext};
-use crate::raft::RaftStatus;
+use super::{blocking, error::server_error, method, Module, RpcContext};
+use crate::raft::{RaftCommand, RaftHandle, RaftStatus};
 use jsonrpsee::core::RegisterMethodError;
 use serde_json::json;
 use std::sync::Arc;
@@ -12,6 +12,28 @@ fn status(context: &RpcContext) -> Result<RaftStatus, jsonrpsee::types::ErrorObj
         .as_ref()
         .map(|r| r.status.borrow().clone())
         .ok_or_else(|| server_error("raft is not enabled on this node (start it with --raft)"))
+}
+
+fn handle(context: &RpcContext) -> Result<&RaftHandle, jsonrpsee::types::ErrorObjectOwned> {
+    context
+        .raft
+        .as_ref()
+        .ok_or_else(|| server_error("raft is not enabled on this node (start it with --raft)"))
+}
+
+/// Sends a membership command and waits for the raft task's answer.
+fn ask<T>(
+    context: &RpcContext,
+    command: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, String>>) -> RaftCommand,
+) -> Result<T, jsonrpsee::types::ErrorObjectOwned> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    handle(context)?.commands.send(command(reply)).map_err(|_| server_error("raft has stopped"))?;
+    answer.blocking_recv().map_err(|_| server_error("raft has stopped"))?.map_err(server_error)
+}
+
+fn enode_arg(args: &super::Args) -> Result<veil_p2p::Enode, jsonrpsee::types::ErrorObjectOwned> {
+    let text: String = args.at_most(1)?.required(0)?;
+    text.parse().map_err(|e: String| super::error::invalid_params(e))
 }
 
 /// `raft_*`.
@@ -51,6 +73,22 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
                 })
             })
             .collect::<Vec<_>>())
+    })?;
+    blocking(&mut m, "raft_addPeer", |c, a| {
+        let enode = enode_arg(a)?;
+        ask(c, |reply| RaftCommand::Add { enode, learner: false, reply })
+    })?;
+    blocking(&mut m, "raft_addLearner", |c, a| {
+        let enode = enode_arg(a)?;
+        ask(c, |reply| RaftCommand::Add { enode, learner: true, reply })
+    })?;
+    blocking(&mut m, "raft_promoteToPeer", |c, a| {
+        let id: u64 = a.at_most(1)?.required(0)?;
+        ask(c, |reply| RaftCommand::Promote { id, reply })
+    })?;
+    blocking(&mut m, "raft_removePeer", |c, a| {
+        let id: u64 = a.at_most(1)?.required(0)?;
+        ask(c, |reply| RaftCommand::Remove { id, reply }).map(|()| serde_json::Value::Null)
     })?;
     Ok(m)
 }
