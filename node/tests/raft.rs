@@ -54,6 +54,11 @@ fn network(root: &Path, n: usize) -> Vec<(std::path::PathBuf, u16)> {
     nodes
 }
 
+/// The enodes of a network's static-nodes.json, in raft id order.
+fn enodes(dir: &Path) -> Vec<String> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("static-nodes.json")).unwrap()).unwrap()
+}
+
 fn start(dir: &Path, port: u16) -> VeilProcess {
     let port = port.to_string();
     VeilProcess::start_dev(
@@ -261,4 +266,114 @@ fn a_fourth_node_joins_with_raft_add_peer_syncs_votes_and_is_removed() {
         raft_port: None,
     };
     assert_eq!(live.call("raft_addPeer", json!([other.to_string()])).unwrap(), json!(5));
+}
+
+#[test]
+fn a_partitioned_minority_mints_nothing_and_rejoins_the_majority_chain() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = network(root.path(), 3);
+    let enodes = enodes(&dirs[0].0);
+    let nodes: Vec<Option<VeilProcess>> = dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
+    wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
+    let minority = leader(&nodes).unwrap();
+    let majority: Vec<usize> = (0..3).filter(|i| *i != minority).collect();
+    let node = |i: usize| nodes[i].as_ref().unwrap();
+    let cut = |i: usize, peers: Vec<&String>, on: bool| {
+        node(i).call("admin_testPartition", json!([peers, on])).unwrap();
+    };
+    // Cut the leader off, both ways.
+    cut(minority, majority.iter().map(|i| &enodes[*i]).collect(), true);
+    for i in &majority {
+        cut(*i, vec![&enodes[minority]], true);
+    }
+    wait_until("a leader on the majority side", Duration::from_secs(60), || {
+        majority.iter().any(|i| node(*i).call("raft_role", json!([])).ok() == Some(json!("minter")))
+    });
+    wait_until("the old leader to step down", Duration::from_secs(30), || {
+        node(minority).call("raft_role", json!([])).ok() != Some(json!("minter"))
+    });
+    let (_, _, minority_height) = head(&node(minority).url);
+    let tx = node(majority[0]).call("eth_sendRawTransaction", json!([raw_transfer(2, 0)])).unwrap();
+    let mined = |i: usize| {
+        node(i).call("eth_getTransactionReceipt", json!([tx])).is_ok_and(|r| !r.is_null())
+    };
+    wait_until("the majority mines", Duration::from_secs(30), || {
+        majority.iter().all(|i| mined(*i))
+    });
+    assert_eq!(
+        head(&node(minority).url).2,
+        minority_height,
+        "the minority minted or imported a block"
+    );
+
+    // Heal: everyone on the majority's chain, block by block.
+    cut(minority, majority.iter().map(|i| &enodes[*i]).collect(), false);
+    for i in &majority {
+        cut(*i, vec![&enodes[minority]], false);
+    }
+    wait_until("the minority catches up", Duration::from_secs(60), || mined(minority));
+    wait_until("one head everywhere", Duration::from_secs(30), || {
+        nodes.iter().flatten().map(|n| head(&n.url)).collect::<HashSet<_>>().len() == 1
+    });
+    let (_, _, height) = head(&node(0).url);
+    for number in 1..=height {
+        let hashes: HashSet<Value> = (0..3)
+            .map(|i| {
+                rpc_call(
+                    &node(i).url,
+                    "eth_getBlockByNumber",
+                    json!([format!("0x{number:x}"), false]),
+                )
+                .unwrap()["hash"]
+                    .clone()
+            })
+            .collect();
+        assert_eq!(hashes.len(), 1, "fork at block {number}");
+    }
+}
+
+#[test]
+fn a_permissioned_network_keeps_out_a_node_it_does_not_list() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = network(root.path(), 3);
+    let enodes = enodes(&dirs[0].0);
+    for (dir, _) in &dirs {
+        std::fs::write(
+            dir.join("permissioned-nodes.json"),
+            serde_json::to_string(&enodes[..2]).unwrap(),
+        )
+        .unwrap();
+    }
+    let nodes: Vec<VeilProcess> = dirs
+        .iter()
+        .map(|(d, p)| {
+            let port = p.to_string();
+            VeilProcess::start_dev(
+                d,
+                &[
+                    "--raft",
+                    "--permissioned",
+                    "--port",
+                    &port,
+                    "--ipcdisable",
+                    "--http.api",
+                    "eth,net,web3,raft,admin",
+                ],
+            )
+        })
+        .collect();
+    wait_until("the two listed nodes connect", Duration::from_secs(30), || {
+        nodes[..2].iter().all(|n| n.call("net_peerCount", json!([])).ok() == Some(json!("0x1")))
+    });
+    wait_until("the outsider to be refused", Duration::from_secs(30), || {
+        nodes[..2].iter().any(|n| {
+            n.startup_log.iter().any(|l| l.contains("peer denied"))
+                || log_contains(n, "peer denied")
+        })
+    });
+    assert_eq!(nodes[2].call("net_peerCount", json!([])).unwrap(), json!("0x0"));
+}
+
+fn log_contains(node: &VeilProcess, text: &str) -> bool {
+    node.log.try_iter().any(|line| line.contains(text))
 }

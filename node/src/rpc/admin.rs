@@ -43,6 +43,25 @@ pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterM
         let peers = c.raft.as_ref().map(|r| r.status.borrow().peers.clone()).unwrap_or_default();
         Ok(peers.iter().map(|p| json!({ "id": p.to_string() })).collect::<Vec<_>>())
     })?;
+    // The tests' fault switch: cut or restore p2p traffic with peers. Only when the node was
+    // started with VEIL_TEST_FAULTS=1 in its environment.
+    method(&mut m, "admin_testPartition", |c, a| {
+        if std::env::var("VEIL_TEST_FAULTS").as_deref() != Ok("1") {
+            return Err(super::error::server_error("the fault switch needs VEIL_TEST_FAULTS=1"));
+        }
+        let raft =
+            c.raft.as_ref().ok_or_else(|| super::error::server_error("no p2p without --raft"))?;
+        let args = a.at_most(2)?;
+        let enodes: Vec<String> = args.required(0)?;
+        let cut: bool = args.required(1)?;
+        for text in enodes {
+            let enode: veil_p2p::Enode =
+                text.parse().map_err(|e: String| super::error::invalid_params(e))?;
+            let peer = enode.peer_id().map_err(super::error::invalid_params)?;
+            raft.p2p.set_blocked(peer, cut);
+        }
+        Ok(true)
+    })?;
     method(&mut m, "admin_nodeInfo", |c, _| {
         let (head_hash, head) = c.chain.head();
         let genesis = c.chain.store().canonical_hash(0).ok().flatten().unwrap_or_default();
