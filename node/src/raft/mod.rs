@@ -32,6 +32,9 @@ const TICK: Duration = Duration::from_millis(100);
 const MAX_BLOCK_TXS: usize = 20_000;
 /// A proposal not applied within this long is given up (a leader change lost it).
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
+/// Applied entries kept in the raft log before it is compacted; lagging members further behind
+/// get a snapshot and sync blocks from peers.
+const LOG_RETAINED: u64 = 1_000;
 /// Chain meta key of the last raft index applied.
 const APPLIED_KEY: &str = "raft_applied";
 /// Chain meta key of the members added after the start (raft id → enode), and of removed ids.
@@ -194,6 +197,7 @@ pub async fn start(
         leaders: HashMap::new(),
         in_flight: None,
         needs_sync: false,
+        compacted: applied.saturating_sub(LOG_RETAINED),
         status: status_tx,
         enode,
     };
@@ -224,6 +228,8 @@ struct Member {
     /// Blocks are missing below the log (a snapshot arrived, or a committed block was ahead
     /// of the head): fetch them from peers.
     needs_sync: bool,
+    /// The raft log holds nothing before this index.
+    compacted: u64,
     status: watch::Sender<RaftStatus>,
     enode: Option<Enode>,
 }
@@ -502,7 +508,11 @@ impl Member {
         Ok(())
     }
 
-    fn record_applied(&self, index: u64) -> eyre::Result<()> {
+    fn record_applied(&mut self, index: u64) -> eyre::Result<()> {
+        if index >= self.compacted + 2 * LOG_RETAINED {
+            self.compacted = index - LOG_RETAINED;
+            self.raft.compact(self.compacted)?;
+        }
         let mut batch = WriteBatch::new();
         ChainStore::put_meta(&mut batch, APPLIED_KEY, index.to_be_bytes().to_vec());
         Ok(self.kv.write(batch)?)
@@ -523,19 +533,11 @@ impl Member {
             self.in_flight = None;
         }
         let number = block.header.number;
-        match seal::signer(&block.header) {
-            Ok((minter, public)) => {
-                let member_key = self.members.get(&minter).map(|e| e.public);
-                let leader = self.leaders.get(&term).copied();
-                if member_key != Some(public) || leader.is_some_and(|l| l != minter) {
-                    tracing::warn!(target: "raft", number, %hash, minter, ?leader, "block not sealed by the term's leader; skipped");
-                    return self.record_applied(index);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(target: "raft", number, %hash, error = %e, "unsealed block; skipped");
-                return self.record_applied(index);
-            }
+        if let Err(why) =
+            seal::check(&block.header, &self.members, self.leaders.get(&term).copied())
+        {
+            tracing::warn!(target: "raft", number, %hash, %why, "committed block refused");
+            return self.record_applied(index);
         }
         let (head_hash, head) = self.chain.head();
         if block.header.parent_hash != head_hash {

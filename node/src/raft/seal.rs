@@ -42,9 +42,54 @@ pub fn signer(header: &Header) -> Result<(u64, [u8; 64]), String> {
     Ok((raft_id, out))
 }
 
+/// Whether `header` is sealed by a member's node key and, when the leader of the term its
+/// entry was proposed in is known, by that leader.
+pub fn check(
+    header: &Header,
+    members: &std::collections::BTreeMap<u64, veil_p2p::Enode>,
+    term_leader: Option<u64>,
+) -> Result<u64, String> {
+    let (minter, public) = signer(header)?;
+    if members.get(&minter).map(|e| e.public) != Some(public) {
+        return Err(format!("sealed as raft id {minter} by a key that is not that member's"));
+    }
+    if let Some(leader) = term_leader.filter(|l| *l != minter) {
+        return Err(format!("sealed by raft id {minter}, but {leader} led that term"));
+    }
+    Ok(minter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+    use veil_p2p::Enode;
+
+    fn member(key: &NodeKey) -> Enode {
+        Enode { public: key.public(), host: "127.0.0.1".into(), port: 1, raft_port: None }
+    }
+
+    #[test]
+    fn only_the_terms_leader_seals_a_block_members_accept() {
+        let (one, two, outsider) = (
+            NodeKey::from_hex(&"11".repeat(32)).unwrap(),
+            NodeKey::from_hex(&"22".repeat(32)).unwrap(),
+            NodeKey::from_hex(&"33".repeat(32)).unwrap(),
+        );
+        let members = BTreeMap::from([(1, member(&one)), (2, member(&two))]);
+        let sealed = |id: u64, key: &NodeKey| {
+            let mut header = Header { number: 5, ..Default::default() };
+            seal(&mut header, id, key);
+            header
+        };
+        assert_eq!(check(&sealed(1, &one), &members, Some(1)), Ok(1));
+        assert_eq!(check(&sealed(2, &two), &members, None), Ok(2), "leader unknown: any member");
+        let by_follower = check(&sealed(2, &two), &members, Some(1)).unwrap_err();
+        assert!(by_follower.contains("but 1 led that term"), "{by_follower}");
+        let impostor = check(&sealed(1, &outsider), &members, Some(1)).unwrap_err();
+        assert!(impostor.contains("not that member's"), "{impostor}");
+        assert!(check(&Header::default(), &members, None).is_err(), "unsealed");
+    }
 
     #[test]
     fn a_seal_names_its_signer_and_breaks_when_the_header_changes() {
