@@ -208,6 +208,12 @@ enum Command {
         #[command(subcommand)]
         command: EvmCommand,
     },
+    /// Print the node id (the enode public key, hex) of a node key file, creating the file when
+    /// missing, like geth's `bootnode -nodekey FILE -writeaddress`.
+    Nodekey {
+        /// The node key file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,6 +274,9 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Nodekey { file }) => veil_p2p::NodeKey::load_or_create(&file)
+            .map(|key| println!("{}", alloy_primitives::hex::encode(key.public())))
+            .map_err(Into::into),
         Some(Command::Evm { command: EvmCommand::Statetest { paths } }) => {
             return veil_node::statetest_cli::run(&paths);
         }

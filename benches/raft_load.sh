@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts seven release `veil --dev --raft` nodes on this machine (one static-nodes.json, ports
+# from 31000), runs raft-load against all seven for SECONDS (default 60) with CLIENTS (default
+# 64) clients, and prints the table (the JSON report goes to raft-load.json).
+#
+#   benches/raft_load.sh [SECONDS] [CLIENTS]
+#   PROFILE=debug benches/raft_load.sh 10   # a quick check with the test build (no figures)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROFILE="${PROFILE:-release}"
+if [ "$PROFILE" = release ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veil-target-release}"
+  cargo build --release -q --workspace --bins
+else
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veil-target}"
+  cargo build -q --workspace --bins
+fi
+VEIL="$CARGO_TARGET_DIR/$PROFILE/veil"
+LOAD="$CARGO_TARGET_DIR/$PROFILE/raft-load"
+SECONDS_TO_RUN="${1:-60}"
+CLIENTS="${2:-64}"
+
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+enodes=()
+for i in 0 1 2 3 4 5 6; do
+  mkdir -p "$WORK/n$i"
+  pub="$("$VEIL" nodekey "$WORK/n$i/nodekey")"
+  enodes+=("\"enode://$pub@127.0.0.1:$((31000 + i))?discport=0&raftport=$((31000 + i))\"")
+done
+list="[$(IFS=,; echo "${enodes[*]}")]"
+pids=()
+urls=()
+for i in 0 1 2 3 4 5 6; do
+  echo "$list" >"$WORK/n$i/static-nodes.json"
+  "$VEIL" --dev --raft --datadir "$WORK/n$i" --port $((31000 + i)) --http --http.port $((32000 + i)) \
+    --http.api eth,net,web3,raft --ipcdisable --verbosity 2 2>"$WORK/n$i/log" &
+  pids+=("$!")
+  urls+=("http://127.0.0.1:$((32000 + i))")
+done
+# Wait until every node knows the leader.
+for url in "${urls[@]}"; do
+  for _ in $(seq 600); do
+    curl -s -X POST -H 'content-type: application/json' \
+      --data '{"jsonrpc":"2.0","id":1,"method":"raft_leader","params":[]}' "$url" 2>/dev/null |
+      grep -q '"result"' && break
+    sleep 0.1
+  done
+done
+"$LOAD" --nodes "$(IFS=,; echo "${urls[*]}")" --pids "$(IFS=,; echo "${pids[*]}")" \
+  --seconds "$SECONDS_TO_RUN" --clients "$CLIENTS"

@@ -1,0 +1,209 @@
+//! `raft-load`: Caliper-style load on a Raft network. Clients send pre-signed transfers from
+//! fresh keys (gas-free chains) round-robin to every node's HTTP endpoint for a duration; a
+//! watcher follows the chain on one node. Reports sent, accepted, mined, success rate, mined
+//! transactions per second, send-to-block latency percentiles, and CPU and peak memory of the
+//! given node processes; a human table on stdout and the same as JSON in `--json`.
+
+use alloy_consensus::TxLegacy;
+use alloy_primitives::{hex, Address, TxKind, B256, U256};
+use clap::Parser;
+use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+use serde_json::{json, Value};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+#[derive(Parser, Debug)]
+#[command(about = "Raft network load: sent, mined, TPS, latency, CPU and memory per node")]
+struct Args {
+    /// Node HTTP endpoints, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    nodes: Vec<String>,
+    /// Node process ids (for CPU and memory), comma-separated, in the order of `--nodes`.
+    #[arg(long, value_delimiter = ',')]
+    pids: Vec<u32>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// How long to send, in seconds.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Chain id of the transfers.
+    #[arg(long, default_value_t = 1337)]
+    chain_id: u64,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "raft-load.json")]
+    json: String,
+}
+
+fn transfer(key: &secp256k1::SecretKey, chain_id: u64, nonce: u64) -> (B256, String) {
+    let tx = TxLegacy {
+        chain_id: Some(chain_id),
+        nonce,
+        gas_price: 0,
+        gas_limit: 21_000,
+        to: TxKind::Call(Address::repeat_byte(0x42)),
+        value: U256::ZERO,
+        input: Default::default(),
+    };
+    let signed = veil_primitives::sign_transaction(tx.into(), key);
+    (signed.hash(), format!("0x{}", hex::encode(signed.encoded_2718())))
+}
+
+/// CPU seconds (user + system) and peak resident memory in KiB of a process.
+fn usage(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks / 100.0, peak))
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let args = Args::parse();
+    eyre::ensure!(!args.nodes.is_empty(), "--nodes is required");
+    let clients: Vec<_> = args
+        .nodes
+        .iter()
+        .map(|url| HttpClientBuilder::default().request_timeout(Duration::from_secs(30)).build(url))
+        .collect::<Result<_, _>>()?;
+    let sent_at: Arc<Mutex<HashMap<B256, Instant>>> = Arc::default();
+    let cpu_before: Vec<Option<(f64, u64)>> = args.pids.iter().map(|p| usage(*p)).collect();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds);
+
+    // The watcher: every block on node 0, the time each of our transactions appeared.
+    let watcher = clients[0].clone();
+    let watched = sent_at.clone();
+    let mined_at: Arc<Mutex<HashMap<B256, Instant>>> = Arc::default();
+    let mined = mined_at.clone();
+    let start_block: Value = watcher.request("eth_blockNumber", rpc_params![]).await?;
+    let mut next =
+        u64::from_str_radix(start_block.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?
+            + 1;
+    let settle = Duration::from_secs(10);
+    let watch = tokio::spawn(async move {
+        while Instant::now() < deadline + settle {
+            let block: Value = match watcher
+                .request("eth_getBlockByNumber", rpc_params![format!("0x{next:x}"), false])
+                .await
+            {
+                Ok(block) => block,
+                Err(_) => Value::Null,
+            };
+            if block.is_null() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            let now = Instant::now();
+            let known = watched.lock().unwrap();
+            let mut mined = mined.lock().unwrap();
+            for hash in block["transactions"].as_array().into_iter().flatten() {
+                if let Some(hash) = hash.as_str().and_then(|h| h.parse::<B256>().ok()) {
+                    if known.contains_key(&hash) {
+                        mined.insert(hash, now);
+                    }
+                }
+            }
+            next += 1;
+        }
+    });
+
+    let accepted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let tasks: Vec<_> = (0..args.clients)
+        .map(|c| {
+            let client = clients[c % clients.len()].clone();
+            let (sent_at, accepted, sent, chain_id) =
+                (sent_at.clone(), accepted.clone(), sent.clone(), args.chain_id);
+            tokio::spawn(async move {
+                let key = secp256k1::SecretKey::new(&mut rand::thread_rng());
+                let mut nonce = 0;
+                while Instant::now() < deadline {
+                    let (hash, raw) = transfer(&key, chain_id, nonce);
+                    sent_at.lock().unwrap().insert(hash, Instant::now());
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let answer: Result<Value, _> =
+                        client.request("eth_sendRawTransaction", rpc_params![raw]).await;
+                    if answer.is_ok() {
+                        accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        nonce += 1;
+                    } else {
+                        sent_at.lock().unwrap().remove(&hash);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await?;
+    }
+    watch.await?;
+    let sent_at = sent_at.lock().unwrap();
+    let mined_at = mined_at.lock().unwrap();
+    let mut latencies: Vec<Duration> = mined_at
+        .iter()
+        .filter_map(|(h, t)| sent_at.get(h).map(|s| t.saturating_duration_since(*s)))
+        .collect();
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0, |d| d.as_millis())
+    };
+    let (sent, accepted, mined) = (
+        sent.load(std::sync::atomic::Ordering::Relaxed),
+        accepted.load(std::sync::atomic::Ordering::Relaxed),
+        mined_at.len() as u64,
+    );
+    let tps = mined as f64 / args.seconds as f64;
+    let processes: Vec<Value> = args
+        .pids
+        .iter()
+        .zip(&cpu_before)
+        .map(|(pid, before)| {
+            let after = usage(*pid);
+            let cpu = match (before, after) {
+                (Some((b, _)), Some((a, _))) => (a - b) / args.seconds as f64 * 100.0,
+                _ => 0.0,
+            };
+            json!({ "pid": pid, "cpu_percent": cpu.round(), "peak_rss_mib": after.map_or(0, |a| a.1 / 1024) })
+        })
+        .collect();
+    let report = json!({
+        "nodes": args.nodes.len(), "clients": args.clients, "seconds": args.seconds,
+        "sent": sent, "accepted": accepted, "mined": mined,
+        "success_rate": if sent > 0 { mined as f64 / sent as f64 } else { 0.0 },
+        "tps": tps.round(),
+        "latency_ms": { "p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": latencies.last().map_or(0, |d| d.as_millis()) },
+        "processes": processes,
+    });
+    std::fs::write(&args.json, serde_json::to_string_pretty(&report)?)?;
+    println!(
+        "| sent | accepted | mined | success | TPS (mined/s) | p50 ms | p95 ms | p99 ms | max ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {sent} | {accepted} | {mined} | {:.1} % | {:.0} | {} | {} | {} | {} |",
+        report["success_rate"].as_f64().unwrap_or(0.0) * 100.0,
+        tps,
+        pct(0.5),
+        pct(0.95),
+        pct(0.99),
+        report["latency_ms"]["max"]
+    );
+    for p in &processes {
+        println!("pid {}: CPU {}%, peak RSS {} MiB", p["pid"], p["cpu_percent"], p["peak_rss_mib"]);
+    }
+    Ok(())
+}
