@@ -90,6 +90,18 @@ impl Cluster {
         panic!("no single leader after 200 rounds");
     }
 
+    /// The leader proposes a membership change, and it is carried round once.
+    fn change(&mut self, change: MembershipChange, context: &[u8]) {
+        let leader = self.leader();
+        self.members
+            .get_mut(&leader)
+            .unwrap()
+            .node
+            .propose_membership(&change, context.to_vec())
+            .unwrap();
+        self.round();
+    }
+
     fn propose(&mut self, data: &[u8]) {
         let leader = self.leader();
         self.members.get_mut(&leader).unwrap().node.propose(data.to_vec()).unwrap();
@@ -147,15 +159,7 @@ fn a_crashed_leader_is_replaced_and_catches_up_from_its_own_disk_after_restart()
 #[test]
 fn members_join_as_learners_are_promoted_and_removed() {
     let mut cluster = Cluster::new(&[1, 2, 3]);
-    let leader = cluster.leader();
-    cluster
-        .members
-        .get_mut(&leader)
-        .unwrap()
-        .node
-        .propose_membership(&MembershipChange::AddLearner(4), b"enode-4".to_vec())
-        .unwrap();
-    cluster.round();
+    cluster.change(MembershipChange::AddLearner(4), b"enode-4");
     cluster.start(4, &[], 0);
     cluster.propose(b"x");
     for _ in 0..10 {
@@ -163,25 +167,11 @@ fn members_join_as_learners_are_promoted_and_removed() {
     }
     assert_eq!(cluster.members[&4].applied, vec![b"x".to_vec()]);
     assert_eq!(cluster.members[&4].node.role(), "learner");
+    cluster.change(MembershipChange::AddVoter(4), b"");
     let leader = cluster.leader();
-    cluster
-        .members
-        .get_mut(&leader)
-        .unwrap()
-        .node
-        .propose_membership(&MembershipChange::AddVoter(4), vec![])
-        .unwrap();
-    cluster.round();
     assert_eq!(cluster.members[&leader].node.members().0, vec![1, 2, 3, 4]);
     assert_eq!(cluster.members[&4].node.role(), "verifier");
-    cluster
-        .members
-        .get_mut(&leader)
-        .unwrap()
-        .node
-        .propose_membership(&MembershipChange::Remove(4), vec![])
-        .unwrap();
-    cluster.round();
+    cluster.change(MembershipChange::Remove(4), b"");
     assert_eq!(cluster.members[&leader].node.members().0, vec![1, 2, 3]);
 }
 

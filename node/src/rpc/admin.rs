@@ -63,20 +63,12 @@ pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterM
         Ok(true)
     })?;
     method(&mut m, "admin_addPeer", |c, a| {
-        let raft =
-            c.raft.as_ref().ok_or_else(|| super::error::server_error("no p2p without --raft"))?;
-        let text: String = a.at_most(1)?.required(0)?;
-        let enode: veil_p2p::Enode =
-            text.parse().map_err(|e: String| super::error::invalid_params(e))?;
+        let (raft, enode) = (super::raft::handle(c)?, super::raft::enode_arg(a)?);
         raft.p2p.add_peer(enode);
         Ok(true)
     })?;
     method(&mut m, "admin_removePeer", |c, a| {
-        let raft =
-            c.raft.as_ref().ok_or_else(|| super::error::server_error("no p2p without --raft"))?;
-        let text: String = a.at_most(1)?.required(0)?;
-        let enode: veil_p2p::Enode =
-            text.parse().map_err(|e: String| super::error::invalid_params(e))?;
+        let (raft, enode) = (super::raft::handle(c)?, super::raft::enode_arg(a)?);
         raft.p2p.remove_peer(enode.peer_id().map_err(super::error::invalid_params)?);
         Ok(true)
     })?;

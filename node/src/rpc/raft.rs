@@ -7,14 +7,12 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn status(context: &RpcContext) -> Result<RaftStatus, jsonrpsee::types::ErrorObjectOwned> {
-    context
-        .raft
-        .as_ref()
-        .map(|r| r.status.borrow().clone())
-        .ok_or_else(|| server_error("raft is not enabled on this node (start it with --raft)"))
+    Ok(handle(context)?.status.borrow().clone())
 }
 
-fn handle(context: &RpcContext) -> Result<&RaftHandle, jsonrpsee::types::ErrorObjectOwned> {
+pub(super) fn handle(
+    context: &RpcContext,
+) -> Result<&RaftHandle, jsonrpsee::types::ErrorObjectOwned> {
     context
         .raft
         .as_ref()
@@ -31,7 +29,9 @@ fn ask<T>(
     answer.blocking_recv().map_err(|_| server_error("raft has stopped"))?.map_err(server_error)
 }
 
-fn enode_arg(args: &super::Args) -> Result<veil_p2p::Enode, jsonrpsee::types::ErrorObjectOwned> {
+pub(super) fn enode_arg(
+    args: &super::Args,
+) -> Result<veil_p2p::Enode, jsonrpsee::types::ErrorObjectOwned> {
     let text: String = args.at_most(1)?.required(0)?;
     text.parse().map_err(|e: String| super::error::invalid_params(e))
 }
