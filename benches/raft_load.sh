@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Starts seven release `veil --dev --raft` nodes on this machine (one static-nodes.json, ports
 # from 31000), runs raft-load against all seven for SECONDS (default 60) with CLIENTS (default
-# 64) clients, and prints the table (the JSON report goes to raft-load.json).
+# 64) clients, and prints the table (the JSON report goes to ./raft-load.json).
 #
 #   benches/raft_load.sh [SECONDS] [CLIENTS]
 #   PROFILE=debug benches/raft_load.sh 10   # a quick check with the test build (no figures)
 set -euo pipefail
+REPORT="$PWD/raft-load.json"
 cd "$(dirname "$0")/.."
 PROFILE="${PROFILE:-release}"
 if [ "$PROFILE" = release ]; then
@@ -48,4 +49,4 @@ for url in "${urls[@]}"; do
   done
 done
 "$LOAD" --nodes "$(IFS=,; echo "${urls[*]}")" --pids "$(IFS=,; echo "${pids[*]}")" \
-  --seconds "$SECONDS_TO_RUN" --clients "$CLIENTS"
+  --seconds "$SECONDS_TO_RUN" --clients "$CLIENTS" --json "$REPORT"

@@ -91,7 +91,8 @@ impl RaftNode {
             election_tick: ELECTION_TICKS,
             heartbeat_tick: HEARTBEAT_TICKS,
             applied,
-            max_size_per_msg: 8 << 20,
+            // Well below the p2p layer's message limit (64 MiB).
+            max_size_per_msg: 16 << 20,
             max_inflight_msgs: 256,
             check_quorum: true,
             pre_vote: true,

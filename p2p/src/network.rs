@@ -236,6 +236,16 @@ pub async fn start(
     Ok((P2pHandle { commands, local }, event_rx, address))
 }
 
+/// Largest raft message or block-sync message: raft appends carry whole blocks (the codec's
+/// default of 1 MiB stalled replication of large blocks in the load test).
+const MAX_MESSAGE_BYTES: u64 = 64 << 20;
+
+fn large_messages<Req, Resp>() -> cbor::codec::Codec<Req, Resp> {
+    cbor::codec::Codec::default()
+        .set_request_size_maximum(MAX_MESSAGE_BYTES)
+        .set_response_size_maximum(MAX_MESSAGE_BYTES)
+}
+
 fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> {
     let permitted = match &config.permissioned {
         None => None,
@@ -276,11 +286,13 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
                     ConnectionLimits::default().with_max_established(Some(config.max_peers)),
                 ),
                 gossipsub,
-                raft: cbor::Behaviour::new(
+                raft: cbor::Behaviour::with_codec(
+                    large_messages(),
                     [(StreamProtocol::new("/veil/raft/1"), ProtocolSupport::Full)],
                     rr.clone(),
                 ),
-                sync: cbor::Behaviour::new(
+                sync: cbor::Behaviour::with_codec(
+                    large_messages(),
                     [(StreamProtocol::new("/veil/sync/1"), ProtocolSupport::Full)],
                     rr,
                 ),

@@ -28,8 +28,9 @@ use veil_storage::{ChainStore, KvStore, WriteBatch};
 
 /// Raft's logical clock.
 const TICK: Duration = Duration::from_millis(100);
-/// Most transactions in one block.
-const MAX_BLOCK_TXS: usize = 20_000;
+/// Most transactions in one block (~0.6 MB of transfers): one block is one raft entry, carried
+/// whole to every member.
+const MAX_BLOCK_TXS: usize = 5_000;
 /// A proposal not applied within this long is given up (a leader change lost it).
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Applied entries kept in the raft log before it is compacted; lagging members further behind
