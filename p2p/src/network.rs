@@ -274,10 +274,8 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
         .with_behaviour(|keypair| {
-            let mut gossipsub = gossipsub::Behaviour::new(
-                MessageAuthenticity::Anonymous,
-                gossip_config,
-            )?;
+            let mut gossipsub =
+                gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)?;
             gossipsub.subscribe(&IdentTopic::new(TX_TOPIC))?;
             let rr =
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10));

@@ -420,11 +420,8 @@ impl Member {
                     .collect();
                 let _ = reply.send(SyncResponse { blocks });
             }
-            P2pEvent::PeerConnected(peer) => {
-                if !self.peers.contains(&peer) {
-                    self.peers.push(peer);
-                }
-            }
+            // The p2p service reports a peer once, however many connections it has.
+            P2pEvent::PeerConnected(peer) => self.peers.push(peer),
             P2pEvent::PeerDisconnected(peer) => self.peers.retain(|p| *p != peer),
             P2pEvent::PeerDenied(_) => {}
         }

@@ -53,9 +53,10 @@ impl PartyStore {
 
     /// Records that the TM at `url` proved it holds `key`.
     pub fn accept_key(&self, key: TmPublicKey, url: &str) {
-        let previous = self.keys.write().insert(key, normalize(url));
-        if previous.as_deref() != Some(url) {
-            tracing::info!(%key, url, "key proven");
+        let url = normalize(url);
+        let previous = self.keys.write().insert(key, url.clone());
+        if previous.as_deref() != Some(url.as_str()) {
+            tracing::info!(%key, %url, "key proven");
         }
     }
 
