@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts seven release `veil --dev --raft` nodes on this machine (one static-nodes.json, ports
 # from 31000), runs raft-load against all seven for SECONDS (default 60) with CLIENTS (default
-# 64) clients, and prints the table (the JSON report goes to ./raft-load.json).
+# 64) clients at RATE transactions per second in all (default 0: as fast as the nodes answer),
+# and prints the table (the JSON report goes to ./raft-load.json).
 #
-#   benches/raft_load.sh [SECONDS] [CLIENTS]
+#   benches/raft_load.sh [SECONDS] [CLIENTS] [RATE]
 #   PROFILE=debug benches/raft_load.sh 10   # a quick check with the test build (no figures)
 set -euo pipefail
 REPORT="$PWD/raft-load.json"
@@ -20,6 +21,7 @@ VEIL="$CARGO_TARGET_DIR/$PROFILE/veil"
 LOAD="$CARGO_TARGET_DIR/$PROFILE/raft-load"
 SECONDS_TO_RUN="${1:-60}"
 CLIENTS="${2:-64}"
+RATE="${3:-0}"
 
 WORK="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -49,4 +51,4 @@ for url in "${urls[@]}"; do
   done
 done
 "$LOAD" --nodes "$(IFS=,; echo "${urls[*]}")" --pids "$(IFS=,; echo "${pids[*]}")" \
-  --seconds "$SECONDS_TO_RUN" --clients "$CLIENTS" --json "$REPORT"
+  --seconds "$SECONDS_TO_RUN" --clients "$CLIENTS" --rate "$RATE" --json "$REPORT"

@@ -27,6 +27,10 @@ struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 64)]
     clients: usize,
+    /// Total send rate in transactions per second, spread over the clients (Caliper's
+    /// fixed-rate control); 0 sends as fast as the nodes answer.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
     /// How long to send, in seconds.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
@@ -126,10 +130,16 @@ async fn main() -> eyre::Result<()> {
             let client = clients[c % clients.len()].clone();
             let (sent_at, accepted, sent, chain_id) =
                 (sent_at.clone(), accepted.clone(), sent.clone(), args.chain_id);
+            let per_client = (args.rate > 0)
+                .then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
             tokio::spawn(async move {
                 let key = secp256k1::SecretKey::new(&mut rand::thread_rng());
                 let mut nonce = 0;
+                let mut pace = per_client.map(tokio::time::interval);
                 while Instant::now() < deadline {
+                    if let Some(pace) = &mut pace {
+                        pace.tick().await;
+                    }
                     let (hash, raw) = transfer(&key, chain_id, nonce);
                     sent_at.lock().unwrap().insert(hash, Instant::now());
                     sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -181,7 +191,7 @@ async fn main() -> eyre::Result<()> {
         })
         .collect();
     let report = json!({
-        "nodes": args.nodes.len(), "clients": args.clients, "seconds": args.seconds,
+        "nodes": args.nodes.len(), "clients": args.clients, "seconds": args.seconds, "rate": args.rate,
         "sent": sent, "accepted": accepted, "mined": mined,
         "success_rate": if sent > 0 { mined as f64 / sent as f64 } else { 0.0 },
         "tps": tps.round(),

@@ -83,12 +83,29 @@ pub struct ImportedBlock {
 /// A block built on the head by [`Chain::build_block`], not imported yet.
 #[derive(Debug)]
 pub struct BuiltBlock {
-    /// The block.
+    /// The block. Its builder may set `extra_data` (a seal) before [`Chain::commit_built`].
     pub block: Block,
     /// Its transactions with their senders.
     pub included: Vec<RecoveredTx>,
     /// Candidates left out, with the reason.
     pub rejected: Vec<(RecoveredTx, String)>,
+    /// What executing it gave, so committing it needs no second execution.
+    executed: Executed,
+}
+
+/// A block's execution on its parent: state writes and receipts.
+struct Executed {
+    /// The header as execution produced it.
+    header: Header,
+    /// The state trie writes.
+    state: WriteBatch,
+    receipts: Vec<veil_primitives::Receipt>,
+}
+
+impl std::fmt::Debug for Executed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executed").field("header", &self.header.number).finish_non_exhaustive()
+    }
 }
 
 /// Why the chain could not be opened or initialised.
@@ -292,27 +309,63 @@ impl Chain {
             withdrawals: header.withdrawals_root.map(|_| Default::default()),
         };
         Ok(BuiltBlock {
+            executed: Executed {
+                header: header.clone(),
+                state: scratch,
+                receipts: execution.receipts,
+            },
             block: Block { header, body },
             included: execution.transactions,
             rejected: execution.rejected,
         })
     }
 
+    /// Commits a block this node built, without executing it again: its header may differ
+    /// from the built one only in `extra_data`, and its parent must still be the head.
+    pub fn commit_built(&self, built: BuiltBlock) -> Result<ImportedBlock, ImportError> {
+        let _importing = self.import_lock.lock();
+        let BuiltBlock { block, included, executed, .. } = built;
+        let number = block.header.number;
+        let mut unsealed = block.header.clone();
+        unsealed.extra_data = executed.header.extra_data.clone();
+        if unsealed != executed.header {
+            return Err(ImportError::InvalidHeader {
+                number,
+                reason: "the header was changed after building (only extra data may be)".into(),
+            });
+        }
+        self.check_on_head(&block.header)?;
+        Ok(self.commit(block.header, included, executed.state, executed.receipts)?)
+    }
+
     /// Imports a block from elsewhere: recovers its senders (in parallel), then
     /// [`Chain::import_recovered`].
     pub fn import(&self, block: Block) -> Result<ImportedBlock, ImportError> {
+        self.import_with_known_senders(block, &[])
+    }
+
+    /// [`Chain::import`] where some senders are known already: `known[i]`, when given, is the
+    /// sender of transaction `i`, recovered earlier from the same signed bytes (the pool
+    /// recovered every transaction it admitted; a hash covers the signature, so a pooled
+    /// transaction with the same hash has the same sender). The others are recovered.
+    pub fn import_with_known_senders(
+        &self,
+        block: Block,
+        known: &[Option<Address>],
+    ) -> Result<ImportedBlock, ImportError> {
         let number = block.header.number;
         let transactions = block
             .body
             .transactions
             .into_par_iter()
             .enumerate()
-            .map(|(index, tx)| {
-                RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
+            .map(|(index, tx)| match known.get(index).copied().flatten() {
+                Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
+                None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
                     number,
                     index,
                     source,
-                })
+                }),
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.import_recovered(block.header, transactions)
@@ -328,16 +381,8 @@ impl Chain {
         transactions: Vec<RecoveredTx>,
     ) -> Result<ImportedBlock, ImportError> {
         let _importing = self.import_lock.lock();
-        let (head_hash, head) = self.head();
+        let head = self.check_on_head(&header)?;
         let number = header.number;
-        if header.parent_hash != head_hash || number != head.number + 1 {
-            return Err(ImportError::NotOnHead {
-                number,
-                parent: header.parent_hash,
-                head_number: head.number,
-                head: head_hash,
-            });
-        }
         if header.timestamp < head.timestamp {
             return Err(ImportError::InvalidHeader {
                 number,
@@ -374,10 +419,36 @@ impl Chain {
             &mut batch,
         )?;
         check(number, "state root", header.state_root, state_root)?;
+        Ok(self.commit(header, execution.transactions, batch, execution.receipts)?)
+    }
 
+    /// The head, when `header` extends it.
+    fn check_on_head(&self, header: &Header) -> Result<Header, ImportError> {
+        let (head_hash, head) = self.head();
+        if header.parent_hash != head_hash || header.number != head.number + 1 {
+            return Err(ImportError::NotOnHead {
+                number: header.number,
+                parent: header.parent_hash,
+                head_number: head.number,
+                head: head_hash,
+            });
+        }
+        Ok(head)
+    }
+
+    /// Writes an executed and checked block as the new head in one batch with its state
+    /// writes: block, receipts, indexes, and the removal of its transactions from the pool
+    /// journal. The caller holds the import lock.
+    fn commit(
+        &self,
+        header: Header,
+        transactions: Vec<RecoveredTx>,
+        mut batch: WriteBatch,
+        receipts: Vec<veil_primitives::Receipt>,
+    ) -> Result<ImportedBlock, StorageError> {
         let hash = header.hash_slow();
-        let senders: Vec<Address> =
-            execution.transactions.iter().map(RecoveredTx::sender).collect();
+        let senders: Vec<Address> = transactions.iter().map(RecoveredTx::sender).collect();
+        let raw: Vec<Transaction> = transactions.iter().map(|tx| tx.tx().clone()).collect();
         for tx in &raw {
             batch.delete(Table::PoolJournal, tx.hash().as_slice());
         }
@@ -385,7 +456,7 @@ impl Chain {
             header,
             body: BlockBody { transactions: raw, ommers: vec![], withdrawals: None },
         };
-        ChainStore::put_head_block(&mut batch, hash, &block, &senders, &execution.receipts);
+        ChainStore::put_head_block(&mut batch, hash, &block, &senders, &receipts);
         self.kv.write(batch)?;
         *self.head.write() = (hash, block.header.clone());
         if self.imported.receiver_count() > 0 {
@@ -396,10 +467,10 @@ impl Chain {
                 hash,
                 header: block.header.clone(),
                 transaction_hashes,
-                receipts: execution.receipts,
+                receipts,
             }));
         }
-        Ok(ImportedBlock { hash, header: block.header, transactions: execution.transactions })
+        Ok(ImportedBlock { hash, header: block.header, transactions })
     }
 }
 

@@ -1,8 +1,8 @@
-//! The minter: takes pending transactions, builds a block on the head and imports it through
-//! the same path as any other block. What decides *when* to mint is separate
+//! The minter: takes pending transactions, builds a block on the head and commits it (the
+//! block's execution while building is the one committed). What decides *when* to mint is separate
 //! ([`crate::mint_trigger`]); in a Raft network the leader will call [`Minter::mint`] instead.
 
-use crate::{chain::ImportError, BuiltBlock, Chain, ImportedBlock, TxPool};
+use crate::{chain::ImportError, Chain, ImportedBlock, TxPool};
 use alloy_primitives::Address;
 use std::sync::Arc;
 
@@ -33,17 +33,17 @@ impl Minter {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let BuiltBlock { block, included, rejected } =
-            self.chain.build_block(candidates, self.beneficiary, now)?;
-        for (tx, reason) in &rejected {
+        let mut built = self.chain.build_block(candidates, self.beneficiary, now)?;
+        for (tx, reason) in &built.rejected {
             tracing::info!(target: "miner", hash = %tx.hash(), %reason, "dropped transaction");
         }
-        let dropped: Vec<_> = rejected.into_iter().map(|(tx, _)| tx).collect();
-        if included.is_empty() {
+        let dropped: Vec<_> =
+            std::mem::take(&mut built.rejected).into_iter().map(|(tx, _)| tx).collect();
+        if built.included.is_empty() {
             self.pool.remove_after_block(&[], &dropped, &self.chain.latest_state())?;
             return Ok(None);
         }
-        let imported = self.chain.import_recovered(block.header, included)?;
+        let imported = self.chain.commit_built(built)?;
         self.pool.remove_after_block(
             &imported.transactions,
             &dropped,

@@ -24,4 +24,6 @@ mod network;
 pub use enode::{read_node_list, Enode};
 pub use identity::{peer_id_of, NodeKey, NodeKeyError};
 pub use libp2p::{gossipsub::MessageId, Multiaddr, PeerId};
-pub use network::{start, P2pConfig, P2pEvent, P2pHandle, PeerInfo, SyncRequest, SyncResponse};
+pub use network::{
+    start, P2pConfig, P2pEvent, P2pHandle, PeerInfo, SyncRequest, SyncResponse, Verdict,
+};

@@ -21,7 +21,8 @@ use std::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-const TX_TOPIC: &str = "veil/transactions/1";
+/// Gossip of transaction batches: a message is an RLP list of EIP-2718 encoded transactions.
+const TX_TOPIC: &str = "veil/transactions/2";
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A block-sync request: blocks from `from` (a number), at most `max`.
@@ -40,13 +41,25 @@ pub struct SyncResponse {
     pub blocks: Vec<Vec<u8>>,
 }
 
+/// A node's judgement of a gossiped message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and new to us: forward it.
+    Accept,
+    /// Well formed but of no use (known, stale): drop it without blame.
+    Ignore,
+    /// Malformed or invalidly signed: drop it and count it against the sender.
+    Reject,
+}
+
 /// What the service tells the node.
 #[derive(Debug)]
 pub enum P2pEvent {
-    /// A gossiped transaction: validate it and answer with [`P2pHandle::validated`].
-    Transaction {
-        /// The raw transaction.
-        data: Vec<u8>,
+    /// Gossiped transactions: validate them and answer with [`P2pHandle::validated`]. (A
+    /// message that is not a list of byte strings is rejected by the service itself.)
+    Transactions {
+        /// The raw (EIP-2718) transactions.
+        txs: Vec<Vec<u8>>,
         /// Who forwarded it.
         from: PeerId,
         /// Its gossip id.
@@ -88,11 +101,11 @@ pub struct PeerInfo {
 }
 
 enum Command {
-    PublishTx(Vec<u8>),
+    PublishTxs(Vec<u8>),
     Validated {
         id: MessageId,
         from: PeerId,
-        accept: bool,
+        verdict: Verdict,
     },
     SendRaft {
         to: PeerId,
@@ -126,14 +139,16 @@ impl P2pHandle {
         let _ = self.commands.send(command);
     }
 
-    /// Gossips a transaction this node accepted.
-    pub fn publish_transaction(&self, raw: Vec<u8>) {
-        self.send(Command::PublishTx(raw));
+    /// Gossips transactions this node accepted, as one message (keep it under 1 MiB).
+    pub fn publish_transactions(&self, raws: &[Vec<u8>]) {
+        let list: Vec<&[u8]> = raws.iter().map(Vec::as_slice).collect();
+        self.send(Command::PublishTxs(alloy_rlp::encode(list)));
     }
 
-    /// Reports a gossiped transaction's validation: accepted ones are forwarded, others dropped.
-    pub fn validated(&self, id: MessageId, from: PeerId, accept: bool) {
-        self.send(Command::Validated { id, from, accept });
+    /// Reports a gossiped message's validation: accepted ones are forwarded, others dropped
+    /// (a rejected one counts against the peer that forwarded it).
+    pub fn validated(&self, id: MessageId, from: PeerId, verdict: Verdict) {
+        self.send(Command::Validated { id, from, verdict });
     }
 
     /// Sends a raft message.
@@ -387,14 +402,17 @@ impl Service {
     fn on_command(&mut self, command: Command) {
         let behaviour = self.swarm.behaviour_mut();
         match command {
-            Command::PublishTx(data) => {
+            Command::PublishTxs(data) => {
                 if let Err(e) = behaviour.gossipsub.publish(IdentTopic::new(TX_TOPIC), data) {
                     tracing::debug!(error = %e, "transaction not gossiped");
                 }
             }
-            Command::Validated { id, from, accept } => {
-                let verdict =
-                    if accept { MessageAcceptance::Accept } else { MessageAcceptance::Reject };
+            Command::Validated { id, from, verdict } => {
+                let verdict = match verdict {
+                    Verdict::Accept => MessageAcceptance::Accept,
+                    Verdict::Ignore => MessageAcceptance::Ignore,
+                    Verdict::Reject => MessageAcceptance::Reject,
+                };
                 behaviour.gossipsub.report_message_validation_result(&id, &from, verdict);
             }
             Command::SendRaft { to, data } => {
@@ -469,11 +487,21 @@ impl Service {
                 propagation_source,
                 message_id,
                 message,
-            })) => self.emit(P2pEvent::Transaction {
-                data: message.data,
-                from: propagation_source,
-                id: message_id,
-            }),
+            })) => match alloy_rlp::decode_exact::<Vec<alloy_primitives::Bytes>>(&message.data) {
+                Ok(txs) => self.emit(P2pEvent::Transactions {
+                    txs: txs.into_iter().map(Vec::from).collect(),
+                    from: propagation_source,
+                    id: message_id,
+                }),
+                Err(e) => {
+                    tracing::debug!(peer = %propagation_source, error = %e, "gossip message is not a transaction list");
+                    self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                        &message_id,
+                        &propagation_source,
+                        MessageAcceptance::Reject,
+                    );
+                }
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Raft(request_response::Event::Message {
                 peer,
                 message: request_response::Message::Request { request, channel, .. },

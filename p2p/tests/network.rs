@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use veil_p2p::{
     start, Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncRequest, SyncResponse,
+    Verdict,
 };
 
 struct Node {
@@ -66,11 +67,11 @@ async fn gossip_raft_messages_and_block_sync_between_static_peers() {
 
     // Gossip needs the mesh: publish until B hears it.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let (data, from, id) = loop {
-        a.handle.publish_transaction(b"raw tx".to_vec());
+    let (txs, from, id) = loop {
+        a.handle.publish_transactions(&[b"raw tx".to_vec(), b"another".to_vec()]);
         let got = tokio::time::timeout(Duration::from_millis(300), async {
             next(&mut b, |e| match e {
-                P2pEvent::Transaction { data, from, id } => Some((data, from, id)),
+                P2pEvent::Transactions { txs, from, id } => Some((txs, from, id)),
                 _ => None,
             })
             .await
@@ -81,8 +82,9 @@ async fn gossip_raft_messages_and_block_sync_between_static_peers() {
         }
         assert!(Instant::now() < deadline, "no gossip");
     };
-    assert_eq!((data.as_slice(), from), (&b"raw tx"[..], a.key.peer_id()));
-    b.handle.validated(id, from, true);
+    assert_eq!(txs, vec![b"raw tx".to_vec(), b"another".to_vec()]);
+    assert_eq!(from, a.key.peer_id());
+    b.handle.validated(id, from, Verdict::Accept);
 
     a.handle.send_raft(b.key.peer_id(), vec![1, 2, 3]);
     let (from, data) = next(&mut b, |e| match e {

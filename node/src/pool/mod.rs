@@ -125,6 +125,10 @@ struct SenderTxs {
     /// Nonce of the sender in the latest state.
     state_nonce: u64,
     by_nonce: BTreeMap<u64, PooledTx>,
+    /// The first nonce at or above `state_nonce` that is not pooled: the end of the run that
+    /// is executable now. Kept up to date by every change, so counting pending transactions
+    /// does not walk them (a sender may have thousands pooled).
+    pending_end: u64,
 }
 
 impl SenderTxs {
@@ -136,19 +140,45 @@ impl SenderTxs {
 
     /// Number of transactions executable in order from the state nonce.
     fn pending_len(&self) -> usize {
-        let mut expected = self.state_nonce;
-        self.live()
-            .take_while(|(&n, _)| {
-                let ok = n == expected;
-                expected += 1;
-                ok
-            })
-            .count()
+        (self.pending_end - self.state_nonce) as usize
     }
 
     /// Number of transactions waiting behind a nonce gap.
     fn queued_len(&self) -> usize {
-        self.live().count() - self.pending_len()
+        self.by_nonce.range(self.pending_end..).count()
+    }
+
+    /// Moves `pending_end` over pooled nonces from `from`.
+    fn extend_pending_from(&mut self, from: u64) {
+        let mut end = from;
+        while self.by_nonce.contains_key(&end) {
+            end += 1;
+        }
+        self.pending_end = end;
+    }
+
+    /// The sender's nonce in the latest state moved to `nonce`.
+    fn set_state_nonce(&mut self, nonce: u64) {
+        let was = self.state_nonce;
+        self.state_nonce = nonce;
+        if nonce < was || nonce > self.pending_end {
+            self.extend_pending_from(nonce);
+        }
+    }
+
+    fn insert(&mut self, nonce: u64, tx: PooledTx) {
+        self.by_nonce.insert(nonce, tx);
+        if nonce == self.pending_end {
+            self.extend_pending_from(nonce);
+        }
+    }
+
+    fn remove(&mut self, nonce: u64) -> Option<PooledTx> {
+        let removed = self.by_nonce.remove(&nonce)?;
+        if (self.state_nonce..self.pending_end).contains(&nonce) {
+            self.pending_end = nonce;
+        }
+        Some(removed)
     }
 }
 
@@ -176,6 +206,9 @@ pub struct TxPool {
     journal: Option<Journal>,
     added: tokio::sync::Notify,
     announced: tokio::sync::broadcast::Sender<B256>,
+    /// Receivers of transactions submitted to this node (not those heard from peers), for
+    /// gossip: unbounded, so none is lost under load.
+    local: Mutex<Vec<tokio::sync::mpsc::UnboundedSender<RecoveredTx>>>,
 }
 
 /// Everything the pool holds, by sender and nonce (`txpool_content`).
@@ -207,7 +240,16 @@ impl TxPool {
             journal,
             added: Default::default(),
             announced: tokio::sync::broadcast::channel(4096).0,
+            local: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Every transaction accepted by [`TxPool::add`] (submitted to this node) from now on, in
+    /// order of acceptance.
+    pub fn subscribe_local(&self) -> tokio::sync::mpsc::UnboundedReceiver<RecoveredTx> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.local.lock().push(tx);
+        rx
     }
 
     /// Hashes of transactions as they are accepted (`newPendingTransactions`). A receiver that
@@ -255,8 +297,30 @@ impl TxPool {
         Ok(())
     }
 
-    /// Validates `tx` against the head and the latest state and adds it; returns its hash.
+    /// Validates a transaction submitted to this node against the head and the latest state
+    /// and adds it; returns its hash. Local subscribers ([`TxPool::subscribe_local`]) get it.
     pub fn add(
+        &self,
+        tx: RecoveredTx,
+        state: &impl StateReader,
+        head: &Header,
+    ) -> Result<B256, PoolError> {
+        let hash = self.admit(tx.clone(), state, head)?;
+        self.local.lock().retain(|subscriber| subscriber.send(tx.clone()).is_ok());
+        Ok(hash)
+    }
+
+    /// [`TxPool::add`] for a transaction heard from a peer: not handed to local subscribers.
+    pub fn add_remote(
+        &self,
+        tx: RecoveredTx,
+        state: &impl StateReader,
+        head: &Header,
+    ) -> Result<B256, PoolError> {
+        self.admit(tx, state, head)
+    }
+
+    fn admit(
         &self,
         tx: RecoveredTx,
         state: &impl StateReader,
@@ -284,7 +348,7 @@ impl TxPool {
         let seq = pool.next_seq;
         let total = pool.by_hash.len();
         let entry = pool.senders.entry(sender).or_default();
-        entry.state_nonce = state_nonce;
+        entry.set_state_nonce(state_nonce);
         let replaced = match entry.by_nonce.get(&nonce) {
             Some(old) => {
                 if !self.is_acceptable_replacement(&old.tx, &tx) {
@@ -295,11 +359,9 @@ impl TxPool {
             None => None,
         };
         if replaced.is_none() {
-            // Walks the sender's transactions once, and counts the queued ones only for a
-            // transaction that would join them.
-            let pending = entry.pending_len();
-            let is_queued = nonce > state_nonce + pending as u64;
-            if is_queued && entry.live().count() - pending >= self.config.max_queued_per_sender {
+            // Counts the queued ones only for a transaction that would join them.
+            let is_queued = nonce > entry.pending_end;
+            if is_queued && entry.queued_len() >= self.config.max_queued_per_sender {
                 return Err(PoolError::Full);
             }
             if total >= self.config.max_transactions && !Self::evict_one_queued(&mut pool) {
@@ -307,7 +369,7 @@ impl TxPool {
             }
         }
         let entry = pool.senders.entry(sender).or_default();
-        entry.by_nonce.insert(nonce, PooledTx { tx: tx.clone(), seq });
+        entry.insert(nonce, PooledTx { tx: tx.clone(), seq });
         pool.next_seq += 1;
         if let Some(old) = replaced {
             pool.by_hash.remove(&old);
@@ -362,8 +424,7 @@ impl TxPool {
             .max_by_key(|(_, s)| s.queued_len())
             .and_then(|(sender, s)| s.by_nonce.keys().next_back().map(|n| (*sender, *n)));
         let Some((sender, nonce)) = victim else { return false };
-        if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.by_nonce.remove(&nonce))
-        {
+        if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.remove(nonce)) {
             pool.by_hash.remove(&removed.tx.hash());
             tracing::debug!(target: "txpool", hash = %removed.tx.hash(), "evicted queued transaction");
         }
@@ -377,7 +438,9 @@ impl TxPool {
         let mut runs: Vec<Vec<&PooledTx>> = pool
             .senders
             .values()
-            .map(|s| s.live().map(|(_, tx)| tx).take(s.pending_len()).collect::<Vec<_>>())
+            .map(|s| {
+                s.live().map(|(_, tx)| tx).take(s.pending_len().min(limit)).collect::<Vec<_>>()
+            })
             .filter(|run| !run.is_empty())
             .collect();
         for run in &mut runs {
@@ -416,7 +479,7 @@ impl TxPool {
         for tx in dropped {
             if let Some((sender, nonce)) = pool.by_hash.remove(&tx.hash()) {
                 if let Some(s) = pool.senders.get_mut(&sender) {
-                    s.by_nonce.remove(&nonce);
+                    s.remove(nonce);
                 }
                 stale.push(tx.hash());
             }
@@ -427,9 +490,9 @@ impl TxPool {
         for sender in senders {
             let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
             let Some(s) = pool.senders.get_mut(&sender) else { continue };
-            s.state_nonce = state_nonce;
             let kept = s.by_nonce.split_off(&state_nonce);
             let gone = std::mem::replace(&mut s.by_nonce, kept);
+            s.set_state_nonce(state_nonce);
             let empty = s.by_nonce.is_empty();
             for tx in gone.into_values() {
                 let hash = tx.tx.hash();
@@ -475,6 +538,12 @@ impl TxPool {
             }
         }
         content
+    }
+
+    /// The senders of pooled transactions by hash (`None` for those not pooled), under one lock.
+    pub fn senders_of(&self, hashes: &[B256]) -> Vec<Option<Address>> {
+        let pool = self.state.lock();
+        hashes.iter().map(|hash| pool.by_hash.get(hash).map(|(sender, _)| *sender)).collect()
     }
 
     /// Whether the pool holds a transaction.

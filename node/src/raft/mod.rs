@@ -6,12 +6,14 @@
 //! every `--raftblocktime` while transactions are pending, seals it ([`seal`]) and proposes it;
 //! every member imports committed blocks whose parent is its head and whose seal names a
 //! member's node key (for the term's leader when known), skipping the rest with a log line.
-//! Transactions accepted by the pool are gossiped; gossiped ones are forwarded only when the
-//! pool accepts them. Peers' block requests are answered from the chain.
+//! The leader commits its own block without executing it again; members reuse the senders
+//! their pools recovered. Transaction gossip runs beside the raft task ([`gossip`]). Peers'
+//! block requests are answered from the chain.
 
+pub mod gossip;
 pub mod seal;
 
-use crate::{Chain, TxPool};
+use crate::{BuiltBlock, Chain, TxPool};
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
 use eyre::{eyre, WrapErr};
@@ -23,7 +25,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot, watch};
 use veil_consensus::{Committed, RaftNode};
 use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncResponse};
-use veil_primitives::{Block, RecoveredTx, Transaction};
+use veil_primitives::{Block, Transaction};
 use veil_storage::{ChainStore, KvStore, WriteBatch};
 
 /// Raft's logical clock.
@@ -184,7 +186,9 @@ pub async fn start(
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
     let (commands, command_rx) = mpsc::unbounded_channel();
+    let gossip = gossip::start(chain.clone(), pool.clone(), p2p.clone(), shutdown.clone());
     let mut member = Member {
+        gossip,
         removed,
         raft,
         chain,
@@ -225,7 +229,10 @@ struct Member {
     peers: Vec<PeerId>,
     /// The leader seen in each term, to check seals against.
     leaders: HashMap<u64, u64>,
-    in_flight: Option<(B256, Instant)>,
+    /// The block this leader proposed last: its hash, when, and its execution.
+    in_flight: Option<(B256, Instant, BuiltBlock)>,
+    /// Peers' transaction gossip goes here.
+    gossip: mpsc::UnboundedSender<gossip::Incoming>,
     /// Blocks are missing below the log (a snapshot arrived, or a committed block was ahead
     /// of the head): fetch them from peers.
     needs_sync: bool,
@@ -245,7 +252,6 @@ impl Member {
     ) -> eyre::Result<()> {
         let mut ticker = tokio::time::interval(TICK);
         let mut minting = tokio::time::interval(block_time);
-        let mut pending = self.pool.subscribe();
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.raft.tick(),
@@ -254,11 +260,6 @@ impl Member {
                     Some(event) => self.on_event(event),
                     None => return Err(eyre!("the p2p service stopped")),
                 },
-                hash = pending.recv() => {
-                    if let Some(tx) = hash.ok().and_then(|h| self.pool.get(&h)) {
-                        self.p2p.publish_transaction(tx.tx().encoded_2718());
-                    }
-                }
                 Some(command) = commands.recv() => self.on_command(command),
                 _ = shutdown.changed() => return Ok(()),
             }
@@ -400,16 +401,8 @@ impl Member {
                     tracing::debug!(target: "raft", peer = %from, error = %e, "raft message refused");
                 }
             }
-            P2pEvent::Transaction { data, from, id } => {
-                let accepted = Transaction::decode_2718_exact(&data)
-                    .ok()
-                    .and_then(|tx| RecoveredTx::try_new(tx).ok())
-                    .is_some_and(|tx| {
-                        let (_, head) = self.chain.head();
-                        self.pool.contains(&tx.hash())
-                            || self.pool.add(tx, &self.chain.latest_state(), &head).is_ok()
-                    });
-                self.p2p.validated(id, from, accepted);
+            P2pEvent::Transactions { txs, from, id } => {
+                let _ = self.gossip.send(gossip::Incoming { txs, from, id });
             }
             P2pEvent::BlockRequest { request, reply, .. } => {
                 let store = self.chain.store();
@@ -430,24 +423,27 @@ impl Member {
     /// The leader builds, seals and proposes a block when transactions are pending and its
     /// previous proposal has been applied.
     fn mint(&mut self) {
-        if let Some((_, since)) = self.in_flight {
+        if let Some((_, since, _)) = &self.in_flight {
             if since.elapsed() < PROPOSAL_TIMEOUT {
                 return;
             }
             self.in_flight = None;
         }
-        if !self.raft.is_leader() || self.pool.status().pending == 0 {
+        if !self.raft.is_leader() {
             return;
         }
         let candidates = self.pool.pending(MAX_BLOCK_TXS);
+        if candidates.is_empty() {
+            return;
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let built = tokio::task::block_in_place(|| {
             self.chain.build_block(candidates, self.beneficiary, now)
         });
-        let mut block = match built {
-            Ok(built) if !built.included.is_empty() => built.block,
+        let mut built = match built {
+            Ok(built) if !built.included.is_empty() => built,
             Ok(built) => {
                 let dropped: Vec<_> = built.rejected.into_iter().map(|(tx, _)| tx).collect();
                 let _ = self.pool.remove_after_block(&[], &dropped, &self.chain.latest_state());
@@ -455,10 +451,10 @@ impl Member {
             }
             Err(e) => return tracing::error!(target: "raft", error = %e, "building a block failed"),
         };
-        seal::seal(&mut block.header, self.raft.id(), &self.key);
-        let hash = block.header.hash_slow();
-        match self.raft.propose(alloy_rlp::encode(&block)) {
-            Ok(()) => self.in_flight = Some((hash, Instant::now())),
+        seal::seal(&mut built.block.header, self.raft.id(), &self.key);
+        let hash = built.block.header.hash_slow();
+        match self.raft.propose(alloy_rlp::encode(&built.block)) {
+            Ok(()) => self.in_flight = Some((hash, Instant::now(), built)),
             Err(e) => tracing::debug!(target: "raft", error = %e, "proposal refused"),
         }
     }
@@ -527,9 +523,13 @@ impl Member {
             }
         };
         let hash = block.header.hash_slow();
-        if self.in_flight.is_some_and(|(h, _)| h == hash) {
-            self.in_flight = None;
-        }
+        let own = match self.in_flight.take() {
+            Some((h, _, built)) if h == hash => Some(built),
+            other => {
+                self.in_flight = other;
+                None
+            }
+        };
         let number = block.header.number;
         if let Err(why) =
             seal::check(&block.header, &self.members, self.leaders.get(&term).copied())
@@ -545,7 +545,15 @@ impl Member {
             tracing::info!(target: "raft", number, %hash, "committed block does not extend the head; skipped");
             return self.record_applied(index);
         }
-        let imported = tokio::task::block_in_place(|| self.chain.import(block));
+        let imported = tokio::task::block_in_place(|| match own {
+            Some(built) => self.chain.commit_built(built),
+            None => {
+                let hashes: Vec<B256> =
+                    block.body.transactions.iter().map(Transaction::hash).collect();
+                let known = self.pool.senders_of(&hashes);
+                self.chain.import_with_known_senders(block, &known)
+            }
+        });
         match imported {
             Ok(imported) => {
                 self.pool.remove_after_block(
