@@ -24,7 +24,8 @@ CLIENTS="${2:-64}"
 RATE="${3:-0}"
 
 WORK="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# KEEP=1 keeps the nodes' data and logs (VERBOSITY=3 logs every block) for a look afterwards.
+trap 'kill $(jobs -p) 2>/dev/null || true; wait; [ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"' EXIT
 enodes=()
 for i in 0 1 2 3 4 5 6; do
   mkdir -p "$WORK/n$i"
@@ -37,7 +38,7 @@ urls=()
 for i in 0 1 2 3 4 5 6; do
   echo "$list" >"$WORK/n$i/static-nodes.json"
   "$VEIL" --dev --raft --datadir "$WORK/n$i" --port $((31000 + i)) --http --http.port $((32000 + i)) \
-    --http.api eth,net,web3,raft --ipcdisable --verbosity 2 2>"$WORK/n$i/log" &
+    --http.api eth,net,web3,raft --ipcdisable --verbosity "${VERBOSITY:-2}" 2>"$WORK/n$i/log" &
   pids+=("$!")
   urls+=("http://127.0.0.1:$((32000 + i))")
 done

@@ -35,6 +35,9 @@ pub struct RaftStorage {
     kv: Arc<dyn KvStore>,
 }
 
+/// A raft log write slower than this is logged.
+const SLOW_SYNC: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl RaftStorage {
     /// Opens the stored raft state, or starts one whose first membership is `voters` (empty
     /// for a node joining an existing cluster, which learns it from the leader).
@@ -80,8 +83,15 @@ impl RaftStorage {
     }
 
     fn commit(&self, batch: WriteBatch) -> Result<(), ConsensusError> {
+        let started = std::time::Instant::now();
         self.kv.write(batch).map_err(ConsensusError::storage)?;
-        self.kv.flush().map_err(ConsensusError::storage)
+        self.kv.flush().map_err(ConsensusError::storage)?;
+        // As etcd warns of a slow fdatasync: a slow disk stalls the whole cluster's commits.
+        let took = started.elapsed();
+        if took > SLOW_SYNC {
+            tracing::warn!(target: "raft", took_ms = took.as_millis() as u64, "slow fsync of the raft log");
+        }
+        Ok(())
     }
 
     /// Appends `entries` (replacing any conflicting tail) and records `hard_state`, durably.

@@ -317,3 +317,43 @@ fn contract_size_limit_comes_from_the_genesis() {
     let code = node.chain.latest_state().account(address_of(&key(0)).create(3)).unwrap().unwrap();
     assert_ne!(code.code_hash, KECCAK_EMPTY);
 }
+
+#[test]
+fn a_built_block_commits_as_built_and_only_on_its_parent() {
+    let spec = genesis(false);
+    let leader = node(&spec);
+    let hash = submit(&leader, transfer(0, 0, Address::repeat_byte(1), 5, 2 * GWEI));
+    let candidates = leader.pool.pending(10);
+    let head = leader.chain.head();
+
+    // Only extra data (the raft seal) may change between building and committing.
+    let mut tampered = leader.chain.build_block(candidates.clone(), Address::ZERO, 1).unwrap();
+    tampered.block.header.gas_used += 1;
+    let err = leader.chain.commit_built(tampered).unwrap_err();
+    assert!(matches!(err, ImportError::InvalidHeader { .. }), "{err}");
+    assert_eq!(leader.chain.head(), head);
+
+    let mut first = leader.chain.build_block(candidates.clone(), Address::ZERO, 1).unwrap();
+    let stale = leader.chain.build_block(candidates, Address::ZERO, 1).unwrap();
+    first.block.header.extra_data = vec![7; 73].into();
+    let committed = leader.chain.commit_built(first).unwrap();
+    assert_eq!(leader.chain.head().0, committed.hash);
+    assert!(leader.chain.store().tx_location(hash).unwrap().is_some());
+    // A second block built on the same parent no longer extends the head.
+    let err = leader.chain.commit_built(stale).unwrap_err();
+    assert!(matches!(err, ImportError::NotOnHead { .. }), "{err}");
+
+    // What was committed without re-execution is what executing it gives: a follower imports
+    // the stored block (its senders taken from its own pool) to the same hash and state root.
+    let block = leader.chain.store().block(committed.hash).unwrap().unwrap();
+    let follower = node(&spec);
+    submit(&follower, transfer(0, 0, Address::repeat_byte(1), 5, 2 * GWEI));
+    let known = follower.pool.senders_of(&[hash]);
+    assert_eq!(known, vec![Some(address_of(&key(0)))]);
+    let imported = follower.chain.import_with_known_senders(block, &known).unwrap();
+    assert_eq!(imported.hash, committed.hash);
+    assert_eq!(
+        follower.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(),
+        committed.header.state_root
+    );
+}

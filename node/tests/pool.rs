@@ -236,3 +236,30 @@ fn transactions_arriving_between_import_and_pool_cleanup_stay_pending() {
     assert_eq!(f.pool.pending(usize::MAX).len() as u64, limit + 10, "only the new ones");
     assert_eq!(f.pool.content().queued.len(), 0);
 }
+
+#[test]
+fn a_dropped_transaction_queues_the_senders_later_ones_until_its_nonce_returns() {
+    let f = fixture(true);
+    let txs: Vec<RecoveredTx> = (0..5).map(|n| signed(0, legacy(0, n, 0))).collect();
+    for tx in &txs {
+        f.add(tx.clone()).unwrap();
+    }
+    assert_eq!((f.pool.status().pending, f.pool.status().queued), (5, 0));
+    // Nonce 2 is dropped (a block left it out): 3 and 4 wait behind the gap.
+    f.pool.remove_after_block(&[], &[txs[2].clone()], &f.chain.latest_state()).unwrap();
+    assert_eq!((f.pool.status().pending, f.pool.status().queued), (2, 2));
+    assert_eq!(f.pool.pending(usize::MAX).len(), 2);
+    assert_eq!(f.pool.pending_nonce(address_of(&key(0)), 0), 2);
+    // Sending nonce 2 again closes the gap.
+    f.add(signed(0, TxLegacy { value: U256::from(7), ..legacy(0, 2, 0) })).unwrap();
+    assert_eq!((f.pool.status().pending, f.pool.status().queued), (5, 0));
+    // A block mines 0..=2: the rest stay pending from the new state nonce.
+    let built = f.chain.build_block(f.pool.pending(3), Address::ZERO, 1).unwrap();
+    let imported = f.chain.commit_built(built).unwrap();
+    f.pool.remove_after_block(&imported.transactions, &[], &f.chain.latest_state()).unwrap();
+    assert_eq!((f.pool.status().pending, f.pool.status().queued), (2, 0));
+    assert_eq!(
+        f.pool.pending(usize::MAX).iter().map(|t| t.tx().nonce()).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+}

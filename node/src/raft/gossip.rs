@@ -102,6 +102,7 @@ fn judge(
     pool: &TxPool,
     messages: Vec<Incoming>,
 ) -> Vec<(MessageId, PeerId, Verdict)> {
+    // Per message: `None` if any transaction is malformed, else each new one recovered.
     let recovered: Vec<Option<Vec<Option<RecoveredTx>>>> = messages
         .par_iter()
         .map(|message| {
@@ -143,4 +144,61 @@ fn judge(
             (message.id, message.from, verdict)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{dev, PoolConfig};
+    use alloy_consensus::TxLegacy;
+    use alloy_primitives::{Address, TxKind, U256};
+    use veil_storage::{InMemoryKv, KvStore};
+
+    fn transfer(nonce: u64, chain_id: u64) -> Vec<u8> {
+        let tx = TxLegacy {
+            chain_id: Some(chain_id),
+            nonce,
+            gas_price: 0,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::repeat_byte(1)),
+            value: U256::ZERO,
+            input: Default::default(),
+        };
+        veil_primitives::sign_transaction(tx.into(), &dev::dev_key(0)).encoded_2718()
+    }
+
+    fn message(txs: Vec<Vec<u8>>) -> Incoming {
+        Incoming { txs, from: PeerId::random(), id: MessageId::new(&[1]) }
+    }
+
+    #[test]
+    fn new_transactions_are_forwarded_known_ones_ignored_and_malformed_ones_rejected() {
+        let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+        let spec = dev::dev_chain_spec();
+        Chain::init(&kv, &spec).unwrap();
+        let chain = Chain::open(kv).unwrap();
+        let pool = TxPool::new(PoolConfig::default(), chain.spec().clone(), None);
+        let chain_id = spec.chain_id();
+        let verdicts = |messages| -> Vec<Verdict> {
+            judge(&chain, &pool, messages).into_iter().map(|(_, _, v)| v).collect()
+        };
+
+        let first = verdicts(vec![message(vec![transfer(0, chain_id), transfer(1, chain_id)])]);
+        assert_eq!(first, vec![Verdict::Accept]);
+        assert_eq!(pool.status().pending, 2);
+        assert_eq!(
+            verdicts(vec![
+                // Both already pooled.
+                message(vec![transfer(0, chain_id), transfer(1, chain_id)]),
+                // Well formed and signed, but for another chain: of no use, nobody to blame.
+                message(vec![transfer(2, chain_id + 1)]),
+                // Not a transaction.
+                message(vec![vec![0xde, 0xad]]),
+                // One good transaction does not excuse a malformed one beside it.
+                message(vec![transfer(2, chain_id), vec![0xc0]]),
+            ]),
+            vec![Verdict::Ignore, Verdict::Ignore, Verdict::Reject, Verdict::Reject]
+        );
+        assert_eq!(pool.status().pending, 2, "nothing from a rejected message was pooled");
+    }
 }
