@@ -541,14 +541,14 @@ impl Service {
                     let _ = reply.send(None);
                 }
             }
-            // Raft resends what a lost message carried; the failure is worth a line only when
-            // looking into a slow cluster.
+            // Raft resends what a lost message carried, and a peer that is down fails every
+            // message: worth a line only when looking into a slow cluster.
             SwarmEvent::Behaviour(BehaviourEvent::Raft(
                 request_response::Event::OutboundFailure { peer, error, .. },
-            )) => tracing::warn!(%peer, %error, "raft message not delivered"),
+            )) => tracing::debug!(%peer, %error, "raft message not delivered"),
             SwarmEvent::Behaviour(BehaviourEvent::Raft(
                 request_response::Event::InboundFailure { peer, error, .. },
-            )) => tracing::warn!(%peer, %error, "raft message not received"),
+            )) => tracing::debug!(%peer, %error, "raft message not received"),
             _ => {}
         }
     }
