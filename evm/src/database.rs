@@ -50,6 +50,11 @@ impl<S: StateReader, H: BlockHashes> StateDatabase<S, H> {
     pub fn new(state: S, hashes: H) -> Self {
         Self { state, hashes }
     }
+
+    /// Where `BLOCKHASH` looks.
+    pub fn hashes(&self) -> &H {
+        &self.hashes
+    }
 }
 
 impl<S: StateReader, H: BlockHashes> DatabaseRef for StateDatabase<S, H> {

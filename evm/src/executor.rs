@@ -1,8 +1,12 @@
 //! Executing a block's transactions on revm.
 
-use crate::{bundle_to_diff, cfg_env, BlockHashes, StateDatabase, StateError};
+use crate::{
+    bundle_to_diff, cfg_env,
+    private::{PrivateExecution, PrivateInputs, PrivatePayload, PrivateRunner},
+    BlockHashes, StateDatabase, StateError,
+};
 use alloy_consensus::{Eip658Value, Header, Receipt as ReceiptFields, ReceiptEnvelope};
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, TxKind, B256, U256};
 use revm::{
     context::{BlockEnv, TxEnv},
     context_interface::result::{EVMError, ExecutionResult},
@@ -83,6 +87,8 @@ pub struct BlockExecution {
     pub diff: StateDiff,
     /// Transactions left out while building, with the reason.
     pub rejected: Vec<(RecoveredTx, String)>,
+    /// The private side, when private inputs were given.
+    pub private: Option<PrivateExecution>,
 }
 
 /// Why a block could not be executed.
@@ -101,9 +107,12 @@ pub enum ExecutionError {
     /// Reading state failed.
     #[error("state read failed: {0}")]
     State(#[from] StorageError),
+    /// A private transaction's payload was not fetched before execution.
+    #[error("private transaction {0}: its payload was not fetched from the transaction manager")]
+    PayloadMissing(B256),
 }
 
-fn database_error(error: EvmDatabaseError<StateError>) -> ExecutionError {
+pub(crate) fn database_error(error: EvmDatabaseError<StateError>) -> ExecutionError {
     match error {
         EvmDatabaseError::Database(StateError(e)) => ExecutionError::State(e),
         EvmDatabaseError::Bal(e) => ExecutionError::State(StorageError::Corrupt(e.to_string())),
@@ -148,15 +157,62 @@ fn receipt(tx_type: u8, result: &ExecutionResult, cumulative_gas_used: u64) -> R
 }
 
 /// Executes `transactions` on top of `db` under the rules of `chain` for the block `block`.
-pub fn execute_block<S: StateReader, H: BlockHashes>(
+/// Private transactions are refused: see [`execute_block_with_private`].
+pub fn execute_block<S: StateReader, H: BlockHashes + Clone>(
     chain: &ChainSpec,
     block: &BlockContext,
     db: StateDatabase<S, H>,
     transactions: Vec<RecoveredTx>,
     mode: ExecutionMode,
 ) -> Result<BlockExecution, ExecutionError> {
-    let mut state = State::builder().with_database_ref(db).with_bundle_update().build();
+    run_block::<S, H, S, S>(chain, block, db, None, transactions, mode)
+}
+
+/// [`execute_block`] for a node with a transaction manager: private transactions take their
+/// public effect, and parties run their payloads on the private state ([`crate::private`]).
+/// `hashes` resolves `BLOCKHASH` in private frames.
+pub fn execute_block_with_private<S, H, P, Q>(
+    chain: &ChainSpec,
+    block: &BlockContext,
+    db: StateDatabase<S, H>,
+    private: PrivateInputs<P, Q>,
+    transactions: Vec<RecoveredTx>,
+    mode: ExecutionMode,
+) -> Result<BlockExecution, ExecutionError>
+where
+    S: StateReader,
+    H: BlockHashes + Clone,
+    P: StateReader,
+    Q: StateReader,
+{
+    run_block(chain, block, db, Some(private), transactions, mode)
+}
+
+/// The public effect of a private transaction: a call from the sender to itself carrying the
+/// payload hash, so nonce, intrinsic gas and fee are checked and charged as for any call.
+fn private_marker(tx: &RecoveredTx) -> TxEnv {
+    TxEnv { kind: TxKind::Call(tx.sender()), value: U256::ZERO, ..tx_env(tx) }
+}
+
+fn run_block<S, H, P, Q>(
+    chain: &ChainSpec,
+    block: &BlockContext,
+    db: StateDatabase<S, H>,
+    private: Option<PrivateInputs<P, Q>>,
+    transactions: Vec<RecoveredTx>,
+    mode: ExecutionMode,
+) -> Result<BlockExecution, ExecutionError>
+where
+    S: StateReader,
+    H: BlockHashes + Clone,
+    P: StateReader,
+    Q: StateReader,
+{
     let cfg = cfg_env(chain, block.number, block.timestamp);
+    let mut private = private.map(|inputs| {
+        PrivateRunner::new(inputs, db.hashes().clone(), cfg.clone(), block.block_env())
+    });
+    let mut state = State::builder().with_database_ref(db).with_bundle_update().build();
     let mut evm = Context::mainnet()
         .with_block(block.block_env())
         .with_cfg(cfg)
@@ -167,9 +223,18 @@ pub fn execute_block<S: StateReader, H: BlockHashes>(
     let mut rejected = Vec::new();
     let mut gas_used = 0u64;
     for (index, tx) in transactions.into_iter().enumerate() {
-        let reason = if tx.tx().is_private() {
-            "private transactions need a transaction manager, which this node does not have"
-                .to_string()
+        let payload = match (&private, tx.tx().is_private()) {
+            (_, false) => None,
+            (None, true) => Some(Err(
+                "private transactions need a transaction manager, which this node does not have",
+            )),
+            (Some(runner), true) => match runner.payload(&tx.hash()) {
+                Some(payload) => Some(Ok(payload.clone())),
+                None => return Err(ExecutionError::PayloadMissing(tx.hash())),
+            },
+        };
+        let reason = if let Some(Err(why)) = &payload {
+            why.to_string()
         } else if gas_used + tx.tx().gas_limit() > block.gas_limit {
             format!(
                 "gas limit reached: block has {} gas left, transaction wants {}",
@@ -177,10 +242,16 @@ pub fn execute_block<S: StateReader, H: BlockHashes>(
                 tx.tx().gas_limit()
             )
         } else {
-            match evm.transact_commit(tx_env(&tx)) {
+            let env = if payload.is_some() { private_marker(&tx) } else { tx_env(&tx) };
+            match evm.transact_commit(env) {
                 Ok(result) => {
                     gas_used += result.tx_gas_used();
                     receipts.push(receipt(tx.tx().tx_type(), &result, gas_used));
+                    if let (Some(runner), Some(Ok(PrivatePayload::Party(data)))) =
+                        (&mut private, payload)
+                    {
+                        runner.run(&tx, data)?;
+                    }
                     included.push(tx);
                     continue;
                 }
@@ -199,5 +270,6 @@ pub fn execute_block<S: StateReader, H: BlockHashes>(
     drop(evm);
     state.merge_transitions(BundleRetention::PlainState);
     let diff = bundle_to_diff(&state.take_bundle());
-    Ok(BlockExecution { transactions: included, receipts, gas_used, diff, rejected })
+    let private = private.map(PrivateRunner::finish);
+    Ok(BlockExecution { transactions: included, receipts, gas_used, diff, rejected, private })
 }

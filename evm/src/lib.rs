@@ -4,6 +4,7 @@
 //! - [`execute_block`] runs a block's transactions ([`ExecutionMode::Import`]: all must be
 //!   valid; [`ExecutionMode::Build`]: invalid ones are left out) and returns receipts, gas and
 //!   the [`veil_storage::StateDiff`] to commit.
+//! - [`execute_block_with_private`] adds GoQuorum's private transactions ([`private`]).
 //! - [`Simulation`] runs transactions without committing them (calls, estimates, traces).
 //! - [`StateDatabase`] is the one adapter through which revm reads our state.
 //! - [`cfg_env`] picks revm's spec per fork from the genesis config and applies the genesis
@@ -16,6 +17,7 @@ mod diff;
 mod executor;
 mod genesis;
 mod intrinsic;
+pub mod private;
 mod simulate;
 mod spec;
 mod statetest;
@@ -23,10 +25,12 @@ mod statetest;
 pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes};
 pub use diff::bundle_to_diff;
 pub use executor::{
-    execute_block, tx_env, BlockContext, BlockExecution, ExecutionError, ExecutionMode,
+    execute_block, execute_block_with_private, tx_env, BlockContext, BlockExecution,
+    ExecutionError, ExecutionMode,
 };
 pub use genesis::{genesis_diff, genesis_header};
 pub use intrinsic::intrinsic_gas;
+pub use private::{PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt};
 pub use simulate::{Simulation, SimulationDb, SimulationError};
 pub use spec::{cfg_env, spec_id};
 pub use statetest::{run_state_test_file, CaseOutcome, CaseResult, StateTestError};

@@ -145,7 +145,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function("full_import", |b| {
             b.iter_batched(
                 || fresh_chain(&spec),
-                |(_dir, chain)| chain.import(block.clone()).unwrap(),
+                |(_dir, chain)| chain.import(block.clone(), &Default::default()).unwrap(),
                 BatchSize::PerIteration,
             )
         });

@@ -6,7 +6,10 @@ use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::sync::Arc;
 use veil_config::ChainSpec;
-use veil_evm::{execute_block, BlockContext, BlockExecution, ExecutionMode, StateDatabase};
+use veil_evm::{
+    execute_block, execute_block_with_private, BlockContext, BlockExecution, ExecutionMode,
+    PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt, StateDatabase,
+};
 use veil_primitives::{
     receipts_root, transactions_root, Block, BlockBody, RecoveredTx, Transaction,
 };
@@ -15,6 +18,10 @@ use veil_storage::{
 };
 
 const CHAIN_SPEC_KEY: &str = "chain_spec";
+
+/// The payloads of a block's private transactions, by transaction hash, as this node's
+/// transaction manager gave them.
+pub type PrivatePayloads = std::collections::HashMap<B256, PrivatePayload>;
 
 /// Why a block was not imported.
 #[derive(Debug, thiserror::Error)]
@@ -97,9 +104,16 @@ pub struct BuiltBlock {
 struct Executed {
     /// The header as execution produced it.
     header: Header,
-    /// The state trie writes.
+    /// The state trie writes (public, and private when this node runs private transactions).
     state: WriteBatch,
     receipts: Vec<veil_primitives::Receipt>,
+    private: Option<PrivateCommit>,
+}
+
+/// What a block left in this node's private state.
+struct PrivateCommit {
+    root: B256,
+    receipts: Vec<PrivateReceipt>,
 }
 
 impl std::fmt::Debug for Executed {
@@ -139,6 +153,8 @@ pub struct Chain {
     head: RwLock<(B256, Header)>,
     /// Held for a whole import, so two imports cannot both build on the same head.
     import_lock: Mutex<()>,
+    /// Whether private transactions run here (the node has a transaction manager).
+    private: bool,
     imported: tokio::sync::broadcast::Sender<Arc<NewBlock>>,
 }
 
@@ -204,8 +220,21 @@ impl Chain {
             store,
             head: RwLock::new(head),
             import_lock: Mutex::new(()),
+            private: false,
             imported: tokio::sync::broadcast::channel(1024).0,
         })
+    }
+
+    /// Runs private transactions: every block then needs its private payloads, and updates
+    /// the private state.
+    pub fn with_private_transactions(mut self) -> Self {
+        self.private = true;
+        self
+    }
+
+    /// Whether private transactions run here.
+    pub fn runs_private_transactions(&self) -> bool {
+        self.private
     }
 
     /// Blocks as they become the head. A receiver that falls more than 1024 blocks behind
@@ -249,18 +278,41 @@ impl Chain {
         context: &BlockContext,
         transactions: Vec<RecoveredTx>,
         mode: ExecutionMode,
+        payloads: &PrivatePayloads,
     ) -> Result<BlockExecution, veil_evm::ExecutionError> {
         let db = StateDatabase::new(self.latest_state(), self.store.clone());
-        execute_block(&self.spec, context, db, transactions, mode)
+        if !self.private {
+            return execute_block(&self.spec, context, db, transactions, mode);
+        }
+        let private = PrivateInputs {
+            state: self.state.latest(StateNamespace::PRIVATE),
+            public: self.latest_state(),
+            payloads: payloads.clone(),
+        };
+        execute_block_with_private(&self.spec, context, db, private, transactions, mode)
+    }
+
+    /// Queues the private side of an execution into `batch` (one private root per block).
+    fn apply_private(
+        &self,
+        private: Option<PrivateExecution>,
+        batch: &mut WriteBatch,
+    ) -> Result<Option<PrivateCommit>, StorageError> {
+        let Some(private) = private else { return Ok(None) };
+        let parent = self.state.flat_root(StateNamespace::PRIVATE)?;
+        let root = self.state.apply(StateNamespace::PRIVATE, parent, &private.diff, batch)?;
+        Ok(Some(PrivateCommit { root, receipts: private.receipts }))
     }
 
     /// Builds a block on the head from `candidates` (in order; invalid ones are left out and
-    /// returned with the reason). The block is not imported.
+    /// returned with the reason), with the payloads of its private transactions. The block is
+    /// not imported.
     pub fn build_block(
         &self,
         candidates: Vec<RecoveredTx>,
         beneficiary: Address,
         timestamp: u64,
+        payloads: &PrivatePayloads,
     ) -> Result<BuiltBlock, ImportError> {
         let (parent_hash, parent) = self.head();
         let number = parent.number + 1;
@@ -275,8 +327,10 @@ impl Chain {
             prevrandao: B256::ZERO,
             difficulty: U256::from(1),
         };
-        let execution = self.execute_on_head(&context, candidates, ExecutionMode::Build)?;
+        let execution =
+            self.execute_on_head(&context, candidates, ExecutionMode::Build, payloads)?;
         let mut scratch = WriteBatch::new();
+        let private = self.apply_private(execution.private, &mut scratch)?;
         let state_root = self.state.apply(
             StateNamespace::PUBLIC,
             parent.state_root,
@@ -313,6 +367,7 @@ impl Chain {
                 header: header.clone(),
                 state: scratch,
                 receipts: execution.receipts,
+                private,
             },
             block: Block { header, body },
             included: execution.transactions,
@@ -335,13 +390,17 @@ impl Chain {
             });
         }
         self.check_on_head(&block.header)?;
-        Ok(self.commit(block.header, included, executed.state, executed.receipts)?)
+        Ok(self.commit(block.header, included, executed)?)
     }
 
     /// Imports a block from elsewhere: recovers its senders (in parallel), then
     /// [`Chain::import_recovered`].
-    pub fn import(&self, block: Block) -> Result<ImportedBlock, ImportError> {
-        self.import_with_known_senders(block, &[])
+    pub fn import(
+        &self,
+        block: Block,
+        payloads: &PrivatePayloads,
+    ) -> Result<ImportedBlock, ImportError> {
+        self.import_with_known_senders(block, &[], payloads)
     }
 
     /// [`Chain::import`] where some senders are known already: `known[i]`, when given, is the
@@ -352,6 +411,7 @@ impl Chain {
         &self,
         block: Block,
         known: &[Option<Address>],
+        payloads: &PrivatePayloads,
     ) -> Result<ImportedBlock, ImportError> {
         let number = block.header.number;
         let transactions = block
@@ -368,7 +428,7 @@ impl Chain {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.import_recovered(block.header, transactions)
+        self.import_recovered(block.header, transactions, payloads)
     }
 
     /// Imports a block whose senders are known: re-executes it on the head, checks gas, bloom,
@@ -379,6 +439,7 @@ impl Chain {
         &self,
         header: Header,
         transactions: Vec<RecoveredTx>,
+        payloads: &PrivatePayloads,
     ) -> Result<ImportedBlock, ImportError> {
         let _importing = self.import_lock.lock();
         let head = self.check_on_head(&header)?;
@@ -407,6 +468,7 @@ impl Chain {
             &BlockContext::from_header(&header),
             transactions,
             ExecutionMode::Import,
+            payloads,
         )?;
         check(number, "gas used", header.gas_used, execution.gas_used)?;
         check(number, "receipts root", header.receipts_root, receipts_root(&execution.receipts))?;
@@ -419,7 +481,14 @@ impl Chain {
             &mut batch,
         )?;
         check(number, "state root", header.state_root, state_root)?;
-        Ok(self.commit(header, execution.transactions, batch, execution.receipts)?)
+        let private = self.apply_private(execution.private, &mut batch)?;
+        let executed = Executed {
+            header: header.clone(),
+            state: batch,
+            receipts: execution.receipts,
+            private,
+        };
+        Ok(self.commit(header, execution.transactions, executed)?)
     }
 
     /// The head, when `header` extends it.
@@ -443,10 +512,21 @@ impl Chain {
         &self,
         header: Header,
         transactions: Vec<RecoveredTx>,
-        mut batch: WriteBatch,
-        receipts: Vec<veil_primitives::Receipt>,
+        executed: Executed,
     ) -> Result<ImportedBlock, StorageError> {
+        let Executed { state: mut batch, receipts, private, .. } = executed;
         let hash = header.hash_slow();
+        if let Some(private) = private {
+            ChainStore::put_private_root(&mut batch, hash, private.root);
+            for r in &private.receipts {
+                ChainStore::put_private_receipt(
+                    &mut batch,
+                    r.tx_hash,
+                    &r.receipt,
+                    r.contract_address,
+                );
+            }
+        }
         let senders: Vec<Address> = transactions.iter().map(RecoveredTx::sender).collect();
         let raw: Vec<Transaction> = transactions.iter().map(|tx| tx.tx().clone()).collect();
         for tx in &raw {

@@ -40,11 +40,14 @@ mod mint_trigger;
 mod minter;
 mod node;
 pub mod pool;
+pub mod ptm;
 pub mod raft;
 pub mod rpc;
 pub mod statetest_cli;
 
-pub use chain::{BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock};
+pub use chain::{
+    BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock, PrivatePayloads,
+};
 pub use mint_trigger::run_mint_trigger;
 pub use minter::Minter;
 pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};

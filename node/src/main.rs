@@ -43,6 +43,8 @@ struct NodeArgs {
     accounts: AccountArgs,
     #[command(flatten)]
     raft: RaftArgs,
+    #[command(flatten)]
+    ptm: PtmArgs,
 }
 
 #[derive(Args, Debug)]
@@ -102,7 +104,21 @@ fn raft_setup(
         join_existing: args.raftjoinexisting,
         block_time: Duration::from_millis(args.raftblocktime),
         beneficiary: etherbase,
+        ptm: None,
     }))
+}
+
+#[derive(Args, Debug)]
+struct PtmArgs {
+    /// The private transaction manager's Q2T unix socket (else `PRIVATE_CONFIG`).
+    #[arg(long = "ptm.socket")]
+    socket: Option<PathBuf>,
+    /// The private transaction manager's Q2T HTTP URL.
+    #[arg(long = "ptm.url")]
+    url: Option<String>,
+    /// Seconds to wait for the transaction manager's answers (default 5).
+    #[arg(long = "ptm.timeout")]
+    timeout: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -336,6 +352,12 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
         keystore: args.accounts.keystore,
         unlock: parse_addresses(&args.accounts.unlock)?,
         password_file: args.accounts.password,
+        ptm: veil_node::ptm::PtmConfig::resolve(
+            args.ptm.socket.as_deref(),
+            args.ptm.url.as_deref(),
+            args.ptm.timeout,
+            std::env::var("PRIVATE_CONFIG").ok().as_deref(),
+        )?,
     };
     tokio::runtime::Runtime::new()?.block_on(veil_node::run(config))
 }

@@ -41,6 +41,8 @@ pub struct NodeConfig {
     pub password_file: Option<PathBuf>,
     /// Raft mode (blocks ordered by a cluster) instead of minting alone.
     pub raft: Option<crate::raft::RaftSetup>,
+    /// The private transaction manager, when private transactions run here.
+    pub ptm: Option<crate::ptm::PtmConfig>,
 }
 
 /// The HTTP server.
@@ -234,13 +236,21 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
             tracing::info!(target: "node", index = i, %address, key = %format!("0x{key}"), "dev account (well-known key, insecure)");
         }
     }
-    let chain = Arc::new(Chain::open(kv.clone())?);
+    let ptm = match config.ptm.clone() {
+        Some(ptm) => Some(Arc::new(crate::ptm::Ptm::connect(ptm).await?)),
+        None => None,
+    };
+    let mut chain = Chain::open(kv.clone())?;
+    if ptm.is_some() {
+        chain = chain.with_private_transactions();
+    }
+    let chain = Arc::new(chain);
     check_supported_chain(&chain)?;
     let (head_hash, head) = chain.head();
     tracing::info!(target: "node", number = head.number, hash = %head_hash, chain_id = chain.spec().chain_id(), "chain opened");
 
     let pool = Arc::new(TxPool::new(
-        PoolConfig::default(),
+        PoolConfig { private_transactions: ptm.is_some(), ..PoolConfig::default() },
         chain.spec().clone(),
         Some(Journal::new(kv.clone())),
     ));
@@ -250,13 +260,15 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let (raft, mint_task) = match config.raft.clone() {
         Some(setup) => {
+            let setup = crate::raft::RaftSetup { ptm: ptm.clone(), ..setup };
             let (handle, task) =
                 crate::raft::start(setup, chain.clone(), pool.clone(), kv.clone(), shutdown_rx)
                     .await?;
             (Some(handle), task)
         }
         None => {
-            let minter = Minter::new(chain.clone(), pool.clone(), config.beneficiary);
+            let minter =
+                Minter::new(chain.clone(), pool.clone(), config.beneficiary).with_ptm(ptm.clone());
             let task = tokio::spawn(run_mint_trigger(
                 minter,
                 pool.clone(),
@@ -292,6 +304,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         unlock_allowed: config.rpc.http.is_none() || config.rpc.allow_insecure_unlock,
         gas_cap: config.rpc.gas_cap,
         raft,
+        ptm,
     });
     let servers = start_rpc(&config.rpc, &context).await?;
 

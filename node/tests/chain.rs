@@ -171,7 +171,7 @@ fn minted_block_matches_independent_roots_gas_and_balances() {
     // A second node imports the same block through the import path and agrees.
     let follower = self::node(&spec);
     let full = node.chain.store().block(block.hash).unwrap().unwrap();
-    let imported = follower.chain.import(full.clone()).unwrap();
+    let imported = follower.chain.import(full.clone(), &Default::default()).unwrap();
     assert_eq!(imported.hash, block.hash);
     assert_eq!(follower.chain.head().1.state_root, block.header.state_root);
     assert_eq!(
@@ -180,7 +180,10 @@ fn minted_block_matches_independent_roots_gas_and_balances() {
     );
 
     // The same block again no longer extends the head.
-    assert!(matches!(follower.chain.import(full).unwrap_err(), ImportError::NotOnHead { .. }));
+    assert!(matches!(
+        follower.chain.import(full, &Default::default()).unwrap_err(),
+        ImportError::NotOnHead { .. }
+    ));
 }
 
 #[test]
@@ -198,20 +201,20 @@ fn tampered_blocks_are_refused_and_change_nothing() {
 
     let mut bad_root = good.clone();
     bad_root.header.state_root = B256::repeat_byte(9);
-    let err = follower.chain.import(bad_root).unwrap_err();
+    let err = follower.chain.import(bad_root, &Default::default()).unwrap_err();
     assert!(matches!(err, ImportError::Mismatch { field: "state root", .. }), "{err}");
 
     let mut bad_gas = good.clone();
     bad_gas.header.gas_used += 1;
     assert!(matches!(
-        follower.chain.import(bad_gas).unwrap_err(),
+        follower.chain.import(bad_gas, &Default::default()).unwrap_err(),
         ImportError::Mismatch { field: "gas used", .. }
     ));
 
     let mut bad_receipts = good.clone();
     bad_receipts.header.receipts_root = B256::repeat_byte(3);
     assert!(matches!(
-        follower.chain.import(bad_receipts).unwrap_err(),
+        follower.chain.import(bad_receipts, &Default::default()).unwrap_err(),
         ImportError::Mismatch { field: "receipts root", .. }
     ));
 
@@ -220,7 +223,7 @@ fn tampered_blocks_are_refused_and_change_nothing() {
         follower.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(),
         genesis_head.1.state_root
     );
-    follower.chain.import(good).unwrap();
+    follower.chain.import(good, &Default::default()).unwrap();
     assert_eq!(follower.chain.head().0, minted.hash);
 }
 
@@ -327,14 +330,21 @@ fn a_built_block_commits_as_built_and_only_on_its_parent() {
     let head = leader.chain.head();
 
     // Only extra data (the raft seal) may change between building and committing.
-    let mut tampered = leader.chain.build_block(candidates.clone(), Address::ZERO, 1).unwrap();
+    let mut tampered = leader
+        .chain
+        .build_block(candidates.clone(), Address::ZERO, 1, &Default::default())
+        .unwrap();
     tampered.block.header.gas_used += 1;
     let err = leader.chain.commit_built(tampered).unwrap_err();
     assert!(matches!(err, ImportError::InvalidHeader { .. }), "{err}");
     assert_eq!(leader.chain.head(), head);
 
-    let mut first = leader.chain.build_block(candidates.clone(), Address::ZERO, 1).unwrap();
-    let stale = leader.chain.build_block(candidates, Address::ZERO, 1).unwrap();
+    let mut first = leader
+        .chain
+        .build_block(candidates.clone(), Address::ZERO, 1, &Default::default())
+        .unwrap();
+    let stale =
+        leader.chain.build_block(candidates, Address::ZERO, 1, &Default::default()).unwrap();
     first.block.header.extra_data = vec![7; 73].into();
     let committed = leader.chain.commit_built(first).unwrap();
     assert_eq!(leader.chain.head().0, committed.hash);
@@ -350,7 +360,8 @@ fn a_built_block_commits_as_built_and_only_on_its_parent() {
     submit(&follower, transfer(0, 0, Address::repeat_byte(1), 5, 2 * GWEI));
     let known = follower.pool.senders_of(&[hash]);
     assert_eq!(known, vec![Some(address_of(&key(0)))]);
-    let imported = follower.chain.import_with_known_senders(block, &known).unwrap();
+    let imported =
+        follower.chain.import_with_known_senders(block, &known, &Default::default()).unwrap();
     assert_eq!(imported.hash, committed.hash);
     assert_eq!(
         follower.chain.state().flat_root(StateNamespace::PUBLIC).unwrap(),

@@ -173,7 +173,12 @@ fn replacement_needs_a_price_bump_except_on_gas_free_networks() {
 fn limits_evict_queued_before_refusing() {
     let f = fixture_with(
         true,
-        PoolConfig { max_transactions: 3, max_queued_per_sender: 2, price_bump_percent: 10 },
+        PoolConfig {
+            max_transactions: 3,
+            max_queued_per_sender: 2,
+            price_bump_percent: 10,
+            private_transactions: false,
+        },
     );
     f.add(signed(0, legacy(0, 0, 0))).unwrap();
     f.add(signed(1, legacy(1, 5, 0))).unwrap();
@@ -227,8 +232,8 @@ fn transactions_arriving_between_import_and_pool_cleanup_stay_pending() {
         f.add(signed(0, legacy(0, nonce, 0))).unwrap();
     }
     let pending = f.pool.pending(usize::MAX);
-    let built = f.chain.build_block(pending, Address::ZERO, 1).unwrap();
-    f.chain.import_recovered(built.block.header, built.included).unwrap();
+    let built = f.chain.build_block(pending, Address::ZERO, 1, &Default::default()).unwrap();
+    f.chain.import_recovered(built.block.header, built.included, &Default::default()).unwrap();
 
     for nonce in limit + 10..2 * limit + 20 {
         f.add(signed(0, legacy(0, nonce, 0))).unwrap();
@@ -254,7 +259,8 @@ fn a_dropped_transaction_queues_the_senders_later_ones_until_its_nonce_returns()
     f.add(signed(0, TxLegacy { value: U256::from(7), ..legacy(0, 2, 0) })).unwrap();
     assert_eq!((f.pool.status().pending, f.pool.status().queued), (5, 0));
     // A block mines 0..=2: the rest stay pending from the new state nonce.
-    let built = f.chain.build_block(f.pool.pending(3), Address::ZERO, 1).unwrap();
+    let built =
+        f.chain.build_block(f.pool.pending(3), Address::ZERO, 1, &Default::default()).unwrap();
     let imported = f.chain.commit_built(built).unwrap();
     f.pool.remove_after_block(&imported.transactions, &[], &f.chain.latest_state()).unwrap();
     assert_eq!((f.pool.status().pending, f.pool.status().queued), (2, 0));

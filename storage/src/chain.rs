@@ -165,4 +165,55 @@ impl ChainStore {
         }
         batch.put(Table::Meta, HEAD_KEY, key);
     }
+
+    /// Queues this node's private state root after block `hash`.
+    pub fn put_private_root(batch: &mut WriteBatch, hash: B256, root: B256) {
+        batch.put(Table::PrivateRoots, hash.as_slice(), root.as_slice());
+    }
+
+    /// This node's private state root after block `hash` (`None` for blocks before the node
+    /// had a transaction manager).
+    pub fn private_root(&self, hash: B256) -> Result<Option<B256>, StorageError> {
+        self.kv.get(Table::PrivateRoots, hash.as_slice())?.map_or(Ok(None), |bytes| {
+            B256::try_from(bytes.as_slice())
+                .map(Some)
+                .map_err(|_| StorageError::Corrupt(format!("private root of {hash}")))
+        })
+    }
+
+    /// Queues a party's private receipt: the contract address a creation made (if any) and the
+    /// EIP-2718 receipt.
+    pub fn put_private_receipt(
+        batch: &mut WriteBatch,
+        tx_hash: B256,
+        receipt: &Receipt,
+        contract_address: Option<Address>,
+    ) {
+        let mut value = match contract_address {
+            Some(address) => [&[1u8][..], address.as_slice()].concat(),
+            None => vec![0u8],
+        };
+        alloy_eips::eip2718::Encodable2718::encode_2718(receipt, &mut value);
+        batch.put(Table::PrivateReceipts, tx_hash.as_slice(), value);
+    }
+
+    /// A party's private receipt of a private transaction, with the contract it created.
+    pub fn private_receipt(
+        &self,
+        tx_hash: B256,
+    ) -> Result<Option<(Receipt, Option<Address>)>, StorageError> {
+        let Some(value) = self.kv.get(Table::PrivateReceipts, tx_hash.as_slice())? else {
+            return Ok(None);
+        };
+        let corrupt = || StorageError::Corrupt(format!("private receipt of {tx_hash}"));
+        let (address, mut rest) = match value.split_first() {
+            Some((0, rest)) => (None, rest),
+            Some((1, rest)) if rest.len() >= 20 => {
+                (Some(Address::from_slice(&rest[..20])), &rest[20..])
+            }
+            _ => return Err(corrupt()),
+        };
+        let receipt = Receipt::decode_2718(&mut rest).map_err(|_| corrupt())?;
+        Ok(Some((receipt, address)))
+    }
 }

@@ -35,11 +35,15 @@ pub enum Table {
     RaftLog,
     /// Raft hard state, conf state and snapshot metadata (name → protobuf).
     RaftMeta,
+    /// Block hash → this node's private state root after the block.
+    PrivateRoots,
+    /// Transaction hash → this party's private receipt of a private transaction.
+    PrivateReceipts,
 }
 
 impl Table {
     /// Every table, in column-family creation order.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 17] = [
         Table::Headers,
         Table::Bodies,
         Table::Senders,
@@ -55,6 +59,8 @@ impl Table {
         Table::Payloads,
         Table::RaftLog,
         Table::RaftMeta,
+        Table::PrivateRoots,
+        Table::PrivateReceipts,
     ];
 
     /// The column family name.
@@ -75,6 +81,8 @@ impl Table {
             Table::Payloads => "tm_payloads",
             Table::RaftLog => "raft_log",
             Table::RaftMeta => "raft_meta",
+            Table::PrivateRoots => "private_roots",
+            Table::PrivateReceipts => "private_receipts",
         }
     }
 }

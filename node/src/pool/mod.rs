@@ -26,11 +26,18 @@ pub struct PoolConfig {
     pub max_queued_per_sender: usize,
     /// Fee increase a replacement needs, in percent (geth: 10).
     pub price_bump_percent: u128,
+    /// Whether private transactions (V = 37/38) are taken (the node has a transaction manager).
+    pub private_transactions: bool,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_transactions: 50_000, max_queued_per_sender: 64, price_bump_percent: 10 }
+        Self {
+            max_transactions: 50_000,
+            max_queued_per_sender: 64,
+            price_bump_percent: 10,
+            private_transactions: false,
+        }
     }
 }
 
@@ -270,7 +277,7 @@ impl TxPool {
         if size > limit {
             return Err(PoolError::Oversized { size, limit });
         }
-        if t.is_private() {
+        if t.is_private() && !self.config.private_transactions {
             return Err(PoolError::PrivateUnsupported);
         }
         if t.tx_type() > 2 {

@@ -13,19 +13,22 @@
 pub mod gossip;
 pub mod seal;
 
-use crate::{BuiltBlock, Chain, TxPool};
+use crate::{
+    ptm::{payloads_blocking, Ptm},
+    BuiltBlock, Chain, TxPool,
+};
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
 use eyre::{eyre, WrapErr};
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
     time::{Duration, Instant},
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use veil_consensus::{Committed, RaftNode};
 use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncResponse};
-use veil_primitives::{Block, Transaction};
+use veil_primitives::{Block, RecoveredTx, Transaction};
 use veil_storage::{ChainStore, KvStore, WriteBatch};
 
 /// Raft's logical clock.
@@ -38,6 +41,8 @@ const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Applied entries kept in the raft log before it is compacted; lagging members further behind
 /// get a snapshot and sync blocks from peers.
 const LOG_RETAINED: u64 = 1_000;
+/// How often a halted import asks the transaction manager again.
+const HALT_RETRY: Duration = Duration::from_secs(1);
 /// Chain meta key of the last raft index applied.
 const APPLIED_KEY: &str = "raft_applied";
 /// Chain meta key of the members added after the start (raft id → enode), and of removed ids.
@@ -61,6 +66,8 @@ pub struct RaftSetup {
     pub block_time: Duration,
     /// Fee recipient of minted blocks.
     pub beneficiary: Address,
+    /// The transaction manager, when this node runs private transactions.
+    pub ptm: Option<Arc<Ptm>>,
 }
 
 /// What the raft RPC methods report.
@@ -84,6 +91,8 @@ pub struct RaftStatus {
     pub peers: Vec<PeerId>,
     /// This node's enode.
     pub enode: Option<Enode>,
+    /// Why block import is halted (the transaction manager cannot answer), if it is.
+    pub halted: Option<String>,
 }
 
 /// A membership request from the RPC layer.
@@ -203,6 +212,9 @@ pub async fn start(
         in_flight: None,
         needs_sync: false,
         compacted: applied.saturating_sub(LOG_RETAINED),
+        ptm: setup.ptm,
+        backlog: VecDeque::new(),
+        halted: None,
         status: status_tx,
         enode,
     };
@@ -240,6 +252,11 @@ struct Member {
     compacted: u64,
     status: watch::Sender<RaftStatus>,
     enode: Option<Enode>,
+    ptm: Option<Arc<Ptm>>,
+    /// Committed entries not applied yet, in log order.
+    backlog: VecDeque<Committed>,
+    /// Import is halted: why, and when it was last tried.
+    halted: Option<(String, Instant)>,
 }
 
 impl Member {
@@ -291,7 +308,17 @@ impl Member {
                         break;
                     }
                     let number = block.header.number;
-                    match tokio::task::block_in_place(|| self.chain.import(block)) {
+                    let payloads = match payloads_blocking(
+                        self.ptm.as_deref(),
+                        &block.body.transactions,
+                    ) {
+                        Ok(payloads) => payloads,
+                        Err(e) => {
+                            tracing::warn!(target: "raft", number, error = %e, "private payloads unavailable; sync waits");
+                            return;
+                        }
+                    };
+                    match tokio::task::block_in_place(|| self.chain.import(block, &payloads)) {
                         Ok(imported) => {
                             let _ = self.pool.remove_after_block(
                                 &imported.transactions,
@@ -440,7 +467,13 @@ impl Member {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let built = tokio::task::block_in_place(|| {
-            self.chain.build_block(candidates, self.beneficiary, now)
+            let payloads =
+                payloads_blocking(self.ptm.as_deref(), candidates.iter().map(RecoveredTx::tx))
+                    .map_err(|e| crate::ImportError::InvalidHeader {
+                        number: 0,
+                        reason: format!("private payloads unavailable: {e}"),
+                    })?;
+            self.chain.build_block(candidates, self.beneficiary, now, &payloads)
         });
         let mut built = match built {
             Ok(built) if !built.included.is_empty() => built,
@@ -474,19 +507,9 @@ impl Member {
                     _ => tracing::debug!(target: "raft", to, "no address for raft member"),
                 }
             }
-            for committed in progress.committed {
-                match committed {
-                    Committed::Entry { index, term, data } => {
-                        self.apply_block(index, term, &data)?
-                    }
-                    Committed::Membership { index, change, context } => {
-                        tracing::info!(target: "raft", index, ?change, "membership changed");
-                        self.apply_membership(&change, &context)?;
-                        self.record_applied(index)?;
-                    }
-                }
-            }
+            self.backlog.extend(progress.committed);
         }
+        self.apply_backlog()?;
         let (voters, learners) = self.raft.members();
         self.status.send_replace(RaftStatus {
             id: self.raft.id(),
@@ -498,7 +521,40 @@ impl Member {
             learners,
             peers: self.peers.clone(),
             enode: self.enode.clone(),
+            halted: self.halted.as_ref().map(|(why, _)| why.clone()),
         });
+        Ok(())
+    }
+
+    /// Applies committed entries in order until one needs private payloads the transaction
+    /// manager cannot give; that one and those after it wait (retried every
+    /// [`HALT_RETRY`]). Nothing is applied as if this node were not a party.
+    fn apply_backlog(&mut self) -> eyre::Result<()> {
+        if self.halted.as_ref().is_some_and(|(_, since)| since.elapsed() < HALT_RETRY) {
+            return Ok(());
+        }
+        while let Some(committed) = self.backlog.pop_front() {
+            match committed {
+                Committed::Entry { index, term, data } => {
+                    if let Err(why) = self.apply_block(index, term, &data)? {
+                        if self.halted.is_none() {
+                            tracing::error!(target: "raft", index, %why, "block import halted until the transaction manager answers");
+                        }
+                        self.halted = Some((why, Instant::now()));
+                        self.backlog.push_front(Committed::Entry { index, term, data });
+                        return Ok(());
+                    }
+                    if self.halted.take().is_some() {
+                        tracing::info!(target: "raft", index, "transaction manager answers again; block import resumed");
+                    }
+                }
+                Committed::Membership { index, change, context } => {
+                    tracing::info!(target: "raft", index, ?change, "membership changed");
+                    self.apply_membership(&change, &context)?;
+                    self.record_applied(index)?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -513,13 +569,19 @@ impl Member {
     }
 
     /// Imports a committed block if it extends the head and its seal is a member's (the
-    /// term's leader's, when known).
-    fn apply_block(&mut self, index: u64, term: u64, data: &[u8]) -> eyre::Result<()> {
+    /// term's leader's, when known). `Ok(Err(why))`: the block's private payloads cannot be
+    /// fetched now; nothing was applied.
+    fn apply_block(
+        &mut self,
+        index: u64,
+        term: u64,
+        data: &[u8],
+    ) -> eyre::Result<Result<(), String>> {
         let block = match Block::decode(&mut &data[..]) {
             Ok(block) => block,
             Err(e) => {
                 tracing::warn!(target: "raft", index, error = %e, "committed entry is not a block; skipped");
-                return self.record_applied(index);
+                return self.record_applied(index).map(Ok);
             }
         };
         let hash = block.header.hash_slow();
@@ -535,7 +597,7 @@ impl Member {
             seal::check(&block.header, &self.members, self.leaders.get(&term).copied())
         {
             tracing::warn!(target: "raft", number, %hash, %why, "committed block refused");
-            return self.record_applied(index);
+            return self.record_applied(index).map(Ok);
         }
         let (head_hash, head) = self.chain.head();
         if block.header.parent_hash != head_hash {
@@ -543,15 +605,26 @@ impl Member {
                 self.needs_sync = true;
             }
             tracing::info!(target: "raft", number, %hash, "committed block does not extend the head; skipped");
-            return self.record_applied(index);
+            return self.record_applied(index).map(Ok);
         }
+        let payloads = match &own {
+            // The leader built it with the payloads already.
+            Some(_) => Default::default(),
+            None => match payloads_blocking(self.ptm.as_deref(), &block.body.transactions) {
+                Ok(payloads) => payloads,
+                Err(e) => {
+                    self.in_flight = own.map(|built| (hash, Instant::now(), built));
+                    return Ok(Err(format!("block {number}: private payloads unavailable: {e}")));
+                }
+            },
+        };
         let imported = tokio::task::block_in_place(|| match own {
             Some(built) => self.chain.commit_built(built),
             None => {
                 let hashes: Vec<B256> =
                     block.body.transactions.iter().map(Transaction::hash).collect();
                 let known = self.pool.senders_of(&hashes);
-                self.chain.import_with_known_senders(block, &known)
+                self.chain.import_with_known_senders(block, &known, &payloads)
             }
         });
         match imported {
@@ -567,6 +640,6 @@ impl Member {
                 tracing::warn!(target: "raft", number, %hash, error = %e, "committed block refused")
             }
         }
-        self.record_applied(index)
+        self.record_applied(index).map(Ok)
     }
 }

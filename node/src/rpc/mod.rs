@@ -54,6 +54,8 @@ pub struct RpcContext {
     pub gas_cap: u64,
     /// The raft member and its p2p service, in raft mode.
     pub raft: Option<crate::raft::RaftHandle>,
+    /// The private transaction manager, when private transactions run here.
+    pub ptm: Option<Arc<crate::ptm::Ptm>>,
 }
 
 /// A JSON-RPC namespace.
@@ -214,5 +216,6 @@ pub fn dev_context(keystore: &std::path::Path) -> eyre::Result<RpcContext> {
         unlock_allowed: true,
         gas_cap: 50_000_000,
         raft: None,
+        ptm: None,
     })
 }

@@ -1,0 +1,246 @@
+//! The node's link to its private transaction manager (GoQuorum's "PTM"), over
+//! [`veil_tm_api::TmClient`].
+//!
+//! Configured by `--ptm.socket PATH` / `--ptm.url URL` with `--ptm.timeout SECONDS`, or by
+//! GoQuorum's `PRIVATE_CONFIG` (a socket path, a TOML file with `socket`/`httpUrl`/`timeout`,
+//! or `ignore`). At start the TM must answer `/upcheck` and `/version/api`. Every call has a
+//! timeout; payload fetches are retried with backoff. A fetch that still fails is an outage,
+//! never "not a party": only a 404 means that.
+
+use crate::PrivatePayloads;
+use alloy_primitives::{Bytes, B256};
+use futures::future::join_all;
+use std::{path::Path, time::Duration};
+use veil_evm::PrivatePayload;
+use veil_primitives::{PayloadHash, TmPublicKey, Transaction};
+use veil_tm_api::{Base64Bytes, ClientError, SendRequest, TmClient, TmEndpoint};
+
+/// GoQuorum's default `timeout` (seconds).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts of one payload fetch before the TM counts as unavailable.
+const ATTEMPTS: u32 = 3;
+
+/// Where and how to reach the TM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PtmConfig {
+    /// The Q2T endpoint.
+    pub endpoint: TmEndpoint,
+    /// Longest wait for one answer.
+    pub timeout: Duration,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PrivateConfigFile {
+    socket: Option<String>,
+    workdir: Option<String>,
+    http_url: Option<String>,
+    timeout: Option<u64>,
+}
+
+impl PtmConfig {
+    /// From the flags, else from `PRIVATE_CONFIG` (`private_config`); `None` when neither names
+    /// a TM (or `PRIVATE_CONFIG=ignore`).
+    pub fn resolve(
+        socket: Option<&Path>,
+        url: Option<&str>,
+        timeout: Option<u64>,
+        private_config: Option<&str>,
+    ) -> eyre::Result<Option<Self>> {
+        let timeout_or = |default: Duration| timeout.map_or(default, Duration::from_secs);
+        match (socket, url) {
+            (Some(_), Some(_)) => eyre::bail!("give --ptm.socket or --ptm.url, not both"),
+            (Some(path), None) => {
+                return Ok(Some(Self {
+                    endpoint: TmEndpoint::Unix(path.into()),
+                    timeout: timeout_or(DEFAULT_TIMEOUT),
+                }))
+            }
+            (None, Some(url)) => {
+                let endpoint = url.parse().map_err(|e: String| eyre::eyre!("--ptm.url: {e}"))?;
+                return Ok(Some(Self { endpoint, timeout: timeout_or(DEFAULT_TIMEOUT) }));
+            }
+            (None, None) => {}
+        }
+        let Some(value) = private_config.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        if value.eq_ignore_ascii_case("ignore") {
+            return Ok(None);
+        }
+        let path = Path::new(value);
+        if !path.extension().is_some_and(|e| e == "toml") {
+            return Ok(Some(Self {
+                endpoint: TmEndpoint::Unix(path.into()),
+                timeout: timeout_or(DEFAULT_TIMEOUT),
+            }));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| eyre::eyre!("PRIVATE_CONFIG {value}: {e}"))?;
+        let file: PrivateConfigFile =
+            toml::from_str(&text).map_err(|e| eyre::eyre!("PRIVATE_CONFIG {value}: {e}"))?;
+        let endpoint = match (file.socket, file.http_url) {
+            (Some(socket), _) => {
+                let socket = Path::new(&socket);
+                let dir = file.workdir.map(std::path::PathBuf::from);
+                TmEndpoint::Unix(match dir {
+                    Some(dir) if socket.is_relative() => dir.join(socket),
+                    _ => socket.into(),
+                })
+            }
+            (None, Some(url)) => {
+                url.parse().map_err(|e: String| eyre::eyre!("PRIVATE_CONFIG {value}: {e}"))?
+            }
+            (None, None) => eyre::bail!("PRIVATE_CONFIG {value}: name a `socket` or an `httpUrl`"),
+        };
+        let timeout = timeout.or(file.timeout).map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        Ok(Some(Self { endpoint, timeout }))
+    }
+}
+
+/// Why the TM could not help.
+#[derive(Debug, thiserror::Error)]
+pub enum PtmError {
+    /// It did not answer in time.
+    #[error("transaction manager did not answer within {0:?}")]
+    Timeout(Duration),
+    /// It answered with an error, or could not be reached.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// A connected TM.
+#[derive(Debug)]
+pub struct Ptm {
+    client: TmClient,
+    timeout: Duration,
+    endpoint: TmEndpoint,
+}
+
+impl Ptm {
+    /// Connects and checks the TM is up (`/upcheck`) and speaks a Tessera API
+    /// (`/version/api`).
+    pub async fn connect(config: PtmConfig) -> eyre::Result<Self> {
+        let ptm = Self {
+            client: TmClient::new(config.endpoint.clone()),
+            timeout: config.timeout,
+            endpoint: config.endpoint,
+        };
+        let name = ptm.describe();
+        let up = ptm
+            .within(ptm.client.upcheck())
+            .await
+            .map_err(|e| eyre::eyre!("transaction manager at {name} is not reachable: {e}"))?;
+        eyre::ensure!(up, "transaction manager at {name} did not answer /upcheck with \"I'm up!\"");
+        let versions = ptm
+            .within(ptm.client.request(http::Method::GET, "/version/api", &[], Default::default()))
+            .await
+            .map_err(|e| eyre::eyre!("transaction manager at {name}: /version/api: {e}"))?;
+        let listed: Vec<String> = serde_json::from_slice(&versions.1).map_err(|_| {
+            eyre::eyre!("transaction manager at {name}: /version/api is not a list of versions")
+        })?;
+        tracing::info!(target: "ptm", tm = %name, api = ?listed, "transaction manager connected");
+        Ok(ptm)
+    }
+
+    /// The endpoint, for messages.
+    pub fn describe(&self) -> String {
+        match &self.endpoint {
+            TmEndpoint::Unix(path) => path.display().to_string(),
+            TmEndpoint::Tcp(authority) => format!("http://{authority}"),
+        }
+    }
+
+    async fn within<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, PtmError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| PtmError::Timeout(self.timeout))?
+            .map_err(PtmError::from)
+    }
+
+    /// `/send`: encrypts `payload` for `to` (and the sender's own key) and returns its hash.
+    pub async fn send(
+        &self,
+        payload: Vec<u8>,
+        from: Option<TmPublicKey>,
+        to: Vec<TmPublicKey>,
+    ) -> Result<PayloadHash, PtmError> {
+        let request = SendRequest {
+            payload: Base64Bytes(payload),
+            from,
+            to,
+            privacy_flag: 0,
+            affected_contract_transactions: vec![],
+            exec_hash: String::new(),
+            mandatory_recipients: vec![],
+        };
+        Ok(self.within(self.client.send(&request)).await?.key)
+    }
+
+    /// The payload behind a hash: `Some` for a party, `None` when the TM says 404.
+    pub async fn payload(&self, hash: &PayloadHash) -> Result<Option<Bytes>, PtmError> {
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            match self.within(self.client.receive(hash, None)).await {
+                Ok(found) => return Ok(found.map(|r| Bytes::from(r.payload.0))),
+                Err(e) if attempt >= ATTEMPTS => return Err(e),
+                Err(e) => {
+                    tracing::debug!(target: "ptm", %e, attempt, "payload fetch failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// The payloads of every private transaction among `transactions`, fetched concurrently.
+    pub async fn payloads(
+        &self,
+        transactions: &[&Transaction],
+    ) -> Result<PrivatePayloads, PtmError> {
+        let private: Vec<(B256, PayloadHash)> = transactions
+            .iter()
+            .filter(|tx| tx.is_private())
+            .filter_map(|tx| {
+                let key = <[u8; 64]>::try_from(tx.input().as_ref()).ok()?;
+                Some((tx.hash(), PayloadHash(key)))
+            })
+            .collect();
+        let fetched = join_all(private.iter().map(|(_, key)| self.payload(key))).await;
+        let mut payloads = PrivatePayloads::new();
+        for ((tx_hash, _), found) in private.into_iter().zip(fetched) {
+            let payload = match found? {
+                Some(bytes) => PrivatePayload::Party(bytes),
+                None => PrivatePayload::NotParty,
+            };
+            payloads.insert(tx_hash, payload);
+        }
+        // A private transaction whose data is not a 64-byte hash has no payload anywhere.
+        for tx in transactions.iter().filter(|tx| tx.is_private()) {
+            payloads.entry(tx.hash()).or_insert(PrivatePayload::NotParty);
+        }
+        Ok(payloads)
+    }
+}
+
+/// [`Ptm::payloads`] from synchronous code on the runtime (block building and import run on
+/// blocking threads): no TM, or no private transaction, gives no payloads.
+pub fn payloads_blocking<'a>(
+    ptm: Option<&Ptm>,
+    transactions: impl IntoIterator<Item = &'a Transaction>,
+) -> Result<PrivatePayloads, PtmError> {
+    let private: Vec<&Transaction> =
+        transactions.into_iter().filter(|tx| tx.is_private()).collect();
+    match ptm {
+        Some(ptm) if !private.is_empty() => {
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::block_in_place(|| handle.block_on(ptm.payloads(&private)))
+        }
+        _ => Ok(PrivatePayloads::new()),
+    }
+}
