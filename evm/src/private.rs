@@ -186,6 +186,8 @@ impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S,
             gas_limit: fields.gas_limit(),
             gas_price: 0,
             nonce: fields.nonce(),
+            // Private transactions are signed without a chain id.
+            chain_id: None,
             ..Default::default()
         };
         let mut evm = Context::mainnet()

@@ -69,7 +69,7 @@ impl PtmConfig {
             return Ok(None);
         }
         let path = Path::new(value);
-        if !path.extension().is_some_and(|e| e == "toml") {
+        if path.extension().is_none_or(|e| e != "toml") {
             return Ok(Some(Self {
                 endpoint: TmEndpoint::Unix(path.into()),
                 timeout: timeout_or(DEFAULT_TIMEOUT),

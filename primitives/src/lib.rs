@@ -34,7 +34,9 @@ mod transaction;
 pub use block::{transactions_root, Block, BlockBody};
 pub use receipt::{logs_bloom, receipts_root, Receipt};
 pub use recovery::{recover_signer, RecoveredTx, RecoveryError};
-pub use signing::{address_of, sign_hash, sign_private_transaction, sign_transaction};
+pub use signing::{
+    address_of, private_transaction, sign_hash, sign_private_transaction, sign_transaction,
+};
 pub use tm::{IdentifierError, PayloadHash, TmPublicKey};
 pub use transaction::{Transaction, TxDecodeError, PRIVATE_V_EVEN, PRIVATE_V_ODD};
 

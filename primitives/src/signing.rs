@@ -35,6 +35,12 @@ pub fn sign_transaction(tx: TypedTransaction, key: &SecretKey) -> Transaction {
 pub fn sign_private_transaction(mut tx: TxLegacy, key: &SecretKey) -> Transaction {
     tx.chain_id = None;
     let signature = sign_hash(tx.signature_hash(), key);
+    private_transaction(tx, signature)
+}
+
+/// A GoQuorum private transaction from its fields (`chain_id` must be `None`) and a signature
+/// over their homestead signing hash, made elsewhere (e.g. by a keystore account).
+pub fn private_transaction(tx: TxLegacy, signature: alloy_primitives::Signature) -> Transaction {
     let unhashed = Transaction::Private(alloy_consensus::Signed::new_unchecked(
         tx.clone(),
         signature,

@@ -12,11 +12,14 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_trie::TrieAccount;
 use veil_storage::{HistoricState, LatestState, StateNamespace, StateReader, StorageError};
 
-/// The state after some block: flat tables for the head, tries for the past.
+/// The state after some block: flat tables for the head, tries for the past. On a node that
+/// runs private transactions, the private state over the public one, as private contracts
+/// see it: an account is looked up in private state first (GoQuorum's `getDualState`).
 #[derive(Clone)]
 pub(crate) enum StateAt {
     Latest(LatestState),
     Historic(HistoricState),
+    Dual { private: Box<StateAt>, public: Box<StateAt> },
 }
 
 impl StateReader for StateAt {
@@ -24,6 +27,10 @@ impl StateReader for StateAt {
         match self {
             StateAt::Latest(state) => state.account(address),
             StateAt::Historic(state) => state.account(address),
+            StateAt::Dual { private, public } => match private.account(address)? {
+                Some(account) => Ok(Some(account)),
+                None => public.account(address),
+            },
         }
     }
 
@@ -31,6 +38,13 @@ impl StateReader for StateAt {
         match self {
             StateAt::Latest(state) => state.storage(address, slot),
             StateAt::Historic(state) => state.storage(address, slot),
+            StateAt::Dual { private, public } => {
+                if private.account(address)?.is_some() {
+                    private.storage(address, slot)
+                } else {
+                    public.storage(address, slot)
+                }
+            }
         }
     }
 
@@ -38,6 +52,10 @@ impl StateReader for StateAt {
         match self {
             StateAt::Latest(state) => state.code(code_hash),
             StateAt::Historic(state) => state.code(code_hash),
+            StateAt::Dual { private, public } => match private.code(code_hash)? {
+                Some(code) => Ok(Some(code)),
+                None => public.code(code_hash),
+            },
         }
     }
 }
@@ -78,12 +96,41 @@ impl RpcContext {
         if let BlockId::Number(tag) = id {
             if tag_number(tag).is_none() {
                 let (_, head) = self.chain.head();
-                let state = self.chain.state().latest(StateNamespace::PUBLIC);
-                return Ok((head, StateAt::Latest(state)));
+                let public = StateAt::Latest(self.chain.state().latest(StateNamespace::PUBLIC));
+                if !self.chain.runs_private_transactions() {
+                    return Ok((head, public));
+                }
+                let private = StateAt::Latest(self.chain.state().latest(StateNamespace::PRIVATE));
+                return Ok((
+                    head,
+                    StateAt::Dual { private: private.into(), public: public.into() },
+                ));
             }
         }
-        let (_, header) = self.header_of(id)?.ok_or_else(|| server_error("header not found"))?;
-        let state = self.chain.state().at_root(header.state_root);
-        Ok((header, StateAt::Historic(state)))
+        let (hash, header) = self.header_of(id)?.ok_or_else(|| server_error("header not found"))?;
+        let public = StateAt::Historic(self.chain.state().at_root(header.state_root));
+        let private_root = if self.chain.runs_private_transactions() {
+            self.chain.store().private_root(hash).map_err(internal_error)?
+        } else {
+            None
+        };
+        let state = match private_root {
+            Some(root) => StateAt::Dual {
+                private: StateAt::Historic(self.chain.state().at_root(root)).into(),
+                public: public.into(),
+            },
+            None => public,
+        };
+        Ok((header, state))
+    }
+
+    /// This node's private state root after block `id` (`debug_privateStateRoot`).
+    pub(crate) fn private_state_root(&self, id: BlockId) -> MethodResult<B256> {
+        let (hash, _) = self.header_of(id)?.ok_or_else(|| server_error("header not found"))?;
+        self.chain
+            .store()
+            .private_root(hash)
+            .map_err(internal_error)?
+            .ok_or_else(|| server_error("no private state root for this block: this node runs no private transactions, or did not then"))
     }
 }

@@ -135,6 +135,9 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     blocking(&mut m, "debug_traceCall", |c, a| {
         c.trace_call(a.at_most(3)?.required(0)?, a.optional(1)?, a.optional(2)?.unwrap_or_default())
     })?;
+    method(&mut m, "debug_privateStateRoot", |c, a| {
+        c.private_state_root(a.at_most(1)?.required(0)?)
+    })?;
     method(&mut m, "debug_getRawTransaction", |c, a| {
         c.raw_transaction(a.at_most(1)?.required(0)?)
     })?;

@@ -107,8 +107,9 @@ impl RpcContext {
         let Some(LoadedBlock { hash, block, senders }) = self.load_block(id)? else {
             return Ok(None);
         };
-        let receipts =
+        let mut receipts =
             self.chain.store().receipts(hash).map_err(internal_error)?.unwrap_or_default();
+        self.merge_private_receipts(&block.body.transactions, &mut receipts)?;
         Ok(shape(&BlockReceipts {
             hash,
             header: &block.header,
@@ -116,6 +117,35 @@ impl RpcContext {
             senders: &senders,
             receipts: &receipts,
         }))
+    }
+
+    /// On a party, a private transaction's receipt shows its private run (status, logs), as
+    /// GoQuorum's `MergeReceipts` does; the public receipt's gas stays.
+    fn merge_private_receipts(
+        &self,
+        transactions: &[Transaction],
+        receipts: &mut [veil_primitives::Receipt],
+    ) -> MethodResult<()> {
+        for (tx, receipt) in transactions.iter().zip(receipts.iter_mut()) {
+            if !tx.is_private() {
+                continue;
+            }
+            let Some((private, _)) =
+                self.chain.store().private_receipt(tx.hash()).map_err(internal_error)?
+            else {
+                continue;
+            };
+            let cumulative = alloy_consensus::TxReceipt::cumulative_gas_used(receipt);
+            *receipt = alloy_consensus::ReceiptEnvelope::Legacy(
+                alloy_consensus::Receipt {
+                    status: alloy_consensus::TxReceipt::status_or_post_state(&private),
+                    cumulative_gas_used: cumulative,
+                    logs: alloy_consensus::TxReceipt::logs(&private).to_vec(),
+                }
+                .with_bloom(),
+            );
+        }
+        Ok(())
     }
 
     fn block_receipts(
@@ -344,6 +374,12 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
         let value = state.storage(a.required(0)?, slot.as_b256().into()).map_err(internal_error)?;
         Ok(B256::from(value))
     })?;
+    // GoQuorum's: the account's storage root, from private state for a private contract.
+    method(&mut m, "eth_storageRoot", |c, a| {
+        let (_, state) = c.state_at(a.at_most(2)?.optional(1)?)?;
+        let account = state.account(a.required(0)?).map_err(internal_error)?;
+        Ok(account.map_or(alloy_trie::EMPTY_ROOT_HASH, |account| account.storage_root))
+    })?;
     blocking(&mut m, "eth_getProof", |c, a| {
         c.proof(a.at_most(3)?.required(0)?, a.required(1)?, a.optional(2)?)
     })?;
@@ -374,6 +410,9 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     method(&mut m, "eth_getBlockReceipts", |c, a| c.block_receipts(a.required(0)?))?;
     method(&mut m, "eth_sendRawTransaction", |c, a| {
         c.send_raw_transaction(&a.at_most(1)?.required(0)?)
+    })?;
+    super::blocking(&mut m, "eth_getQuorumPayload", |c, a| {
+        c.quorum_payload(&a.at_most(1)?.required::<String>(0)?)
     })?;
     Ok(m)
 }

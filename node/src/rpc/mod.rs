@@ -18,6 +18,7 @@ mod eth;
 mod filters;
 pub mod ipc;
 mod personal;
+mod private;
 mod pubsub;
 mod raft;
 pub mod server;

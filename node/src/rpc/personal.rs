@@ -72,8 +72,7 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     method(&mut m, "personal_lockAccount", |c, a| Ok(c.accounts.lock(a.at_most(1)?.required(0)?)))?;
     blocking(&mut m, "personal_sendTransaction", |c, a| {
         let password = password(a.at_most(2)?, 1)?;
-        let tx = c.sign_request(a.required(0)?, Authority::Password(&password))?;
-        c.submit(tx)
+        c.send_request(a.required(0)?, Authority::Password(&password))
     })?;
     blocking(&mut m, "personal_signTransaction", |c, a| {
         let password = password(a.at_most(2)?, 1)?;

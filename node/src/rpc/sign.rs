@@ -189,8 +189,7 @@ pub(crate) fn signed_transaction_json(tx: &RecoveredTx) -> Value {
 }
 
 fn send(c: &RpcContext, a: &Args) -> MethodResult<B256> {
-    let tx = c.sign_request(a.at_most(1)?.required(0)?, Authority::Unlocked)?;
-    c.submit(tx)
+    c.send_request(a.at_most(1)?.required(0)?, Authority::Unlocked)
 }
 
 /// The signing family of `eth_*`.

@@ -1,0 +1,109 @@
+//! GoQuorum's private transactions over JSON-RPC: `privateFor` / `privateFrom` / `privacyFlag`
+//! on `eth_sendTransaction` and `personal_sendTransaction`, and `eth_getQuorumPayload`.
+//!
+//! Sending: the payload (the request's data) goes to the transaction manager's `/send`, the
+//! transaction's data becomes the returned 64-byte hash, and the transaction is signed without
+//! chain id and marked private (V = 37/38) before it is submitted like any other.
+
+use super::{
+    call::request_input,
+    error::{invalid_params, server_error},
+    sign::Authority,
+    MethodResult, RpcContext,
+};
+use alloy_consensus::TxLegacy;
+use alloy_primitives::{Bytes, TxKind, B256};
+use alloy_rpc_types_eth::TransactionRequest;
+use serde::Deserialize;
+use veil_primitives::{private_transaction, PayloadHash, RecoveredTx, TmPublicKey};
+
+/// Gas of a private transaction that names none (the private payload cannot be estimated on
+/// public state); the usual figure of GoQuorum's examples.
+const DEFAULT_PRIVATE_GAS: u64 = 4_700_000;
+
+/// `eth_sendTransaction`'s argument: geth's request plus GoQuorum's private fields.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SendTxArgs {
+    #[serde(flatten)]
+    pub request: TransactionRequest,
+    /// Recipients' TM keys; a non-null array (even empty) makes the transaction private.
+    pub private_for: Option<Vec<TmPublicKey>>,
+    /// The sender's TM key (default: the TM's first key).
+    pub private_from: Option<TmPublicKey>,
+    /// 0 (standard private); other flags need privacy enhancements, which are not enabled.
+    pub privacy_flag: Option<u64>,
+}
+
+impl RpcContext {
+    /// Sends a request, privately when it names `privateFor`.
+    pub(crate) fn send_request(
+        &self,
+        args: SendTxArgs,
+        authority: Authority<'_>,
+    ) -> MethodResult<B256> {
+        let Some(private_for) = args.private_for else {
+            return self.submit(self.sign_request(args.request, authority)?);
+        };
+        if args.privacy_flag.unwrap_or(0) != 0 {
+            return Err(invalid_params(
+                "PrivacyEnhancements are disabled. Can only accept transactions with PrivacyFlag=0",
+            ));
+        }
+        let ptm = self.ptm.as_ref().ok_or_else(|| {
+            server_error("private transactions need a transaction manager: start the node with --ptm.socket, --ptm.url or PRIVATE_CONFIG")
+        })?;
+        let mut request = args.request;
+        let from =
+            request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
+        let payload = request_input(&request)?;
+        let nonce = match request.nonce {
+            Some(nonce) => nonce,
+            None => self.pending_nonce(from)?,
+        };
+        let gas_limit =
+            request.gas.unwrap_or(DEFAULT_PRIVATE_GAS.min(self.chain.head().1.gas_limit));
+        let gas_price =
+            if self.chain.spec().is_gas_free() { 0 } else { request.gas_price.unwrap_or_default() };
+        let to = request.to.take().unwrap_or(TxKind::Create);
+        let handle = tokio::runtime::Handle::current();
+        let hash: PayloadHash = handle
+            .block_on(ptm.send(payload.to_vec(), args.private_from, private_for))
+            .map_err(server_error)?;
+        let tx = TxLegacy {
+            chain_id: None,
+            nonce,
+            gas_price,
+            gas_limit,
+            to,
+            value: request.value.unwrap_or_default(),
+            input: Bytes::copy_from_slice(hash.as_bytes()),
+        };
+        let signature = self.sign_with(
+            from,
+            authority,
+            alloy_consensus::SignableTransaction::signature_hash(&tx),
+        )?;
+        if let TxKind::Create = to {
+            tracing::info!(target: "rpc", %from, nonce, contract = %from.create(nonce), "Submitted private contract creation");
+        }
+        let signed = RecoveredTx::new_unchecked(private_transaction(tx, signature), from);
+        self.submit(signed)
+    }
+
+    /// `eth_getQuorumPayload`: the payload behind a 64-byte hash, `0x` when this node's TM is
+    /// not a party.
+    pub(crate) fn quorum_payload(&self, hash: &str) -> MethodResult<Bytes> {
+        let bytes = alloy_primitives::hex::decode(hash)
+            .map_err(|e| invalid_params(format!("invalid argument 0: {e}")))?;
+        let key = <[u8; 64]>::try_from(bytes.as_slice())
+            .map_err(|_| invalid_params("invalid argument 0: a payload hash is 64 bytes"))?;
+        let ptm = self
+            .ptm
+            .as_ref()
+            .ok_or_else(|| server_error("this node has no transaction manager"))?;
+        let handle = tokio::runtime::Handle::current();
+        let found = handle.block_on(ptm.payload(&PayloadHash(key))).map_err(server_error)?;
+        Ok(found.unwrap_or_default())
+    }
+}

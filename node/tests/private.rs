@@ -1,0 +1,338 @@
+//! Private transactions end to end with real processes: three raft nodes (A, B, C), each with
+//! its own `veil-tm` (a, b, c). A deploys SimpleStorage(42) privately for C: A and C see 42,
+//! B sees no code; `set(4)` privately for C changes A and C only; A's and C's private state
+//! roots agree at every block, public roots agree everywhere; `eth_getQuorumPayload` gives the
+//! init code on A and C and `0x` on B. With C's TM down a send for C fails naming C's key;
+//! with B's TM down B stops importing instead of treating the block as not its own, and
+//! resumes with the same state when its TM returns.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::{
+    io::{Read, Write},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+use support::{rpc_call, wait_for_receipt, wait_until, VeilProcess};
+use veil_p2p::{Enode, NodeKey};
+
+/// SimpleStorage, hand-assembled: the constructor stores its uint256 argument in slot 0;
+/// `set(uint256)` (0x60fe47b1) stores, `get()` (0x6d4ce63c) returns slot 0.
+const RUNTIME: &str = "60003560e01c806360fe47b114601d57636d4ce63c14602557600080fd5b600435600055005b60005460005260206000f3";
+const INIT: &str = "6020604a6000396000516000556031601960003960316000f3";
+const GET: &str = "0x6d4ce63c";
+
+fn word(value: u64) -> String {
+    format!("{value:064x}")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn veil_tm_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace (cargo build --workspace)",
+        bin.display()
+    );
+    bin
+}
+
+/// A plain HTTP GET; the status and body.
+fn http_get(url: &str) -> Option<(u16, String)> {
+    let rest = url.trim_start_matches("http://");
+    let (addr, path) =
+        rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+}
+
+/// One transaction manager: its key, files and process.
+struct Tm {
+    dir: PathBuf,
+    key: String,
+    p2p_url: String,
+    child: Option<Child>,
+}
+
+impl Tm {
+    fn new(root: &Path, name: &str) -> Self {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("key");
+        let status = Command::new(veil_tm_bin())
+            .args(["keygen", "--filename", base.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "veil-tm keygen");
+        let key = std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().to_string();
+        Self { dir, key, p2p_url: format!("http://127.0.0.1:{}", free_port()), child: None }
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("tm.ipc")
+    }
+
+    fn start(&mut self, peers: &[String]) {
+        let config = json!({
+            "serverConfigs": [
+                { "app": "Q2T", "serverAddress": format!("unix:{}", self.socket().display()) },
+                { "app": "P2P", "serverAddress": self.p2p_url, "properties": { "partyInfoInterval": "100" } }
+            ],
+            "peer": peers.iter().map(|url| json!({ "url": url })).collect::<Vec<_>>(),
+            "keys": { "keyData": [{
+                "privateKeyPath": self.dir.join("key.key"),
+                "publicKeyPath": self.dir.join("key.pub")
+            }] },
+            "storage": { "path": self.dir.join("db") }
+        });
+        let path = self.dir.join("tm.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("tm.log"))
+            .unwrap();
+        self.child = Some(
+            Command::new(veil_tm_bin())
+                .arg("--configfile")
+                .arg(&path)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let upcheck = format!("{}/upcheck", self.p2p_url);
+        wait_until("the TM to come up", Duration::from_secs(30), || {
+            http_get(&upcheck).is_some_and(|(status, _)| status == 200) && self.socket().exists()
+        });
+    }
+
+    /// Waits until this TM has learnt where `key` lives.
+    fn wait_knows(&self, key: &str) {
+        let url = format!("{}/partyinfo", self.p2p_url);
+        wait_until("party info", Duration::from_secs(30), || {
+            http_get(&url).is_some_and(|(_, body)| body.contains(key))
+        });
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Tm {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_node(dir: &Path, port: u16, tm: &Tm) -> VeilProcess {
+    let port = port.to_string();
+    VeilProcess::start_dev(
+        dir,
+        &[
+            "--raft",
+            "--port",
+            &port,
+            "--ipcdisable",
+            "--http.api",
+            "eth,net,web3,raft,debug,personal",
+            "--ptm.socket",
+            tm.socket().to_str().unwrap(),
+            "--ptm.timeout",
+            "2",
+        ],
+    )
+}
+
+fn call_get(node: &VeilProcess, contract: &str) -> Value {
+    rpc_call(&node.url, "eth_call", json!([{ "to": contract, "data": GET }, "latest"])).unwrap()
+}
+
+fn number(node: &VeilProcess) -> u64 {
+    support::quantity(&rpc_call(&node.url, "eth_blockNumber", json!([])).unwrap()) as u64
+}
+
+#[test]
+fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tms: Vec<Tm> = ["a", "b", "c"].iter().map(|n| Tm::new(root.path(), n)).collect();
+    let urls: Vec<String> = tms.iter().map(|tm| tm.p2p_url.clone()).collect();
+    for (i, tm) in tms.iter_mut().enumerate() {
+        let peers: Vec<String> =
+            urls.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, u)| u.clone()).collect();
+        tm.start(&peers);
+    }
+    for tm in &tms {
+        for other in &tms {
+            tm.wait_knows(&other.key);
+        }
+    }
+
+    // Three raft nodes, one per TM.
+    let mut enodes = Vec::new();
+    let mut dirs = Vec::new();
+    for i in 0..3 {
+        let dir = root.path().join(format!("node{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = NodeKey::load_or_create(&dir.join("nodekey")).unwrap();
+        let port = free_port();
+        enodes.push(
+            Enode { public: key.public(), host: "127.0.0.1".into(), port, raft_port: Some(port) }
+                .to_string(),
+        );
+        dirs.push((dir, port));
+    }
+    for (dir, _) in &dirs {
+        std::fs::write(dir.join("static-nodes.json"), serde_json::to_string(&enodes).unwrap())
+            .unwrap();
+    }
+    let mut nodes: Vec<VeilProcess> =
+        dirs.iter().zip(&tms).map(|((dir, port), tm)| start_node(dir, *port, tm)).collect();
+    for node in &nodes {
+        wait_until("a leader", Duration::from_secs(30), || {
+            rpc_call(&node.url, "raft_leader", json!([])).is_ok()
+        });
+    }
+    let from = rpc_call(&nodes[0].url, "eth_accounts", json!([])).unwrap()[0].clone();
+    let c_key = tms[2].key.clone();
+
+    // Deploy SimpleStorage(42) from A, private for C.
+    let deploy = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": format!("0x{INIT}{RUNTIME}{}", word(42)), "gas": "0x100000", "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let receipt = wait_for_receipt(&nodes[0].url, &deploy);
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    let contract = receipt["contractAddress"].as_str().unwrap().to_string();
+    let tx = rpc_call(&nodes[0].url, "eth_getTransactionByHash", json!([deploy])).unwrap();
+    assert!(["0x25", "0x26"].contains(&tx["v"].as_str().unwrap()), "private V: {tx}");
+    let payload_hash = tx["input"].as_str().unwrap().to_string();
+    assert_eq!(payload_hash.len(), 2 + 128, "the data on chain is the 64-byte hash");
+    let deployed_at = support::quantity(&receipt["blockNumber"]) as u64;
+    for node in &nodes {
+        wait_until("the block everywhere", Duration::from_secs(30), || number(node) >= deployed_at);
+    }
+
+    let stored = |value: u64| Value::String(format!("0x{}", word(value)));
+    assert_eq!(call_get(&nodes[0], &contract), stored(42));
+    assert_eq!(call_get(&nodes[2], &contract), stored(42));
+    assert_eq!(rpc_call(&nodes[1].url, "eth_getCode", json!([contract, "latest"])).unwrap(), "0x");
+    assert_eq!(call_get(&nodes[1], &contract), "0x");
+    let runtime = Value::String(format!("0x{RUNTIME}"));
+    assert_eq!(
+        rpc_call(&nodes[2].url, "eth_getCode", json!([contract, "latest"])).unwrap(),
+        runtime
+    );
+    let init = Value::String(format!("0x{INIT}{RUNTIME}{}", word(42)));
+    assert_eq!(
+        rpc_call(&nodes[0].url, "eth_getQuorumPayload", json!([payload_hash])).unwrap(),
+        init
+    );
+    assert_eq!(
+        rpc_call(&nodes[2].url, "eth_getQuorumPayload", json!([payload_hash])).unwrap(),
+        init
+    );
+    assert_eq!(
+        rpc_call(&nodes[1].url, "eth_getQuorumPayload", json!([payload_hash])).unwrap(),
+        "0x"
+    );
+
+    // set(4), private for C.
+    let set = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{}", word(4)), "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let set_block = support::quantity(&wait_for_receipt(&nodes[0].url, &set)["blockNumber"]) as u64;
+    for node in &nodes {
+        wait_until("the set everywhere", Duration::from_secs(30), || number(node) >= set_block);
+    }
+    assert_eq!(call_get(&nodes[0], &contract), stored(4));
+    assert_eq!(call_get(&nodes[2], &contract), stored(4));
+    assert_eq!(call_get(&nodes[1], &contract), "0x");
+    let root_of = |node: &VeilProcess, n: u64| {
+        rpc_call(&node.url, "debug_privateStateRoot", json!([format!("0x{n:x}")])).unwrap()
+    };
+    let public_root = |node: &VeilProcess, n: u64| {
+        rpc_call(&node.url, "eth_getBlockByNumber", json!([format!("0x{n:x}"), false])).unwrap()
+            ["stateRoot"]
+            .clone()
+    };
+    for n in 1..=set_block {
+        assert_eq!(
+            root_of(&nodes[0], n),
+            root_of(&nodes[2], n),
+            "private roots of A and C, block {n}"
+        );
+        assert_eq!(public_root(&nodes[0], n), public_root(&nodes[1], n), "public root, block {n}");
+        assert_eq!(public_root(&nodes[0], n), public_root(&nodes[2], n), "public root, block {n}");
+    }
+    assert_ne!(
+        root_of(&nodes[0], set_block),
+        root_of(&nodes[1], set_block),
+        "B holds no private state"
+    );
+
+    // C's TM is down: a send for C fails, naming C's key.
+    tms[2].kill();
+    let error = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{}", word(5)), "privateFor": [c_key] }]),
+    )
+    .unwrap_err();
+    assert!(error.contains(&c_key), "the error names the recipient not reached: {error}");
+    tms[2].start(&[urls[0].clone(), urls[1].clone()]);
+    tms[0].wait_knows(&c_key);
+
+    // B's TM is down while a private transaction between A and C is mined: B halts.
+    tms[1].kill();
+    let b_before = number(&nodes[1]);
+    let set7 = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{}", word(7)), "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let set7_block =
+        support::quantity(&wait_for_receipt(&nodes[0].url, &set7)["blockNumber"]) as u64;
+    assert!(set7_block > b_before);
+    wait_until("B to say it halted", Duration::from_secs(30), || {
+        nodes[1].log.try_iter().any(|line| line.contains("block import halted"))
+    });
+    assert!(number(&nodes[1]) < set7_block, "B did not import the block without its TM");
+    tms[1].start(&[urls[0].clone(), urls[2].clone()]);
+    wait_until("B to resume", Duration::from_secs(30), || number(&nodes[1]) >= set7_block);
+    assert_eq!(call_get(&nodes[2], &contract), stored(7));
+    assert_eq!(call_get(&nodes[1], &contract), "0x");
+    assert_eq!(public_root(&nodes[1], set7_block), public_root(&nodes[0], set7_block));
+
+    // Restart everything: every value is intact.
+    for node in nodes.drain(..) {
+        assert!(node.terminate().success());
+    }
+    nodes = dirs.iter().zip(&tms).map(|((dir, port), tm)| start_node(dir, *port, tm)).collect();
+    assert_eq!(call_get(&nodes[0], &contract), stored(7));
+    assert_eq!(call_get(&nodes[2], &contract), stored(7));
+    assert_eq!(call_get(&nodes[1], &contract), "0x");
+}
