@@ -13,7 +13,10 @@ use futures::future::join_all;
 use std::{path::Path, time::Duration};
 use veil_evm::PrivatePayload;
 use veil_primitives::{PayloadHash, TmPublicKey, Transaction};
-use veil_tm_api::{Base64Bytes, ClientError, SendRequest, TmClient, TmEndpoint};
+use veil_tm_api::{
+    Base64Bytes, ClientError, SendRequest, SendSignedTxRequest, StoreRawRequest, TmClient,
+    TmEndpoint,
+};
 
 /// GoQuorum's default `timeout` (seconds).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -180,6 +183,27 @@ impl Ptm {
         Ok(self.within(self.client.send(&request)).await?.key)
     }
 
+    /// `/storeraw`: keeps `payload` encrypted for the sender only, for a transaction signed
+    /// elsewhere; returns its hash.
+    pub async fn store_raw(
+        &self,
+        payload: Vec<u8>,
+        from: Option<TmPublicKey>,
+    ) -> Result<PayloadHash, PtmError> {
+        let request = StoreRawRequest { payload: Base64Bytes(payload), from };
+        Ok(self.within(self.client.store_raw(&request)).await?.key)
+    }
+
+    /// `/sendsignedtx`: distributes a payload stored by `/storeraw` to `to`.
+    pub async fn send_signed(
+        &self,
+        hash: PayloadHash,
+        to: Vec<TmPublicKey>,
+    ) -> Result<PayloadHash, PtmError> {
+        let request = SendSignedTxRequest { hash, to, privacy_flag: 0 };
+        Ok(self.within(self.client.send_signed_tx(&request)).await?.key)
+    }
+
     /// The payload behind a hash: `Some` for a party, `None` when the TM says 404.
     pub async fn payload(&self, hash: &PayloadHash) -> Result<Option<Bytes>, PtmError> {
         let mut delay = Duration::from_millis(100);
@@ -242,5 +266,56 @@ pub fn payloads_blocking<'a>(
             tokio::task::block_in_place(|| handle.block_on(ptm.payloads(&private)))
         }
         _ => Ok(PrivatePayloads::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix(path: &str) -> TmEndpoint {
+        TmEndpoint::Unix(path.into())
+    }
+
+    #[test]
+    fn flags_private_config_paths_and_toml_files_name_the_tm() {
+        let resolve = |socket: Option<&str>, url: Option<&str>, env: Option<&str>| {
+            PtmConfig::resolve(socket.map(Path::new), url, None, env)
+        };
+        assert_eq!(resolve(None, None, None).unwrap(), None);
+        assert_eq!(resolve(None, None, Some("ignore")).unwrap(), None);
+        let from_env = resolve(None, None, Some("qdata/c1/tm.ipc")).unwrap().unwrap();
+        assert_eq!(
+            from_env,
+            PtmConfig { endpoint: unix("qdata/c1/tm.ipc"), timeout: DEFAULT_TIMEOUT }
+        );
+        // Flags win over PRIVATE_CONFIG.
+        let flag = resolve(Some("/run/tm.ipc"), None, Some("other.ipc")).unwrap().unwrap();
+        assert_eq!(flag.endpoint, unix("/run/tm.ipc"));
+        let url = resolve(None, Some("http://127.0.0.1:9101"), None).unwrap().unwrap();
+        assert_eq!(url.endpoint, TmEndpoint::Tcp("127.0.0.1:9101".into()));
+        assert!(resolve(Some("a.ipc"), Some("http://x:1"), None)
+            .unwrap_err()
+            .to_string()
+            .contains("not both"));
+        assert!(resolve(None, Some("https://x:1"), None).is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("tm.toml");
+        std::fs::write(&toml, "socket = \"tm.ipc\"\nworkdir = \"/qdata/c1\"\ntimeout = 9\n")
+            .unwrap();
+        let file = resolve(None, None, toml.to_str()).unwrap().unwrap();
+        assert_eq!(
+            file,
+            PtmConfig { endpoint: unix("/qdata/c1/tm.ipc"), timeout: Duration::from_secs(9) }
+        );
+        std::fs::write(&toml, "httpUrl = \"http://127.0.0.1:9102\"\n").unwrap();
+        let file = resolve(None, None, toml.to_str()).unwrap().unwrap();
+        assert_eq!(file.endpoint, TmEndpoint::Tcp("127.0.0.1:9102".into()));
+        std::fs::write(&toml, "timeout = 3\n").unwrap();
+        let err = resolve(None, None, toml.to_str()).unwrap_err().to_string();
+        assert!(err.contains("name a `socket` or an `httpUrl`"), "{err}");
+        std::fs::write(&toml, "socket = [").unwrap();
+        assert!(resolve(None, None, toml.to_str()).is_err());
     }
 }

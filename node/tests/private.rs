@@ -293,6 +293,53 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         "B holds no private state"
     );
 
+    // The externally signed flow: the node stores the payload (storeraw) and fills the
+    // transaction; the client signs it as private (V = 37/38) and sends it raw for C.
+    let filled = rpc_call(
+        &nodes[0].url,
+        "eth_fillTransaction",
+        json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{}", word(6)), "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let fields = &filled["tx"];
+    assert_eq!(fields["v"], "0x25", "{filled}");
+    let tx = alloy_consensus::TxLegacy {
+        chain_id: None,
+        nonce: support::quantity(&fields["nonce"]) as u64,
+        gas_price: 0,
+        gas_limit: support::quantity(&fields["gas"]) as u64,
+        to: alloy_primitives::TxKind::Call(contract.parse().unwrap()),
+        value: alloy_primitives::U256::ZERO,
+        input: fields["input"].as_str().unwrap().parse().unwrap(),
+    };
+    let signed = veil_primitives::sign_private_transaction(tx, &veil_node::dev::dev_key(0));
+    let raw = format!("0x{}", alloy_primitives::hex::encode(signed.encoded_2718()));
+    let public_raw = rpc_call(
+        &nodes[0].url,
+        "eth_signTransaction",
+        json!([{ "from": from, "to": contract, "gas": "0x5208" }]),
+    )
+    .unwrap()["raw"]
+        .clone();
+    let refused = rpc_call(
+        &nodes[0].url,
+        "eth_sendRawPrivateTransaction",
+        json!([public_raw, { "privateFor": [c_key] }]),
+    )
+    .unwrap_err();
+    assert!(refused.contains("transaction is not private"), "{refused}");
+    let sent = rpc_call(
+        &nodes[0].url,
+        "eth_sendRawPrivateTransaction",
+        json!([raw, { "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let raw_block =
+        support::quantity(&wait_for_receipt(&nodes[0].url, &sent)["blockNumber"]) as u64;
+    wait_until("the raw one on C", Duration::from_secs(30), || number(&nodes[2]) >= raw_block);
+    assert_eq!(call_get(&nodes[0], &contract), stored(6));
+    assert_eq!(call_get(&nodes[2], &contract), stored(6));
+
     // C's TM is down: a send for C fails, naming C's key.
     tms[2].kill();
     let error = rpc_call(

@@ -12,7 +12,7 @@ use super::{
     MethodResult, RpcContext,
 };
 use alloy_consensus::TxLegacy;
-use alloy_primitives::{Bytes, TxKind, B256};
+use alloy_primitives::{Address, Bytes, TxKind, B256};
 use alloy_rpc_types_eth::TransactionRequest;
 use serde::Deserialize;
 use veil_primitives::{private_transaction, PayloadHash, RecoveredTx, TmPublicKey};
@@ -35,7 +35,114 @@ pub(crate) struct SendTxArgs {
     pub privacy_flag: Option<u64>,
 }
 
+/// `eth_sendRawPrivateTransaction`'s second argument.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PrivateArgs {
+    /// Recipients' TM keys.
+    #[serde(default)]
+    pub private_for: Vec<TmPublicKey>,
+    /// 0 only (privacy enhancements are not enabled).
+    pub privacy_flag: Option<u64>,
+}
+
+fn check_flag(flag: Option<u64>) -> MethodResult<()> {
+    if flag.unwrap_or(0) != 0 {
+        return Err(invalid_params(
+            "PrivacyEnhancements are disabled. Can only accept transactions with PrivacyFlag=0",
+        ));
+    }
+    Ok(())
+}
+
 impl RpcContext {
+    fn ptm(&self) -> MethodResult<&crate::ptm::Ptm> {
+        self.ptm.as_deref().ok_or_else(|| {
+            server_error("private transactions need a transaction manager: start the node with --ptm.socket, --ptm.url or PRIVATE_CONFIG")
+        })
+    }
+
+    /// `eth_sendRawPrivateTransaction`: a private transaction signed elsewhere, whose data is
+    /// the hash `storeraw` gave; the TM distributes the payload to `privateFor`, then the
+    /// transaction is submitted.
+    pub(crate) fn send_raw_private(&self, raw: &Bytes, args: PrivateArgs) -> MethodResult<B256> {
+        check_flag(args.privacy_flag)?;
+        let tx = veil_primitives::Transaction::decode_2718_exact(raw)
+            .map_err(|e| invalid_params(format!("invalid raw transaction: {e}")))?;
+        if !tx.is_private() {
+            return Err(invalid_params("transaction is not private"));
+        }
+        let key = <[u8; 64]>::try_from(tx.input().as_ref()).map_err(|_| {
+            invalid_params(
+                "the data of a private transaction is the 64-byte hash storeraw returned",
+            )
+        })?;
+        let tx = RecoveredTx::try_new(tx)
+            .map_err(|e| invalid_params(format!("invalid transaction signature: {e}")))?;
+        let ptm = self.ptm()?;
+        let handle = tokio::runtime::Handle::current();
+        handle
+            .block_on(ptm.send_signed(PayloadHash(key), args.private_for))
+            .map_err(server_error)?;
+        self.submit(tx)
+    }
+
+    /// `eth_fillTransaction`: geth's defaults filled in, unsigned; for a private request the
+    /// payload is stored with the TM (`storeraw`) and the data is its hash, marked private
+    /// (V = 0x25), ready to sign and send with `eth_sendRawPrivateTransaction`.
+    pub(crate) fn fill(&self, args: SendTxArgs) -> MethodResult<serde_json::Value> {
+        let unsigned =
+            alloy_primitives::Signature::new(Default::default(), Default::default(), false);
+        let Some(_) = args.private_for else {
+            let (from, tx) = self.fill_transaction(args.request)?;
+            let tx = veil_primitives::Transaction::Public(tx.into_envelope(unsigned));
+            return Ok(serde_json::json!({
+                "raw": Bytes::from(tx.encoded_2718()),
+                "tx": super::convert::transaction(&tx, from, None),
+            }));
+        };
+        check_flag(args.privacy_flag)?;
+        let ptm = self.ptm()?;
+        let (from, tx) = self.private_fields(args.request)?;
+        let handle = tokio::runtime::Handle::current();
+        let hash = handle
+            .block_on(ptm.store_raw(tx.input.to_vec(), args.private_from))
+            .map_err(server_error)?;
+        let tx = private_transaction(
+            TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), ..tx },
+            unsigned,
+        );
+        Ok(serde_json::json!({
+            "raw": Bytes::from(tx.encoded_2718()),
+            "tx": super::convert::transaction(&tx, from, None),
+        }))
+    }
+
+    /// A private request's fields with defaults; the data is still the payload.
+    fn private_fields(&self, mut request: TransactionRequest) -> MethodResult<(Address, TxLegacy)> {
+        let from =
+            request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
+        let input = request_input(&request)?;
+        let nonce = match request.nonce {
+            Some(nonce) => nonce,
+            None => self.pending_nonce(from)?,
+        };
+        let gas_limit =
+            request.gas.unwrap_or(DEFAULT_PRIVATE_GAS.min(self.chain.head().1.gas_limit));
+        let gas_price =
+            if self.chain.spec().is_gas_free() { 0 } else { request.gas_price.unwrap_or_default() };
+        let tx = TxLegacy {
+            chain_id: None,
+            nonce,
+            gas_price,
+            gas_limit,
+            to: request.to.take().unwrap_or(TxKind::Create),
+            value: request.value.unwrap_or_default(),
+            input,
+        };
+        Ok((from, tx))
+    }
+
     /// Sends a request, privately when it names `privateFor`.
     pub(crate) fn send_request(
         &self,
@@ -45,40 +152,15 @@ impl RpcContext {
         let Some(private_for) = args.private_for else {
             return self.submit(self.sign_request(args.request, authority)?);
         };
-        if args.privacy_flag.unwrap_or(0) != 0 {
-            return Err(invalid_params(
-                "PrivacyEnhancements are disabled. Can only accept transactions with PrivacyFlag=0",
-            ));
-        }
-        let ptm = self.ptm.as_ref().ok_or_else(|| {
-            server_error("private transactions need a transaction manager: start the node with --ptm.socket, --ptm.url or PRIVATE_CONFIG")
-        })?;
-        let mut request = args.request;
-        let from =
-            request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
-        let payload = request_input(&request)?;
-        let nonce = match request.nonce {
-            Some(nonce) => nonce,
-            None => self.pending_nonce(from)?,
-        };
-        let gas_limit =
-            request.gas.unwrap_or(DEFAULT_PRIVATE_GAS.min(self.chain.head().1.gas_limit));
-        let gas_price =
-            if self.chain.spec().is_gas_free() { 0 } else { request.gas_price.unwrap_or_default() };
-        let to = request.to.take().unwrap_or(TxKind::Create);
+        check_flag(args.privacy_flag)?;
+        let ptm = self.ptm()?;
+        let (from, tx) = self.private_fields(args.request)?;
         let handle = tokio::runtime::Handle::current();
         let hash: PayloadHash = handle
-            .block_on(ptm.send(payload.to_vec(), args.private_from, private_for))
+            .block_on(ptm.send(tx.input.to_vec(), args.private_from, private_for))
             .map_err(server_error)?;
-        let tx = TxLegacy {
-            chain_id: None,
-            nonce,
-            gas_price,
-            gas_limit,
-            to,
-            value: request.value.unwrap_or_default(),
-            input: Bytes::copy_from_slice(hash.as_bytes()),
-        };
+        let tx = TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), ..tx };
+        let (to, nonce) = (tx.to, tx.nonce);
         let signature = self.sign_with(
             from,
             authority,
@@ -98,10 +180,7 @@ impl RpcContext {
             .map_err(|e| invalid_params(format!("invalid argument 0: {e}")))?;
         let key = <[u8; 64]>::try_from(bytes.as_slice())
             .map_err(|_| invalid_params("invalid argument 0: a payload hash is 64 bytes"))?;
-        let ptm = self
-            .ptm
-            .as_ref()
-            .ok_or_else(|| server_error("this node has no transaction manager"))?;
+        let ptm = self.ptm()?;
         let handle = tokio::runtime::Handle::current();
         let found = handle.block_on(ptm.payload(&PayloadHash(key))).map_err(server_error)?;
         Ok(found.unwrap_or_default())

@@ -1,6 +1,9 @@
 //! [`TmClient`]: HTTP/1.1 to a TM's Q2T API over a unix socket or TCP.
 
-use crate::types::{ReceiveResponse, SendRequest, SendResponse, StoreRawRequest, StoreRawResponse};
+use crate::types::{
+    ReceiveResponse, SendRequest, SendResponse, SendSignedTxRequest, StoreRawRequest,
+    StoreRawResponse,
+};
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -192,6 +195,14 @@ impl TmClient {
         request: &StoreRawRequest,
     ) -> Result<StoreRawResponse, ClientError> {
         Ok(self.json(Method::POST, "/storeraw", request).await?.1)
+    }
+
+    /// `POST /sendsignedtx` (JSON form): distributes a payload stored by `storeraw` to `to`.
+    pub async fn send_signed_tx(
+        &self,
+        request: &SendSignedTxRequest,
+    ) -> Result<SendResponse, ClientError> {
+        Ok(self.json(Method::POST, "/sendsignedtx", request).await?.1)
     }
 
     /// `GET /transaction/{key}[?to=]`: the plaintext, or `None` when this TM's keys are not
