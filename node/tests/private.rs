@@ -24,9 +24,29 @@ use veil_p2p::{Enode, NodeKey};
 const RUNTIME: &str = "60003560e01c806360fe47b114601d57636d4ce63c14602557600080fd5b600435600055005b60005460005260206000f3";
 const INIT: &str = "6020604a6000396000516000556031601960003960316000f3";
 const GET: &str = "0x6d4ce63c";
+/// Reader, hand-assembled: the constructor stores an address in slot 0; any call returns what
+/// `get()` of that address returns (a STATICCALL).
+const READER_RUNTIME: &str = "636d4ce63c60e01b60005260206000600460006000545afa5060206000f3";
+const READER_INIT: &str = "60206037600039600051600055601e6019600039601e6000f3";
 
 fn word(value: u64) -> String {
     format!("{value:064x}")
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        {
+            found.push(path);
+        }
+    }
+    found
 }
 
 fn free_port() -> u16 {
@@ -256,6 +276,41 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         "0x"
     );
 
+    // A private contract reads a public one; a private transaction cannot write public state.
+    let public = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": format!("0x{INIT}{RUNTIME}{}", word(11)), "gas": "0x100000" }]),
+    )
+    .unwrap();
+    let public_address =
+        wait_for_receipt(&nodes[0].url, &public)["contractAddress"].as_str().unwrap().to_string();
+    let reader = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": format!("0x{READER_INIT}{}{:0>64}", READER_RUNTIME, public_address.trim_start_matches("0x")), "gas": "0x100000", "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let reader_receipt = wait_for_receipt(&nodes[0].url, &reader);
+    let reader_address = reader_receipt["contractAddress"].as_str().unwrap().to_string();
+    let write_public = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "to": public_address, "data": format!("0x60fe47b1{}", word(9)), "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let refused = wait_for_receipt(&nodes[0].url, &write_public);
+    assert_eq!(refused["status"], "0x0", "a private write to public state fails: {refused}");
+    let last = support::quantity(&refused["blockNumber"]) as u64;
+    wait_until("C to catch up", Duration::from_secs(30), || number(&nodes[2]) >= last);
+    assert_eq!(call_get(&nodes[0], &reader_address), stored(11));
+    assert_eq!(call_get(&nodes[2], &reader_address), stored(11));
+    assert_eq!(call_get(&nodes[1], &reader_address), "0x");
+    for node in &nodes {
+        wait_until("the public contract", Duration::from_secs(30), || number(node) >= last);
+        assert_eq!(call_get(node, &public_address), stored(11), "public state unchanged");
+    }
+
     // set(4), private for C.
     let set = rpc_call(
         &nodes[0].url,
@@ -374,12 +429,67 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     assert_eq!(call_get(&nodes[1], &contract), "0x");
     assert_eq!(public_root(&nodes[1], set7_block), public_root(&nodes[0], set7_block));
 
-    // Restart everything: every value is intact.
+    // A marker sent privately to C is written by no TM and by no node but A and C.
+    const MARKER: &[u8] = b"VEIL-PRIVATE-MARKER-7f3a9c";
+    let marker_word = format!("{:0<64}", alloy_primitives::hex::encode(MARKER));
+    let marked = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{marker_word}"), "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    let marked_block =
+        support::quantity(&wait_for_receipt(&nodes[0].url, &marked)["blockNumber"]) as u64;
+    for node in &nodes {
+        wait_until("the marker block", Duration::from_secs(30), || number(node) >= marked_block);
+    }
+    assert_eq!(call_get(&nodes[2], &contract), Value::String(format!("0x{marker_word}")));
     for node in nodes.drain(..) {
         assert!(node.terminate().success());
     }
+    for tm in &mut tms {
+        tm.kill();
+    }
+    for tm in &tms {
+        assert_eq!(
+            files_containing(&tm.dir, MARKER),
+            Vec::<PathBuf>::new(),
+            "a TM wrote plaintext"
+        );
+    }
+    assert_eq!(files_containing(&dirs[1].0, MARKER), Vec::<PathBuf>::new(), "B is not a party");
+    assert!(!files_containing(&dirs[2].0, MARKER).is_empty(), "C keeps its private state");
+    let peers_of = |i: usize| -> Vec<String> {
+        urls.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, u)| u.clone()).collect()
+    };
+    for (i, tm) in tms.iter_mut().enumerate() {
+        tm.start(&peers_of(i));
+    }
+
+    // Restart everything: every value is intact.
     nodes = dirs.iter().zip(&tms).map(|((dir, port), tm)| start_node(dir, *port, tm)).collect();
-    assert_eq!(call_get(&nodes[0], &contract), stored(7));
-    assert_eq!(call_get(&nodes[2], &contract), stored(7));
+    let marker = Value::String(format!("0x{marker_word}"));
+    assert_eq!(call_get(&nodes[0], &contract), marker);
+    assert_eq!(call_get(&nodes[2], &contract), marker);
     assert_eq!(call_get(&nodes[1], &contract), "0x");
+    assert_eq!(call_get(&nodes[0], &reader_address), stored(11));
+}
+
+#[test]
+fn a_node_without_its_transaction_manager_refuses_to_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("absent.ipc");
+    let output = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["--dev", "--ipcdisable", "--datadir"])
+        .arg(dir.path().join("data"))
+        .arg("--ptm.socket")
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("transaction manager at {} is not reachable", socket.display())),
+        "{stderr}"
+    );
 }
