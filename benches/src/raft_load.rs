@@ -3,6 +3,12 @@
 //! watcher follows the chain on one node. Reports sent, accepted, mined, success rate, mined
 //! transactions per second, send-to-block latency percentiles, and CPU and peak memory of the
 //! given node processes; a human table on stdout and the same as JSON in `--json`.
+//!
+//! With `--tm-urls` and `--tm-keys` (each node's TM ThirdParty URL and public key) it sends
+//! private transactions instead, as web3js-quorum does: a 1 KiB payload is stored with the
+//! client's node's TM (`/storeraw`), the transaction carrying its hash is signed as private
+//! (V = 37/38) and sent with `eth_sendRawPrivateTransaction` for the next `--recipients`
+//! nodes' keys.
 
 use alloy_consensus::TxLegacy;
 use alloy_primitives::{hex, Address, TxKind, B256, U256};
@@ -37,9 +43,75 @@ struct Args {
     /// Chain id of the transfers.
     #[arg(long, default_value_t = 1337)]
     chain_id: u64,
+    /// Private mode: each node's TM ThirdParty URL, comma-separated, in the order of `--nodes`.
+    #[arg(long, value_delimiter = ',')]
+    tm_urls: Vec<String>,
+    /// Private mode: each node's TM public key, in the order of `--nodes`.
+    #[arg(long, value_delimiter = ',')]
+    tm_keys: Vec<String>,
+    /// Private mode: recipients per transaction (the next nodes' keys).
+    #[arg(long, default_value_t = 1)]
+    recipients: usize,
+    /// Private mode: payload size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    payload_bytes: usize,
     /// Where to write the JSON report.
     #[arg(long, default_value = "raft-load.json")]
     json: String,
+}
+
+/// A private transaction carrying `hash` (what `/storeraw` returned): a call to an account
+/// without code whose private data is the payload.
+fn private_call(key: &secp256k1::SecretKey, nonce: u64, hash: &[u8]) -> (B256, String) {
+    let tx = TxLegacy {
+        chain_id: None,
+        nonce,
+        gas_price: 0,
+        gas_limit: 100_000,
+        to: TxKind::Call(Address::repeat_byte(0x42)),
+        value: U256::ZERO,
+        input: alloy_primitives::Bytes::copy_from_slice(hash),
+    };
+    let signed = veil_primitives::sign_private_transaction(tx, key);
+    (signed.hash(), format!("0x{}", hex::encode(signed.encoded_2718())))
+}
+
+/// How a client makes its next transaction.
+#[derive(Clone)]
+enum Workload {
+    Transfers { chain_id: u64 },
+    Private { tm: Arc<veil_tm_api::TmClient>, from: String, to: Vec<String>, payload_bytes: usize },
+}
+
+impl Workload {
+    /// The transaction's hash and the JSON-RPC call that sends it.
+    async fn next(
+        &self,
+        key: &secp256k1::SecretKey,
+        nonce: u64,
+    ) -> eyre::Result<(B256, &'static str, Vec<Value>)> {
+        match self {
+            Workload::Transfers { chain_id } => {
+                let (hash, raw) = transfer(key, *chain_id, nonce);
+                Ok((hash, "eth_sendRawTransaction", vec![json!(raw)]))
+            }
+            Workload::Private { tm, from, to, payload_bytes } => {
+                let payload: Vec<u8> =
+                    (0..*payload_bytes).map(|i| (i as u8) ^ (nonce as u8)).collect();
+                let request = veil_tm_api::StoreRawRequest {
+                    payload: veil_tm_api::Base64Bytes(payload),
+                    from: Some(from.parse().map_err(|e| eyre::eyre!("{e:?}"))?),
+                };
+                let stored = tm.store_raw(&request).await?;
+                let (hash, raw) = private_call(key, nonce, stored.key.as_bytes());
+                Ok((
+                    hash,
+                    "eth_sendRawPrivateTransaction",
+                    vec![json!(raw), json!({ "privateFor": to })],
+                ))
+            }
+        }
+    }
 }
 
 fn transfer(key: &secp256k1::SecretKey, chain_id: u64, nonce: u64) -> (B256, String) {
@@ -125,11 +197,41 @@ async fn main() -> eyre::Result<()> {
 
     let accepted = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let private = !args.tm_urls.is_empty();
+    eyre::ensure!(
+        !private
+            || (args.tm_urls.len() == args.nodes.len() && args.tm_keys.len() == args.nodes.len()),
+        "--tm-urls and --tm-keys need one entry per node"
+    );
+    eyre::ensure!(
+        !private || args.recipients < args.nodes.len(),
+        "--recipients must be below the node count"
+    );
+    let tms: Vec<Arc<veil_tm_api::TmClient>> = args
+        .tm_urls
+        .iter()
+        .map(|url| {
+            let endpoint = url.parse().map_err(|e: String| eyre::eyre!(e))?;
+            Ok(Arc::new(veil_tm_api::TmClient::new(endpoint)))
+        })
+        .collect::<eyre::Result<_>>()?;
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
-            let client = clients[c % clients.len()].clone();
-            let (sent_at, accepted, sent, chain_id) =
-                (sent_at.clone(), accepted.clone(), sent.clone(), args.chain_id);
+            let node = c % clients.len();
+            let client = clients[node].clone();
+            let workload = if private {
+                Workload::Private {
+                    tm: tms[node].clone(),
+                    from: args.tm_keys[node].clone(),
+                    to: (1..=args.recipients)
+                        .map(|r| args.tm_keys[(node + r) % args.tm_keys.len()].clone())
+                        .collect(),
+                    payload_bytes: args.payload_bytes,
+                }
+            } else {
+                Workload::Transfers { chain_id: args.chain_id }
+            };
+            let (sent_at, accepted, sent) = (sent_at.clone(), accepted.clone(), sent.clone());
             let per_client = (args.rate > 0)
                 .then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
             tokio::spawn(async move {
@@ -140,11 +242,17 @@ async fn main() -> eyre::Result<()> {
                     if let Some(pace) = &mut pace {
                         pace.tick().await;
                     }
-                    let (hash, raw) = transfer(&key, chain_id, nonce);
-                    sent_at.lock().unwrap().insert(hash, Instant::now());
+                    let started = Instant::now();
                     sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let answer: Result<Value, _> =
-                        client.request("eth_sendRawTransaction", rpc_params![raw]).await;
+                    let Ok((hash, method, params)) = workload.next(&key, nonce).await else {
+                        continue;
+                    };
+                    sent_at.lock().unwrap().insert(hash, started);
+                    let mut array = jsonrpsee::core::params::ArrayParams::new();
+                    for param in params {
+                        array.insert(param).expect("JSON values serialise");
+                    }
+                    let answer: Result<Value, _> = client.request(method, array).await;
                     if answer.is_ok() {
                         accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         nonce += 1;
@@ -192,6 +300,8 @@ async fn main() -> eyre::Result<()> {
         .collect();
     let report = json!({
         "nodes": args.nodes.len(), "clients": args.clients, "seconds": args.seconds, "rate": args.rate,
+        "private_recipients": if private { json!(args.recipients) } else { Value::Null },
+        "payload_bytes": if private { json!(args.payload_bytes) } else { Value::Null },
         "sent": sent, "accepted": accepted, "mined": mined,
         "success_rate": if sent > 0 { mined as f64 / sent as f64 } else { 0.0 },
         "tps": tps.round(),
