@@ -516,15 +516,17 @@ impl Chain {
     ) -> Result<ImportedBlock, StorageError> {
         let Executed { state: mut batch, receipts, private, .. } = executed;
         let hash = header.hash_slow();
+        let mut private_receipts = std::collections::HashMap::new();
         if let Some(private) = private {
             ChainStore::put_private_root(&mut batch, hash, private.root);
-            for r in &private.receipts {
+            for r in private.receipts {
                 ChainStore::put_private_receipt(
                     &mut batch,
                     r.tx_hash,
                     &r.receipt,
                     r.contract_address,
                 );
+                private_receipts.insert(r.tx_hash, r.receipt);
             }
         }
         let senders: Vec<Address> = transactions.iter().map(RecoveredTx::sender).collect();
@@ -540,8 +542,17 @@ impl Chain {
         self.kv.write(batch)?;
         *self.head.write() = (hash, block.header.clone());
         if self.imported.receiver_count() > 0 {
-            let transaction_hashes =
+            let transaction_hashes: Vec<B256> =
                 block.body.transactions.iter().map(Transaction::hash).collect();
+            // Subscribers on a party see private logs, as its receipts show them.
+            let receipts = receipts
+                .into_iter()
+                .zip(&transaction_hashes)
+                .map(|(public, tx)| match private_receipts.get(tx) {
+                    Some(private) => merged_receipt(&public, private),
+                    None => public,
+                })
+                .collect();
             // A send fails only when every receiver has gone, which is fine.
             let _ = self.imported.send(Arc::new(NewBlock {
                 hash,
@@ -552,6 +563,22 @@ impl Chain {
         }
         Ok(ImportedBlock { hash, header: block.header, transactions })
     }
+}
+
+/// A private transaction's receipt as a party shows it (GoQuorum's `MergeReceipts`): the
+/// private run's status and logs, the public receipt's cumulative gas.
+pub(crate) fn merged_receipt(
+    public: &veil_primitives::Receipt,
+    private: &veil_primitives::Receipt,
+) -> veil_primitives::Receipt {
+    alloy_consensus::ReceiptEnvelope::Legacy(
+        alloy_consensus::Receipt {
+            status: private.status_or_post_state(),
+            cumulative_gas_used: public.cumulative_gas_used(),
+            logs: private.logs().to_vec(),
+        }
+        .with_bloom(),
+    )
 }
 
 fn check<T: PartialEq + std::fmt::Debug>(

@@ -20,9 +20,10 @@ use support::{rpc_call, wait_for_receipt, wait_until, VeilProcess};
 use veil_p2p::{Enode, NodeKey};
 
 /// SimpleStorage, hand-assembled: the constructor stores its uint256 argument in slot 0;
-/// `set(uint256)` (0x60fe47b1) stores, `get()` (0x6d4ce63c) returns slot 0.
-const RUNTIME: &str = "60003560e01c806360fe47b114601d57636d4ce63c14602557600080fd5b600435600055005b60005460005260206000f3";
-const INIT: &str = "6020604a6000396000516000556031601960003960316000f3";
+/// `set(uint256)` (0x60fe47b1) stores and logs the value as a topic, `get()` (0x6d4ce63c)
+/// returns slot 0.
+const RUNTIME: &str = "60003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3";
+const INIT: &str = "602060506000396000516000556037601960003960376000f3";
 const GET: &str = "0x6d4ce63c";
 /// Reader, hand-assembled: the constructor stores an address in slot 0; any call returns what
 /// `get()` of that address returns (a STATICCALL).
@@ -325,6 +326,18 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     assert_eq!(call_get(&nodes[0], &contract), stored(4));
     assert_eq!(call_get(&nodes[2], &contract), stored(4));
     assert_eq!(call_get(&nodes[1], &contract), "0x");
+    // The private log: in the parties' receipts and eth_getLogs, nowhere on B.
+    let logs = |node: &VeilProcess| {
+        rpc_call(&node.url, "eth_getLogs", json!([{ "fromBlock": "0x0", "address": contract }]))
+            .unwrap()
+    };
+    let topic = Value::String(format!("0x{}", word(4)));
+    for party in [&nodes[0], &nodes[2]] {
+        assert_eq!(logs(party)[0]["topics"][0], topic, "{}", logs(party));
+        let receipt = rpc_call(&party.url, "eth_getTransactionReceipt", json!([set])).unwrap();
+        assert_eq!(receipt["logs"][0]["topics"][0], topic, "{receipt}");
+    }
+    assert_eq!(logs(&nodes[1]), json!([]));
     let root_of = |node: &VeilProcess, n: u64| {
         rpc_call(&node.url, "debug_privateStateRoot", json!([format!("0x{n:x}")])).unwrap()
     };

@@ -121,29 +121,23 @@ impl RpcContext {
 
     /// On a party, a private transaction's receipt shows its private run (status, logs), as
     /// GoQuorum's `MergeReceipts` does; the public receipt's gas stays.
-    fn merge_private_receipts(
+    pub(crate) fn merge_private_receipts(
         &self,
         transactions: &[Transaction],
         receipts: &mut [veil_primitives::Receipt],
     ) -> MethodResult<()> {
+        if !self.chain.runs_private_transactions() {
+            return Ok(());
+        }
         for (tx, receipt) in transactions.iter().zip(receipts.iter_mut()) {
             if !tx.is_private() {
                 continue;
             }
-            let Some((private, _)) =
+            if let Some((private, _)) =
                 self.chain.store().private_receipt(tx.hash()).map_err(internal_error)?
-            else {
-                continue;
-            };
-            let cumulative = alloy_consensus::TxReceipt::cumulative_gas_used(receipt);
-            *receipt = alloy_consensus::ReceiptEnvelope::Legacy(
-                alloy_consensus::Receipt {
-                    status: alloy_consensus::TxReceipt::status_or_post_state(&private),
-                    cumulative_gas_used: cumulative,
-                    logs: alloy_consensus::TxReceipt::logs(&private).to_vec(),
-                }
-                .with_bloom(),
-            );
+            {
+                *receipt = crate::chain::merged_receipt(receipt, &private);
+            }
         }
         Ok(())
     }

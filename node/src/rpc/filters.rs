@@ -123,11 +123,21 @@ impl RpcContext {
         let Some(header) = store.header(hash).map_err(internal_error)? else {
             return Err(server_error("unknown block"));
         };
-        if !filter.matches_bloom(header.logs_bloom) {
+        // Private logs are not in the header's bloom: a block with private transactions is
+        // looked into on a node that runs them.
+        let private = self.chain.runs_private_transactions();
+        if !private && !filter.matches_bloom(header.logs_bloom) {
             return Ok(Vec::new());
         }
         let txs = store.transactions(hash).map_err(internal_error)?.unwrap_or_default();
-        let receipts = store.receipts(hash).map_err(internal_error)?.unwrap_or_default();
+        if private
+            && !txs.iter().any(veil_primitives::Transaction::is_private)
+            && !filter.matches_bloom(header.logs_bloom)
+        {
+            return Ok(Vec::new());
+        }
+        let mut receipts = store.receipts(hash).map_err(internal_error)?.unwrap_or_default();
+        self.merge_private_receipts(&txs, &mut receipts)?;
         let tx_hashes: Vec<B256> = txs.iter().map(veil_primitives::Transaction::hash).collect();
         Ok(block_logs(hash, header.number, header.timestamp, &tx_hashes, &receipts)
             .into_iter()
