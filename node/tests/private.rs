@@ -436,8 +436,18 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         nodes[1].log.try_iter().any(|line| line.contains("block import halted"))
     });
     assert!(number(&nodes[1]) < set7_block, "B did not import the block without its TM");
+    let syncing = rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap();
+    assert!(
+        syncing["haltedReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("private payloads unavailable")),
+        "{syncing}"
+    );
     tms[1].start(&[urls[0].clone(), urls[2].clone()]);
     wait_until("B to resume", Duration::from_secs(30), || number(&nodes[1]) >= set7_block);
+    wait_until("B to say so", Duration::from_secs(30), || {
+        rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap() == json!(false)
+    });
     assert_eq!(call_get(&nodes[2], &contract), stored(7));
     assert_eq!(call_get(&nodes[1], &contract), "0x");
     assert_eq!(public_root(&nodes[1], set7_block), public_root(&nodes[0], set7_block));

@@ -119,6 +119,24 @@ impl RpcContext {
         }))
     }
 
+    /// `eth_syncing`: `false`, unless block import is halted because the transaction manager
+    /// cannot answer; then geth's progress object, with the reason.
+    fn syncing(&self) -> serde_json::Value {
+        let halted = self.raft.as_ref().and_then(|r| r.status.borrow().halted.clone());
+        match halted {
+            None => serde_json::Value::Bool(false),
+            Some(reason) => {
+                let current = self.chain.head().1.number;
+                serde_json::json!({
+                    "startingBlock": U64::from(current),
+                    "currentBlock": U64::from(current),
+                    "highestBlock": U64::from(current + 1),
+                    "haltedReason": reason,
+                })
+            }
+        }
+    }
+
     /// On a party, a private transaction's receipt shows its private run (status, logs), as
     /// GoQuorum's `MergeReceipts` does; the public receipt's gas stays.
     pub(crate) fn merge_private_receipts(
@@ -337,7 +355,7 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     let mut m = Module::from_arc(context);
     method(&mut m, "eth_chainId", |c, _| Ok(U64::from(c.chain.spec().chain_id())))?;
     method(&mut m, "eth_blockNumber", |c, _| Ok(U64::from(c.chain.head().1.number)))?;
-    method(&mut m, "eth_syncing", |_, _| Ok(false))?;
+    method(&mut m, "eth_syncing", |c, _| Ok(c.syncing()))?;
     method(&mut m, "eth_mining", |_, _| Ok(true))?;
     method(&mut m, "eth_hashrate", |_, _| Ok(U64::ZERO))?;
     method(&mut m, "eth_gasPrice", |c, _| Ok(U256::from(c.gas_price())))?;
