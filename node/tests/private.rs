@@ -1,6 +1,7 @@
 //! Private transactions end to end with real processes: three raft nodes (A, B, C), each with
 //! its own `veil-tm` (a, b, c). A deploys SimpleStorage(42) privately for C: A and C see 42,
-//! B sees no code; `set(4)` privately for C changes A and C only; A's and C's private state
+//! B sees no code; `set(4)` privately for C changes A and C only, with its log on A and C only;
+//! the externally signed flow works, from Rust and from web3js-quorum (npm); A's and C's private state
 //! roots agree at every block, public roots agree everywhere; `eth_getQuorumPayload` gives the
 //! init code on A and C and `0x` on B. With C's TM down a send for C fails naming C's key;
 //! with B's TM down B stops importing instead of treating the block as not its own, and
@@ -83,6 +84,7 @@ struct Tm {
     dir: PathBuf,
     key: String,
     p2p_url: String,
+    third_party_url: String,
     child: Option<Child>,
 }
 
@@ -99,7 +101,13 @@ impl Tm {
             .unwrap();
         assert!(status.success(), "veil-tm keygen");
         let key = std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().to_string();
-        Self { dir, key, p2p_url: format!("http://127.0.0.1:{}", free_port()), child: None }
+        Self {
+            dir,
+            key,
+            p2p_url: format!("http://127.0.0.1:{}", free_port()),
+            third_party_url: format!("http://127.0.0.1:{}", free_port()),
+            child: None,
+        }
     }
 
     fn socket(&self) -> PathBuf {
@@ -110,7 +118,8 @@ impl Tm {
         let config = json!({
             "serverConfigs": [
                 { "app": "Q2T", "serverAddress": format!("unix:{}", self.socket().display()) },
-                { "app": "P2P", "serverAddress": self.p2p_url, "properties": { "partyInfoInterval": "100" } }
+                { "app": "P2P", "serverAddress": self.p2p_url, "properties": { "partyInfoInterval": "100" } },
+                { "app": "ThirdParty", "serverAddress": self.third_party_url }
             ],
             "peer": peers.iter().map(|url| json!({ "url": url })).collect::<Vec<_>>(),
             "keys": { "keyData": [{
@@ -407,6 +416,47 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     wait_until("the raw one on C", Duration::from_secs(30), || number(&nodes[2]) >= raw_block);
     assert_eq!(call_get(&nodes[0], &contract), stored(6));
     assert_eq!(call_get(&nodes[2], &contract), stored(6));
+
+    // The same from a real GoQuorum client: web3js-quorum (npm) stores the payload with A's TM,
+    // signs locally with V = 37/38 and sends it raw for C.
+    let nonce = support::quantity(
+        &rpc_call(&nodes[0].url, "eth_getTransactionCount", json!([from, "pending"])).unwrap(),
+    );
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    assert!(
+        js.join("node_modules/web3js-quorum").is_dir() && js.join("node_modules/web3").is_dir(),
+        "web3 and web3js-quorum are not installed: run `npm ci` in node/tests/js (.ci/run does)"
+    );
+    let output = Command::new("node")
+        .arg(js.join("private.cjs"))
+        .args([
+            nodes[0].url.as_str(),
+            tms[0].third_party_url.as_str(),
+            tms[0].key.as_str(),
+            c_key.as_str(),
+            &format!(
+                "0x{}",
+                alloy_primitives::hex::encode(veil_node::dev::dev_key(0).secret_bytes())
+            ),
+            &nonce.to_string(),
+            contract.as_str(),
+            &format!("0x60fe47b1{}", word(8)),
+        ])
+        .env("NODE_PATH", js.join("node_modules"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "web3js-quorum: {}", String::from_utf8_lossy(&output.stderr));
+    // web3js-quorum prints progress lines of its own; the receipt is the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let receipt: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout} / {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(receipt["status"], json!(true), "{receipt}");
+    let js_block = receipt["blockNumber"].as_u64().unwrap();
+    wait_until("the web3js-quorum one on C", Duration::from_secs(30), || {
+        number(&nodes[2]) >= js_block
+    });
+    assert_eq!(call_get(&nodes[0], &contract), stored(8));
+    assert_eq!(call_get(&nodes[2], &contract), stored(8));
 
     // C's TM is down: a send for C fails, naming C's key.
     tms[2].kill();
