@@ -5,20 +5,24 @@
 //! roots agree at every block, public roots agree everywhere; `eth_getQuorumPayload` gives the
 //! init code on A and C and `0x` on B. With C's TM down a send for C fails naming C's key;
 //! with B's TM down B stops importing instead of treating the block as not its own, and
-//! resumes with the same state when its TM returns.
+//! resumes with the same state when its TM returns. A plaintext marker never crosses the
+//! TM-to-TM wire (relays record it), is in the memory of A's and C's nodes and never in B's
+//! node or TM, and in no TM's files.
 
 mod support;
 
 use serde_json::{json, Value};
 use std::{
     io::{Read, Write},
-    net::TcpListener,
+    net::{Shutdown, TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 use support::{rpc_call, wait_for_receipt, wait_until, VeilProcess};
 use veil_p2p::{Enode, NodeKey};
+use veil_testkit::{files_containing, memory_contains};
 
 /// SimpleStorage, hand-assembled: the constructor stores its uint256 argument in slot 0;
 /// `set(uint256)` (0x60fe47b1) stores and logs the value as a topic, `get()` (0x6d4ce63c)
@@ -35,20 +39,38 @@ fn word(value: u64) -> String {
     format!("{value:064x}")
 }
 
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_containing(&path, needle));
-        } else if std::fs::read(&path)
-            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-        {
-            found.push(path);
+/// A TCP relay on a free port in front of `to`, keeping every byte that crosses it in `seen`;
+/// answers its port. A TM advertises the relay as its P2P address, so all TM-to-TM traffic
+/// passes here.
+fn relay(to: u16, seen: Arc<Mutex<Vec<u8>>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for inbound in listener.incoming().flatten() {
+            let Ok(outbound) = TcpStream::connect(("127.0.0.1", to)) else { continue };
+            let pairs = [
+                (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
+                (outbound, inbound),
+            ];
+            for (mut from, mut into) in pairs {
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 16 * 1024];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        if n == 0 {
+                            break;
+                        }
+                        seen.lock().unwrap().extend_from_slice(&buffer[..n]);
+                        if into.write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = into.shutdown(Shutdown::Write);
+                });
+            }
         }
-    }
-    found
+    });
+    port
 }
 
 fn free_port() -> u16 {
@@ -83,13 +105,15 @@ fn http_get(url: &str) -> Option<(u16, String)> {
 struct Tm {
     dir: PathBuf,
     key: String,
+    /// The advertised P2P URL: a relay in front of `p2p_bind`.
     p2p_url: String,
+    p2p_bind: u16,
     third_party_url: String,
     child: Option<Child>,
 }
 
 impl Tm {
-    fn new(root: &Path, name: &str) -> Self {
+    fn new(root: &Path, name: &str, wire: Arc<Mutex<Vec<u8>>>) -> Self {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let base = dir.join("key");
@@ -101,10 +125,12 @@ impl Tm {
             .unwrap();
         assert!(status.success(), "veil-tm keygen");
         let key = std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().to_string();
+        let p2p_bind = free_port();
         Self {
             dir,
             key,
-            p2p_url: format!("http://127.0.0.1:{}", free_port()),
+            p2p_url: format!("http://127.0.0.1:{}", relay(p2p_bind, wire)),
+            p2p_bind,
             third_party_url: format!("http://127.0.0.1:{}", free_port()),
             child: None,
         }
@@ -118,7 +144,9 @@ impl Tm {
         let config = json!({
             "serverConfigs": [
                 { "app": "Q2T", "serverAddress": format!("unix:{}", self.socket().display()) },
-                { "app": "P2P", "serverAddress": self.p2p_url, "properties": { "partyInfoInterval": "100" } },
+                { "app": "P2P", "serverAddress": self.p2p_url,
+                  "bindingAddress": format!("http://127.0.0.1:{}", self.p2p_bind),
+                  "properties": { "partyInfoInterval": "100" } },
                 { "app": "ThirdParty", "serverAddress": self.third_party_url }
             ],
             "peer": peers.iter().map(|url| json!({ "url": url })).collect::<Vec<_>>(),
@@ -202,7 +230,9 @@ fn number(node: &VeilProcess) -> u64 {
 #[test]
 fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     let root = tempfile::tempdir().unwrap();
-    let mut tms: Vec<Tm> = ["a", "b", "c"].iter().map(|n| Tm::new(root.path(), n)).collect();
+    let wire: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let mut tms: Vec<Tm> =
+        ["a", "b", "c"].iter().map(|n| Tm::new(root.path(), n, wire.clone())).collect();
     let urls: Vec<String> = tms.iter().map(|tm| tm.p2p_url.clone()).collect();
     for (i, tm) in tms.iter_mut().enumerate() {
         let peers: Vec<String> =
@@ -517,6 +547,18 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         wait_until("the marker block", Duration::from_secs(30), || number(node) >= marked_block);
     }
     assert_eq!(call_get(&nodes[2], &contract), Value::String(format!("0x{marker_word}")));
+    // What crossed between the TMs: encrypted boxes only. Which processes hold the plaintext:
+    // A's and C's nodes (their private state), never B's node or B's TM.
+    assert!(!wire.lock().unwrap().is_empty(), "the relays carried the TMs' traffic");
+    assert!(
+        !wire.lock().unwrap().windows(MARKER.len()).any(|w| w == MARKER),
+        "plaintext on the wire"
+    );
+    assert!(memory_contains(nodes[0].child.id(), MARKER), "A holds its private state");
+    assert!(memory_contains(nodes[2].child.id(), MARKER), "C holds its private state");
+    assert!(!memory_contains(nodes[1].child.id(), MARKER), "B's node saw the plaintext");
+    let b_tm = tms[1].child.as_ref().unwrap().id();
+    assert!(!memory_contains(b_tm, MARKER), "B's TM saw the plaintext");
     for node in nodes.drain(..) {
         assert!(node.terminate().success());
     }

@@ -5,11 +5,9 @@
 mod support;
 
 use serde_json::json;
-use std::{
-    io::{Read, Seek, SeekFrom},
-    process::{Child, Command, Stdio},
-};
+use std::process::{Child, Command, Stdio};
 use support::{free_port, send_request, wait_for, Tm, BIN};
+use veil_testkit::memory_contains;
 
 struct Process(Child);
 
@@ -18,37 +16,6 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Whether the resident memory of process `pid` contains `needle` (reads /proc, which a
-/// parent process may).
-fn memory_contains(pid: u32, needle: &[u8]) -> bool {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let mut region: Option<(u64, u64, bool)> = None;
-    for line in smaps.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
-        if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
-            let readable = line.split_whitespace().nth(1).is_some_and(|p| p.starts_with('r'));
-            region = Some((
-                u64::from_str_radix(start, 16).unwrap(),
-                u64::from_str_radix(end, 16).unwrap(),
-                readable,
-            ));
-        } else if let (Some(kb), Some((start, end, true))) = (line.strip_prefix("Rss:"), region) {
-            if kb.trim().trim_end_matches("kB").trim() == "0" {
-                continue;
-            }
-            let mut bytes = vec![0u8; (end - start) as usize];
-            if mem.seek(SeekFrom::Start(start)).is_ok()
-                && mem.read_exact(&mut bytes).is_ok()
-                && memchr::memmem::find(&bytes, needle).is_some()
-            {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,8 @@
 mod support;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use support::{files_containing, send_request, veil_tm, Tm};
+use support::{send_request, veil_tm, Tm};
+use veil_testkit::files_containing;
 use veil_tm_api::SendResponse;
 
 const TO_B: &[u8] = b"VEIL-PLAINTEXT-MARKER-a-to-b-5e1f0c";

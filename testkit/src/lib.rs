@@ -1,0 +1,73 @@
+//! Helpers the end-to-end tests of several Veil crates share: looking for a secret where it
+//! must not be — in files under a directory, or in a running process's memory.
+
+use std::{
+    io::{Read, Seek, SeekFrom},
+    path::{Path, PathBuf},
+};
+
+/// Whether `haystack` contains `needle`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// Every file under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|bytes| contains(&bytes, needle)) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Whether the resident memory of process `pid` contains `needle`. Reads `/proc/<pid>/mem`,
+/// which the parent of a process may; panics when it cannot.
+pub fn memory_contains(pid: u32, needle: &[u8]) -> bool {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("read smaps");
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open mem");
+    let mut region: Option<(u64, u64, bool)> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            let readable = line.split_whitespace().nth(1).is_some_and(|p| p.starts_with('r'));
+            let parse = |hex: &str| u64::from_str_radix(hex, 16).expect("smaps address");
+            region = Some((parse(start), parse(end), readable));
+        } else if let (Some(kb), Some((start, end, true))) = (line.strip_prefix("Rss:"), region) {
+            if kb.trim().trim_end_matches("kB").trim() == "0" {
+                continue;
+            }
+            let mut bytes = vec![0u8; (end - start) as usize];
+            if mem.seek(SeekFrom::Start(start)).is_ok()
+                && mem.read_exact(&mut bytes).is_ok()
+                && contains(&bytes, needle)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_secret_in_files_and_in_this_process() {
+        let dir = std::env::temp_dir().join(format!("veil-testkit-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a"), b"xx-needle-7c1e-xx").unwrap();
+        std::fs::write(dir.join("b"), b"nothing here").unwrap();
+        assert_eq!(files_containing(&dir, b"needle-7c1e"), vec![dir.join("sub/a")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let secret: Vec<u8> = b"in-memory-secret-".iter().chain(b"4f0d").copied().collect();
+        assert!(memory_contains(std::process::id(), &secret));
+    }
+}
