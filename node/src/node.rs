@@ -129,12 +129,22 @@ async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Resul
             (Transport::Ws, ws.addr, &ws.apis, access, &[][..])
         }),
     ];
+    let raft = context.raft.clone();
+    let health: rpc::server::Health =
+        Arc::new(move || raft.as_ref().and_then(|r| r.status.borrow().halted.clone()));
     for (transport, addr, apis, access, cors) in servers.into_iter().flatten() {
         let module = rpc::modules_for(context, apis, transport == Transport::Ws)?;
-        let (bound, handle) =
-            rpc::server::start(transport, addr, module, config.limits, access, cors)
-                .await
-                .wrap_err_with(|| format!("binding {transport:?} on {addr}"))?;
+        let (bound, handle) = rpc::server::start(
+            transport,
+            addr,
+            module,
+            config.limits,
+            access,
+            cors,
+            health.clone(),
+        )
+        .await
+        .wrap_err_with(|| format!("binding {transport:?} on {addr}"))?;
         let url = match transport {
             Transport::Http => format!("http://{bound}"),
             Transport::Ws => format!("ws://{bound}"),

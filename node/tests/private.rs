@@ -516,6 +516,9 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         nodes[1].log.try_iter().any(|line| line.contains("block import halted"))
     });
     assert!(number(&nodes[1]) < set7_block, "B did not import the block without its TM");
+    let health = http_get(&format!("{}/health", nodes[1].url)).unwrap();
+    assert_eq!(health.0, 503, "{health:?}");
+    assert!(health.1.contains("\"status\":\"halted\""), "{health:?}");
     let syncing = rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap();
     assert!(
         syncing["haltedReason"]
@@ -528,6 +531,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     wait_until("B to say so", Duration::from_secs(30), || {
         rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap() == json!(false)
     });
+    assert_eq!(http_get(&format!("{}/health", nodes[1].url)).unwrap().0, 200);
     assert_eq!(call_get(&nodes[2], &contract), stored(7));
     assert_eq!(call_get(&nodes[1], &contract), "0x");
     assert_eq!(public_root(&nodes[1], set7_block), public_root(&nodes[0], set7_block));

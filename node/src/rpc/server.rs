@@ -157,6 +157,62 @@ where
     }
 }
 
+/// Why the node is unhealthy, if it is (block import halted): asked on every `GET /health`.
+pub type Health = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+/// Answers `GET /health` before JSON-RPC: 200 `{"status":"ok"}`, or 503
+/// `{"status":"halted","reason":…}` while block import is halted.
+#[derive(Clone)]
+struct HealthLayer(Health);
+
+impl<S> Layer<S> for HealthLayer {
+    type Service = HealthCheck<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HealthCheck { inner, health: self.0.clone() }
+    }
+}
+
+#[derive(Clone)]
+struct HealthCheck<S> {
+    inner: S,
+    health: Health,
+}
+
+impl<S, B> Service<HttpRequest<B>> for HealthCheck<S>
+where
+    S: Service<HttpRequest<B>, Response = HttpResponse>,
+    S::Error: Into<BoxError> + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        if request.method() != http::Method::GET || request.uri().path() != "/health" {
+            return Box::pin(self.inner.call(request).map(|r| r.map_err(Into::into)));
+        }
+        let (status, body) = match (self.health)() {
+            None => (http::StatusCode::OK, serde_json::json!({ "status": "ok" })),
+            Some(reason) => (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "halted", "reason": reason }),
+            ),
+        };
+        let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        async { Ok(response) }.boxed()
+    }
+}
+
 fn cors(domains: &[String]) -> CorsLayer {
     let base = CorsLayer::new()
         .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
@@ -186,6 +242,7 @@ pub async fn start(
     limits: Limits,
     access: Access,
     cors_domains: &[String],
+    health: Health,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
         .max_request_body_size(limits.max_request_bytes)
@@ -199,8 +256,10 @@ pub async fn start(
         Transport::Ws => config.ws_only(),
     }
     .build();
-    let middleware =
-        tower::ServiceBuilder::new().layer(AccessLayer(Arc::new(access))).layer(cors(cors_domains));
+    let middleware = tower::ServiceBuilder::new()
+        .layer(AccessLayer(Arc::new(access)))
+        .layer(HealthLayer(health))
+        .layer(cors(cors_domains));
     let server =
         Server::builder().set_config(config).set_http_middleware(middleware).build(addr).await?;
     let bound = server.local_addr()?;
