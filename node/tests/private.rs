@@ -536,6 +536,29 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     assert_eq!(call_get(&nodes[1], &contract), "0x");
     assert_eq!(public_root(&nodes[1], set7_block), public_root(&nodes[0], set7_block));
 
+    // privateFor [] is private to the sender alone; eth_storageRoot compares private storage.
+    let own = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": format!("0x{INIT}{RUNTIME}{}", word(5)), "gas": "0x100000", "privateFor": [] }]),
+    )
+    .unwrap();
+    let own_receipt = wait_for_receipt(&nodes[0].url, &own);
+    let own_address = own_receipt["contractAddress"].as_str().unwrap().to_string();
+    let own_block = support::quantity(&own_receipt["blockNumber"]) as u64;
+    wait_until("C at the self-only block", Duration::from_secs(30), || {
+        number(&nodes[2]) >= own_block
+    });
+    assert_eq!(call_get(&nodes[0], &own_address), stored(5));
+    assert_eq!(call_get(&nodes[2], &own_address), "0x");
+    let storage_root = |node: &VeilProcess, address: &str| {
+        rpc_call(&node.url, "eth_storageRoot", json!([address, "latest"])).unwrap()
+    };
+    assert_eq!(storage_root(&nodes[0], &contract), storage_root(&nodes[2], &contract));
+    let empty = json!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
+    assert_ne!(storage_root(&nodes[0], &contract), empty);
+    assert_eq!(storage_root(&nodes[1], &contract), empty);
+
     // A marker sent privately to C is written by no TM and by no node but A and C.
     const MARKER: &[u8] = b"VEIL-PRIVATE-MARKER-7f3a9c";
     let marker_word = format!("{:0<64}", alloy_primitives::hex::encode(MARKER));
