@@ -164,6 +164,12 @@ impl RaftNode {
         }
     }
 
+    /// Hands leadership to voter `to` (a leader that cannot mint steps aside); raft sends it
+    /// a timeout-now once it is up to date.
+    pub fn transfer_leader(&mut self, to: u64) {
+        self.raw.transfer_leader(to);
+    }
+
     /// The leader's id (0: none known).
     pub fn leader_id(&self) -> u64 {
         self.raw.raft.leader_id

@@ -221,7 +221,11 @@ where
     let mut included = Vec::with_capacity(transactions.len());
     let mut receipts = Vec::with_capacity(transactions.len());
     let mut rejected = Vec::new();
+    // Gas the block reports (receipts, header) and gas taken from the block's gas pool: they
+    // differ by private transactions, whose intrinsic gas is taken from the pool but reported
+    // as 0 (GoQuorum).
     let mut gas_used = 0u64;
+    let mut pool_used = 0u64;
     for (index, tx) in transactions.into_iter().enumerate() {
         let payload = match (&private, tx.tx().is_private()) {
             (_, false) => None,
@@ -235,17 +239,20 @@ where
         };
         let reason = if let Some(Err(why)) = &payload {
             why.to_string()
-        } else if gas_used + tx.tx().gas_limit() > block.gas_limit {
+        } else if pool_used + tx.tx().gas_limit() > block.gas_limit {
             format!(
                 "gas limit reached: block has {} gas left, transaction wants {}",
-                block.gas_limit - gas_used,
+                block.gas_limit - pool_used,
                 tx.tx().gas_limit()
             )
         } else {
             let env = if payload.is_some() { private_marker(&tx) } else { tx_env(&tx) };
             match evm.transact_commit(env) {
                 Ok(result) => {
-                    gas_used += result.tx_gas_used();
+                    pool_used += result.tx_gas_used();
+                    if payload.is_none() {
+                        gas_used += result.tx_gas_used();
+                    }
                     receipts.push(receipt(tx.tx().tx_type(), &result, gas_used));
                     if let (Some(runner), Some(Ok(PrivatePayload::Party(data)))) =
                         (&mut private, payload)

@@ -1,8 +1,10 @@
 //! Private transactions, as GoQuorum runs them.
 //!
 //! On chain a private transaction (V = 37/38) carries only the 64-byte hash of its payload.
-//! Every node gives it the same public effect: intrinsic gas on the hash and the sender's nonce
-//! moved on by one (a call from the sender to itself carrying the hash). A party — a node whose
+//! Every node gives it the same public effect: the sender's nonce moved on by one and intrinsic
+//! gas on the hash taken from the block's gas pool (a call from the sender to itself carrying
+//! the hash), with status 1 and gas used 0 in its public receipt and the header, as GoQuorum
+//! reports them. A party — a node whose
 //! transaction manager holds the payload — also runs the payload against its private state:
 //!
 //! - contracts are looked up in private state first, then in public state (GoQuorum's

@@ -282,6 +282,8 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     .unwrap();
     let receipt = wait_for_receipt(&nodes[0].url, &deploy);
     assert_eq!(receipt["status"], "0x1", "{receipt}");
+    // GoQuorum reports no gas for a private transaction; B's public receipt agrees.
+    assert_eq!(receipt["gasUsed"], "0x0", "{receipt}");
     let contract = receipt["contractAddress"].as_str().unwrap().to_string();
     let tx = rpc_call(&nodes[0].url, "eth_getTransactionByHash", json!([deploy])).unwrap();
     assert!(["0x25", "0x26"].contains(&tx["v"].as_str().unwrap()), "private V: {tx}");
@@ -292,6 +294,8 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         wait_until("the block everywhere", Duration::from_secs(30), || number(node) >= deployed_at);
     }
 
+    let on_b = rpc_call(&nodes[1].url, "eth_getTransactionReceipt", json!([deploy])).unwrap();
+    assert_eq!((&on_b["status"], &on_b["gasUsed"]), (&json!("0x1"), &json!("0x0")), "{on_b}");
     let stored = |value: u64| Value::String(format!("0x{}", word(value)));
     assert_eq!(call_get(&nodes[0], &contract), stored(42));
     assert_eq!(call_get(&nodes[2], &contract), stored(42));
@@ -512,7 +516,13 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     let set7_block =
         support::quantity(&wait_for_receipt(&nodes[0].url, &set7)["blockNumber"]) as u64;
     assert!(set7_block > b_before);
-    wait_until("B to say it halted", Duration::from_secs(30), || {
+    let halted_reason = || {
+        rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap()["haltedReason"]
+            .as_str()
+            .map(str::to_string)
+    };
+    wait_until("B to report the halt", Duration::from_secs(60), || halted_reason().is_some());
+    wait_until("B to log the halt", Duration::from_secs(10), || {
         nodes[1].log.try_iter().any(|line| line.contains("block import halted"))
     });
     assert!(number(&nodes[1]) < set7_block, "B did not import the block without its TM");

@@ -243,6 +243,7 @@ pub async fn start(
         connected: HashMap::new(),
         pending_sync: HashMap::new(),
         sync_answers,
+        unpublished: Default::default(),
     };
     for enode in config.static_peers {
         service.add_static(&enode);
@@ -335,9 +336,33 @@ struct Service {
     pending_sync:
         HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<SyncResponse>>>,
     sync_answers: mpsc::UnboundedSender<SyncAnswer>,
+    /// Transaction messages published while no peer was subscribed yet (a node that has just
+    /// started): sent when one subscribes, instead of being lost.
+    unpublished: std::collections::VecDeque<Vec<u8>>,
 }
 
+/// Most transaction messages kept while no peer is subscribed.
+const MAX_UNPUBLISHED: usize = 1024;
+
 impl Service {
+    /// Gossips a transaction message, or keeps it until a peer subscribes.
+    fn publish(&mut self, data: Vec<u8>) {
+        let topic = IdentTopic::new(TX_TOPIC);
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, data.clone()) {
+            Ok(_) => {}
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                if self.unpublished.len() == MAX_UNPUBLISHED {
+                    self.unpublished.pop_front();
+                    tracing::warn!(
+                        "no peer to gossip to; the oldest waiting transactions are dropped"
+                    );
+                }
+                self.unpublished.push_back(data);
+            }
+            Err(e) => tracing::debug!(error = %e, "transactions not gossiped"),
+        }
+    }
+
     fn add_static(&mut self, enode: &Enode) {
         let Ok(peer) = enode.peer_id() else { return };
         if peer == *self.swarm.local_peer_id() {
@@ -402,11 +427,7 @@ impl Service {
     fn on_command(&mut self, command: Command) {
         let behaviour = self.swarm.behaviour_mut();
         match command {
-            Command::PublishTxs(data) => {
-                if let Err(e) = behaviour.gossipsub.publish(IdentTopic::new(TX_TOPIC), data) {
-                    tracing::debug!(error = %e, "transaction not gossiped");
-                }
-            }
+            Command::PublishTxs(data) => self.publish(data),
             Command::Validated { id, from, verdict } => {
                 let verdict = match verdict {
                     Verdict::Accept => MessageAcceptance::Accept,
@@ -482,6 +503,13 @@ impl Service {
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, %error, "dial failed");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                ..
+            })) => {
+                for data in std::mem::take(&mut self.unpublished) {
+                    self.publish(data);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,

@@ -308,16 +308,16 @@ impl Member {
                         break;
                     }
                     let number = block.header.number;
-                    let payloads = match payloads_blocking(
-                        self.ptm.as_deref(),
-                        &block.body.transactions,
-                    ) {
-                        Ok(payloads) => payloads,
-                        Err(e) => {
-                            tracing::warn!(target: "raft", number, error = %e, "private payloads unavailable; sync waits");
-                            return;
-                        }
-                    };
+                    let payloads =
+                        match payloads_blocking(self.ptm.as_deref(), &block.body.transactions) {
+                            Ok(payloads) => payloads,
+                            Err(e) => {
+                                self.halt(format!(
+                                    "block {number}: private payloads unavailable: {e}"
+                                ));
+                                return;
+                            }
+                        };
                     match tokio::task::block_in_place(|| self.chain.import(block, &payloads)) {
                         Ok(imported) => {
                             let _ = self.pool.remove_after_block(
@@ -326,6 +326,9 @@ impl Member {
                                 &self.chain.latest_state(),
                             );
                             tracing::info!(target: "raft", number, "block synced");
+                            if self.halted.take().is_some() {
+                                tracing::info!(target: "raft", number, "transaction manager answers again; block import resumed");
+                            }
                         }
                         Err(e) => {
                             tracing::warn!(target: "raft", %peer, number, error = %e, "synced block refused");
@@ -466,13 +469,12 @@ impl Member {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let payloads =
+            match payloads_blocking(self.ptm.as_deref(), candidates.iter().map(RecoveredTx::tx)) {
+                Ok(payloads) => payloads,
+                Err(e) => return self.step_aside(&e.to_string()),
+            };
         let built = tokio::task::block_in_place(|| {
-            let payloads =
-                payloads_blocking(self.ptm.as_deref(), candidates.iter().map(RecoveredTx::tx))
-                    .map_err(|e| crate::ImportError::InvalidHeader {
-                        number: 0,
-                        reason: format!("private payloads unavailable: {e}"),
-                    })?;
             self.chain.build_block(candidates, self.beneficiary, now, &payloads)
         });
         let mut built = match built {
@@ -490,6 +492,21 @@ impl Member {
             Ok(()) => self.in_flight = Some((hash, Instant::now(), built)),
             Err(e) => tracing::debug!(target: "raft", error = %e, "proposal refused"),
         }
+    }
+
+    /// A leader whose transaction manager cannot give the payloads of pending private
+    /// transactions cannot mint: it hands leadership to another voter, so the chain goes on
+    /// while its own import waits for the TM.
+    fn step_aside(&mut self, why: &str) {
+        let (voters, _) = self.raft.members();
+        let own = self.raft.id();
+        let Some(&to) =
+            voters.iter().find(|&&id| id > own).or_else(|| voters.iter().find(|&&id| id != own))
+        else {
+            return tracing::error!(target: "raft", %why, "cannot mint: private payloads unavailable, and no other voter to lead");
+        };
+        tracing::warn!(target: "raft", %why, to, "cannot mint: private payloads unavailable; handing leadership over");
+        self.raft.transfer_leader(to);
     }
 
     fn advance(&mut self) -> eyre::Result<()> {
@@ -526,6 +543,15 @@ impl Member {
         Ok(())
     }
 
+    /// Block import stops until the transaction manager answers: said once, then kept with the
+    /// time of the last attempt.
+    fn halt(&mut self, why: String) {
+        if self.halted.is_none() {
+            tracing::error!(target: "raft", %why, "block import halted until the transaction manager answers");
+        }
+        self.halted = Some((why, Instant::now()));
+    }
+
     /// Applies committed entries in order until one needs private payloads the transaction
     /// manager cannot give; that one and those after it wait (retried every
     /// [`HALT_RETRY`]). Nothing is applied as if this node were not a party.
@@ -537,10 +563,7 @@ impl Member {
             match committed {
                 Committed::Entry { index, term, data } => {
                     if let Err(why) = self.apply_block(index, term, &data)? {
-                        if self.halted.is_none() {
-                            tracing::error!(target: "raft", index, %why, "block import halted until the transaction manager answers");
-                        }
-                        self.halted = Some((why, Instant::now()));
+                        self.halt(why);
                         self.backlog.push_front(Committed::Entry { index, term, data });
                         return Ok(());
                     }
