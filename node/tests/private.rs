@@ -542,6 +542,37 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap() == json!(false)
     });
     assert_eq!(http_get(&format!("{}/health", nodes[1].url)).unwrap().0, 200);
+
+    // The leader's TM is down: it cannot mint a private transaction, so it hands leadership
+    // over; the chain goes on and the old leader halts until its TM is back.
+    let peers_of = |i: usize| -> Vec<String> {
+        urls.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, u)| u.clone()).collect()
+    };
+    let role = |i: usize| rpc_call(&nodes[i].url, "raft_role", json!([])).unwrap();
+    let leader = (0..3).find(|&i| role(i) == "minter").expect("a leader");
+    let others: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    tms[others[0]].wait_knows(&tms[others[1]].key);
+    tms[leader].kill();
+    let stepped = rpc_call(
+        &nodes[others[0]].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": format!("0x{INIT}{RUNTIME}{}", word(3)), "gas": "0x100000", "privateFor": [tms[others[1]].key] }]),
+    )
+    .unwrap();
+    let stepped_block =
+        support::quantity(&wait_for_receipt(&nodes[others[0]].url, &stepped)["blockNumber"]) as u64;
+    wait_until("the old leader to hand over", Duration::from_secs(60), || role(leader) != "minter");
+    wait_until("the old leader to halt", Duration::from_secs(60), || {
+        rpc_call(&nodes[leader].url, "eth_syncing", json!([])).unwrap()["haltedReason"].is_string()
+    });
+    tms[leader].start(&peers_of(leader));
+    wait_until("the old leader to resume", Duration::from_secs(60), || {
+        number(&nodes[leader]) >= stepped_block
+    });
+    for tm in &tms {
+        tm.wait_knows(&c_key);
+        tm.wait_knows(&tms[0].key);
+    }
     assert_eq!(call_get(&nodes[2], &contract), stored(7));
     assert_eq!(call_get(&nodes[1], &contract), "0x");
     assert_eq!(public_root(&nodes[1], set7_block), public_root(&nodes[0], set7_block));
@@ -611,9 +642,6 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     }
     assert_eq!(files_containing(&dirs[1].0, MARKER), Vec::<PathBuf>::new(), "B is not a party");
     assert!(!files_containing(&dirs[2].0, MARKER).is_empty(), "C keeps its private state");
-    let peers_of = |i: usize| -> Vec<String> {
-        urls.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, u)| u.clone()).collect()
-    };
     for (i, tm) in tms.iter_mut().enumerate() {
         tm.start(&peers_of(i));
     }

@@ -215,6 +215,7 @@ pub async fn start(
         ptm: setup.ptm,
         backlog: VecDeque::new(),
         halted: None,
+        stepping_aside: None,
         status: status_tx,
         enode,
     };
@@ -257,6 +258,9 @@ struct Member {
     backlog: VecDeque<Committed>,
     /// Import is halted: why, and when it was last tried.
     halted: Option<(String, Instant)>,
+    /// When this leader last handed leadership over for want of private payloads; it does not
+    /// try to mint again for a while (each try waits on the TM).
+    stepping_aside: Option<Instant>,
 }
 
 impl Member {
@@ -462,6 +466,9 @@ impl Member {
         if !self.raft.is_leader() {
             return;
         }
+        if self.stepping_aside.is_some_and(|since| since.elapsed() < HALT_RETRY) {
+            return;
+        }
         let candidates = self.pool.pending(MAX_BLOCK_TXS);
         if candidates.is_empty() {
             return;
@@ -507,6 +514,7 @@ impl Member {
         };
         tracing::warn!(target: "raft", %why, to, "cannot mint: private payloads unavailable; handing leadership over");
         self.raft.transfer_leader(to);
+        self.stepping_aside = Some(Instant::now());
     }
 
     fn advance(&mut self) -> eyre::Result<()> {
