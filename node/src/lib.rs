@@ -5,8 +5,10 @@
 //! [`Minter::mint`] on a blocking thread at most once per block time; the HTTP, WebSocket and
 //! IPC servers serve [`rpc`] (accounts from [`accounts`]); the main task waits for
 //! SIGINT/SIGTERM, then stops the minter and the servers and flushes the store.
-//! Every block, minted here or (later) received from peers, goes through [`Chain::import`] /
-//! [`Chain::import_recovered`]: execute on the head, check every root, commit in one batch.
+//! Every block received from peers goes through [`Chain::import`] /
+//! [`Chain::import_recovered`]: execute on the head, check every root, commit in one batch; a
+//! block minted here is committed as built ([`Chain::commit_built`]). With a transaction
+//! manager ([`ptm`]) blocks also run GoQuorum's private transactions on the private state.
 //!
 //! ```no_run
 //! # async fn demo() -> eyre::Result<()> {
@@ -29,6 +31,7 @@
 //!     unlock: vec![],
 //!     password_file: None,
 //!     raft: None,
+//!     ptm: None,
 //! }).await
 //! # }
 //! ```
