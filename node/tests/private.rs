@@ -355,7 +355,11 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         assert_eq!(call_get(node, &public_address), stored(11), "public state unchanged");
     }
 
-    // set(4), private for C.
+    // set(4), private for C, watched by a log filter on C and on B.
+    let filter_on = |node: &VeilProcess| {
+        rpc_call(&node.url, "eth_newFilter", json!([{ "address": contract }])).unwrap()
+    };
+    let (c_filter, b_filter) = (filter_on(&nodes[2]), filter_on(&nodes[1]));
     let set = rpc_call(
         &nodes[0].url,
         "eth_sendTransaction",
@@ -381,6 +385,11 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         assert_eq!(receipt["logs"][0]["topics"][0], topic, "{receipt}");
     }
     assert_eq!(logs(&nodes[1]), json!([]));
+    let changes = |node: &VeilProcess, filter: &Value| {
+        rpc_call(&node.url, "eth_getFilterChanges", json!([filter])).unwrap()
+    };
+    assert_eq!(changes(&nodes[2], &c_filter)[0]["topics"][0], topic);
+    assert_eq!(changes(&nodes[1], &b_filter), json!([]));
     let root_of = |node: &VeilProcess, n: u64| {
         rpc_call(&node.url, "debug_privateStateRoot", json!([format!("0x{n:x}")])).unwrap()
     };
