@@ -1,0 +1,145 @@
+//! `veil-sim init`: keys, genesis, node and TM configuration for N nodes, in 7nodes' layout.
+
+use crate::{bins, layout::Layout};
+use serde_json::{json, Value};
+use std::{path::Path, process::Command};
+
+/// 7nodes' chain id.
+const CHAIN_ID: u64 = 10;
+/// What each account gets at genesis (1e27 wei, 7nodes' figure).
+const BALANCE: &str = "1000000000000000000000000000";
+
+/// Creates the network in `layout.dir`; with `keys`, reuses a 7nodes-style key set (`keyN`
+/// keystores, `nodekeyN`, `tmN.pub` / `tmN.key`).
+pub(crate) fn init(layout: &Layout, keys: Option<&Path>) -> eyre::Result<()> {
+    eyre::ensure!(
+        !layout.dir.join("network.json").exists(),
+        "{} already holds a network; remove it or choose another --dir",
+        layout.dir.display()
+    );
+    eyre::ensure!((1..=99).contains(&layout.nodes), "--nodes must be 1 to 99");
+    std::fs::create_dir_all(&layout.dir)?;
+    let passwords = layout.dir.join("passwords.txt");
+    std::fs::write(&passwords, "\n")?;
+    let mut enodes = Vec::new();
+    let mut alloc = serde_json::Map::new();
+    for n in layout.numbers() {
+        let dir = layout.node_dir(n);
+        std::fs::create_dir_all(dir.join("keystore"))?;
+        if let Some(keys) = keys {
+            std::fs::copy(keys.join(format!("nodekey{n}")), dir.join("nodekey"))?;
+            std::fs::copy(
+                keys.join(format!("key{n}")),
+                dir.join("keystore").join(format!("key{n}")),
+            )?;
+        }
+        let mut nodekey = Command::new(bins::veil()?);
+        nodekey.arg("nodekey").arg(dir.join("nodekey"));
+        let id = bins::output(nodekey)?.trim().to_string();
+        enodes.push(format!(
+            "enode://{id}@127.0.0.1:{}?discport=0&raftport={}",
+            layout.p2p_port(n),
+            layout.raft_port(n)
+        ));
+        let address = match keys {
+            Some(_) => keystore_address(&dir.join("keystore").join(format!("key{n}")))?,
+            None => {
+                let mut new = Command::new(bins::veil()?);
+                new.args(["account", "new", "--datadir"])
+                    .arg(&dir)
+                    .arg("--password")
+                    .arg(&passwords);
+                let out = bins::output(new)?;
+                out.lines()
+                    .find_map(|l| l.strip_prefix("Public address of the key:"))
+                    .map(|a| a.trim().to_string())
+                    .ok_or_else(|| eyre::eyre!("veil account new printed no address: {out}"))?
+            }
+        };
+        alloc.insert(address.to_lowercase(), json!({ "balance": BALANCE }));
+
+        let tm = layout.tm_dir(n);
+        std::fs::create_dir_all(&tm)?;
+        match keys {
+            Some(keys) => {
+                std::fs::copy(keys.join(format!("tm{n}.pub")), tm.join("tm.pub"))?;
+                std::fs::copy(keys.join(format!("tm{n}.key")), tm.join("tm.key"))?;
+            }
+            None => {
+                let mut keygen = Command::new(bins::veil_tm()?);
+                keygen.args(["keygen", "--filename"]).arg(tm.join("tm"));
+                bins::output(keygen)?;
+            }
+        }
+    }
+    let genesis = genesis(alloc);
+    let genesis_path = layout.dir.join("genesis.json");
+    std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis)?)?;
+    let enodes = serde_json::to_vec_pretty(&enodes)?;
+    for n in layout.numbers() {
+        let dir = layout.node_dir(n);
+        std::fs::write(dir.join("static-nodes.json"), &enodes)?;
+        std::fs::write(dir.join("permissioned-nodes.json"), &enodes)?;
+        let mut init = Command::new(bins::veil()?);
+        init.args(["init", "--datadir"]).arg(&dir).arg(&genesis_path);
+        bins::output(init)?;
+        std::fs::write(
+            layout.tm_dir(n).join("tm.json"),
+            serde_json::to_vec_pretty(&tm_config(layout, n))?,
+        )?;
+    }
+    layout.save()
+}
+
+/// The address inside a geth keystore file.
+fn keystore_address(path: &Path) -> eyre::Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| eyre::eyre!("{}: {e}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)?;
+    let address =
+        value["address"].as_str().ok_or_else(|| eyre::eyre!("{}: no address", path.display()))?;
+    Ok(format!("0x{}", address.trim_start_matches("0x")))
+}
+
+/// A gas-free (isQuorum) chain with every fork through Istanbul at genesis, as 7nodes'.
+fn genesis(alloc: serde_json::Map<String, Value>) -> Value {
+    json!({
+        "config": {
+            "chainId": CHAIN_ID, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
+            "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
+            "petersburgBlock": 0, "istanbulBlock": 0, "isQuorum": true
+        },
+        "alloc": alloc,
+        "coinbase": "0x0000000000000000000000000000000000000000",
+        "difficulty": "0x0",
+        "extraData": "0x",
+        "gasLimit": "0xE0000000",
+        "mixhash": "0x00000000000000000000000000000000000000647572616c65787365646c6578",
+        "nonce": "0x0",
+        "parentHash": "0x0000000000000000000000000000000000000000000000000000000000000000",
+        "timestamp": "0x00"
+    })
+}
+
+/// TM `n`'s Tessera-shaped configuration: Q2T on its socket, P2P and ThirdParty on 7nodes'
+/// ports, every other TM as a peer.
+fn tm_config(layout: &Layout, n: usize) -> Value {
+    let tm = layout.tm_dir(n);
+    let peers: Vec<Value> = layout
+        .numbers()
+        .filter(|&m| m != n)
+        .map(|m| json!({ "url": layout.tm_p2p_url(m) }))
+        .collect();
+    json!({
+        "serverConfigs": [
+            { "app": "Q2T", "serverAddress": format!("unix:{}", layout.tm_socket(n).display()) },
+            { "app": "P2P", "serverAddress": layout.tm_p2p_url(n) },
+            { "app": "ThirdParty", "serverAddress": layout.tm_third_party_url(n) }
+        ],
+        "peer": peers,
+        "keys": { "keyData": [{
+            "privateKeyPath": tm.join("tm.key"),
+            "publicKeyPath": tm.join("tm.pub")
+        }] },
+        "storage": { "path": tm.join("db") }
+    })
+}

@@ -1,0 +1,117 @@
+//! Where a simulated network lives and which ports it uses: GoQuorum 7nodes' plan.
+//!
+//! Node N (1-based) lives in `DIR/ddN/` with p2p port 21000+N-1, JSON-RPC 22000+N-1 and raft
+//! port 50401+N-1 (given in the enode for 7nodes' scripts; Veil carries raft on the p2p port);
+//! its TM in `DIR/cN/` with P2P 9001+N-1, ThirdParty 9081+N-1 and its Q2T socket `cN/tm.ipc`.
+//! `DIR/network.json` records the size and a port offset (tests run several networks at once).
+
+use std::path::{Path, PathBuf};
+
+/// A network's directory and port plan.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    /// The network directory (`qdata`).
+    pub(crate) dir: PathBuf,
+    /// How many nodes (and TMs).
+    pub(crate) nodes: usize,
+    /// Added to every port.
+    pub(crate) port_offset: u16,
+}
+
+impl Layout {
+    /// Reads `DIR/network.json`, written by `init`.
+    pub(crate) fn load(dir: &Path) -> eyre::Result<Self> {
+        let path = dir.join("network.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            eyre::eyre!(
+                "{}: {e}; run `veil-sim init --dir {}` first",
+                path.display(),
+                dir.display()
+            )
+        })?;
+        let value: serde_json::Value = serde_json::from_str(&text)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            nodes: value["nodes"]
+                .as_u64()
+                .ok_or_else(|| eyre::eyre!("{}: no node count", path.display()))?
+                as usize,
+            port_offset: value["portOffset"].as_u64().unwrap_or(0) as u16,
+        })
+    }
+
+    /// Writes `DIR/network.json`.
+    pub(crate) fn save(&self) -> eyre::Result<()> {
+        let value = serde_json::json!({ "nodes": self.nodes, "portOffset": self.port_offset });
+        std::fs::write(self.dir.join("network.json"), serde_json::to_vec_pretty(&value)?)?;
+        Ok(())
+    }
+
+    /// Node numbers, 1-based.
+    pub(crate) fn numbers(&self) -> std::ops::RangeInclusive<usize> {
+        1..=self.nodes
+    }
+
+    fn port(&self, base: u16, n: usize) -> u16 {
+        base + self.port_offset + (n as u16 - 1)
+    }
+
+    /// Node `n`'s data directory.
+    pub(crate) fn node_dir(&self, n: usize) -> PathBuf {
+        self.dir.join(format!("dd{n}"))
+    }
+
+    /// TM `n`'s directory.
+    pub(crate) fn tm_dir(&self, n: usize) -> PathBuf {
+        self.dir.join(format!("c{n}"))
+    }
+
+    /// Node `n`'s p2p port.
+    pub(crate) fn p2p_port(&self, n: usize) -> u16 {
+        self.port(21000, n)
+    }
+
+    /// Node `n`'s JSON-RPC HTTP port.
+    pub(crate) fn rpc_port(&self, n: usize) -> u16 {
+        self.port(22000, n)
+    }
+
+    /// Node `n`'s JSON-RPC HTTP URL.
+    pub(crate) fn rpc_url(&self, n: usize) -> String {
+        format!("http://127.0.0.1:{}", self.rpc_port(n))
+    }
+
+    /// Node `n`'s raft port, as 7nodes' enodes name it.
+    pub(crate) fn raft_port(&self, n: usize) -> u16 {
+        self.port(50401, n)
+    }
+
+    /// TM `n`'s P2P URL.
+    pub(crate) fn tm_p2p_url(&self, n: usize) -> String {
+        format!("http://127.0.0.1:{}", self.port(9001, n))
+    }
+
+    /// TM `n`'s ThirdParty URL.
+    pub(crate) fn tm_third_party_url(&self, n: usize) -> String {
+        format!("http://127.0.0.1:{}", self.port(9081, n))
+    }
+
+    /// TM `n`'s Q2T socket.
+    pub(crate) fn tm_socket(&self, n: usize) -> PathBuf {
+        self.tm_dir(n).join("tm.ipc")
+    }
+
+    /// TM `n`'s public key (base64).
+    pub(crate) fn tm_key(&self, n: usize) -> eyre::Result<String> {
+        let path = self.tm_dir(n).join("tm.pub");
+        Ok(std::fs::read_to_string(&path)
+            .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?
+            .trim()
+            .to_string())
+    }
+
+    /// The file holding the process ids of a running network.
+    pub(crate) fn pids_file(&self) -> PathBuf {
+        self.dir.join("pids.json")
+    }
+}

@@ -1,0 +1,125 @@
+//! `veil-sim`: a local Veil network — N nodes (Raft, private transactions) and N transaction
+//! managers on one machine in GoQuorum 7nodes' layout and port plan ([`layout`]), driven
+//! through the real `veil` and `veil-tm` binaries: `init`, `start`, `stop`, `status`, `logs`,
+//! `demo`.
+
+mod bins;
+mod demo;
+mod init;
+mod layout;
+mod network;
+mod rpc;
+
+use clap::{Parser, Subcommand};
+use layout::Layout;
+use std::{path::PathBuf, process::ExitCode};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "veil-sim",
+    about = "A local Veil network: nodes and transaction managers on one machine"
+)]
+struct Cli {
+    /// The network directory.
+    #[arg(long, global = true, default_value = "qdata")]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Creates keys, genesis and configuration for a network.
+    Init {
+        /// How many nodes (and TMs).
+        #[arg(long, default_value_t = 7)]
+        nodes: usize,
+        /// Reuse a 7nodes-style key set: keyN keystores, nodekeyN, tmN.pub / tmN.key.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Added to every port (to run several networks on one machine).
+        #[arg(long, default_value_t = 0)]
+        port_offset: u16,
+    },
+    /// Starts the TMs, then the nodes; returns once the network is ready.
+    Start,
+    /// Stops every process of the network.
+    Stop,
+    /// A table: raft role, head, peers, TM up, pending transactions per node.
+    Status,
+    /// Prints node N's log (with --tm, its TM's).
+    Logs {
+        /// The node number (1-based).
+        n: usize,
+        /// The TM's log instead.
+        #[arg(long)]
+        tm: bool,
+    },
+    /// Initialises and starts the network when needed, then node 1 deploys a private
+    /// SimpleStorage for the last node and every node shows what it sees.
+    Demo,
+}
+
+fn run(cli: Cli) -> eyre::Result<()> {
+    match cli.command {
+        Cmd::Init { nodes, keys, port_offset } => {
+            std::fs::create_dir_all(&cli.dir)?;
+            let layout = Layout { dir: cli.dir.canonicalize()?, nodes, port_offset };
+            init::init(&layout, keys.as_deref())?;
+            println!("{} nodes and TMs initialised in {}", nodes, layout.dir.display());
+        }
+        Cmd::Start => {
+            let layout = Layout::load(&cli.dir.canonicalize()?)?;
+            let took = network::start(&layout)?;
+            println!("{} nodes and TMs ready in {:.1} s", layout.nodes, took.as_secs_f64());
+            print!("{}", network::status(&layout)?);
+        }
+        Cmd::Stop => {
+            let layout = Layout::load(&cli.dir.canonicalize()?)?;
+            println!("stopped {} processes", network::stop(&layout)?);
+        }
+        Cmd::Status => print!("{}", network::status(&Layout::load(&cli.dir.canonicalize()?)?)?),
+        Cmd::Logs { n, tm } => {
+            let layout = Layout::load(&cli.dir.canonicalize()?)?;
+            eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
+            let path = if tm {
+                layout.tm_dir(n).join("tm.log")
+            } else {
+                layout.node_dir(n).join("node.log")
+            };
+            print!(
+                "{}",
+                std::fs::read_to_string(&path)
+                    .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?
+            );
+        }
+        Cmd::Demo => {
+            if !cli.dir.join("network.json").exists() {
+                std::fs::create_dir_all(&cli.dir)?;
+                let layout = Layout { dir: cli.dir.canonicalize()?, nodes: 7, port_offset: 0 };
+                init::init(&layout, None)?;
+                println!("7 nodes and TMs initialised in {}", layout.dir.display());
+            }
+            let layout = Layout::load(&cli.dir.canonicalize()?)?;
+            if !network::is_running(&layout) {
+                let took = network::start(&layout)?;
+                println!("{} nodes and TMs ready in {:.1} s", layout.nodes, took.as_secs_f64());
+            }
+            print!("{}", network::status(&layout)?);
+            println!();
+            print!("{}", demo::demo(&layout)?);
+            println!("\nThe network keeps running: `veil-sim status`, `veil-sim stop`.");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("veil-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

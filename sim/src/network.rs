@@ -1,0 +1,200 @@
+//! Starting, stopping and inspecting a network: TMs first (until `/upcheck` answers), then the
+//! nodes (until each knows the raft leader and has every other node as a peer).
+
+use crate::{bins, layout::Layout, rpc};
+use serde_json::{json, Value};
+use std::{
+    os::unix::process::CommandExt,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The namespaces a simulated node serves over HTTP (as 7nodes' `--rpcapi`).
+const APIS: &str = "admin,debug,eth,net,personal,raft,txpool,web3";
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+fn running_pids(layout: &Layout) -> Vec<u32> {
+    let Ok(text) = std::fs::read_to_string(layout.pids_file()) else { return Vec::new() };
+    let pids: Vec<u32> = serde_json::from_str(&text).unwrap_or_default();
+    pids.into_iter().filter(|&pid| alive(pid)).collect()
+}
+
+/// Whether any process of the network runs.
+pub(crate) fn is_running(layout: &Layout) -> bool {
+    !running_pids(layout).is_empty()
+}
+
+/// Spawns `command` in its own process group (a Ctrl-C at the terminal does not reach it),
+/// logging to `log`.
+fn spawn(mut command: Command, log: &std::path::Path) -> eyre::Result<u32> {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .process_group(0)
+        .spawn()?;
+    Ok(child.id())
+}
+
+/// Waits until `ready`, failing early when one of `processes` (pid, log) exits, with the end of
+/// its log.
+fn wait_for(
+    what: &str,
+    timeout: Duration,
+    processes: &[(u32, std::path::PathBuf)],
+    mut ready: impl FnMut() -> bool,
+) -> eyre::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        if let Some((pid, log)) = processes.iter().find(|(pid, _)| !alive(*pid)) {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> =
+                text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            eyre::bail!(
+                "process {pid} exited while waiting for {what}; {}:\n{}",
+                log.display(),
+                tail.join("\n")
+            );
+        }
+        eyre::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// The first account in node `n`'s keystore.
+pub(crate) fn account(layout: &Layout, n: usize) -> eyre::Result<String> {
+    let dir = layout.node_dir(n).join("keystore");
+    let file = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .ok_or_else(|| eyre::eyre!("{}: no account", dir.display()))?;
+    let value: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    Ok(format!("0x{}", value["address"].as_str().unwrap_or_default().trim_start_matches("0x")))
+}
+
+/// Starts every TM, then every node; answers how long until the network was ready.
+pub(crate) fn start(layout: &Layout) -> eyre::Result<Duration> {
+    let running = running_pids(layout);
+    eyre::ensure!(
+        running.is_empty(),
+        "the network in {} is already running ({} processes); `veil-sim stop --dir {}` first",
+        layout.dir.display(),
+        running.len(),
+        layout.dir.display()
+    );
+    let started = Instant::now();
+    let mut pids = Vec::new();
+    let result = start_processes(layout, &mut pids);
+    std::fs::write(layout.pids_file(), serde_json::to_vec(&pids)?)?;
+    if let Err(e) = result {
+        stop(layout)?;
+        return Err(e);
+    }
+    Ok(started.elapsed())
+}
+
+fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
+    let mut processes = Vec::new();
+    for n in layout.numbers() {
+        let tm = layout.tm_dir(n);
+        let mut command = Command::new(bins::veil_tm()?);
+        command.arg("--configfile").arg(tm.join("tm.json"));
+        let log = tm.join("tm.log");
+        let pid = spawn(command, &log)?;
+        pids.push(pid);
+        processes.push((pid, log));
+    }
+    for n in layout.numbers() {
+        let url = format!("{}/upcheck", layout.tm_p2p_url(n));
+        wait_for(&format!("TM {n} ({url})"), Duration::from_secs(30), &processes, || {
+            rpc::is_up(&url)
+        })?;
+    }
+    let passwords = layout.dir.join("passwords.txt");
+    for n in layout.numbers() {
+        let dir = layout.node_dir(n);
+        let mut command = Command::new(bins::veil()?);
+        command
+            .arg("--datadir")
+            .arg(&dir)
+            .args(["--raft", "--nodiscover", "--permissioned", "--verbosity", "3"])
+            .args(["--port", &layout.p2p_port(n).to_string()])
+            .args(["--raftport", &layout.raft_port(n).to_string()])
+            .args(["--http", "--http.addr", "127.0.0.1", "--http.api", APIS])
+            .args(["--http.port", &layout.rpc_port(n).to_string()])
+            .arg("--ptm.socket")
+            .arg(layout.tm_socket(n))
+            .args(["--unlock", &account(layout, n)?, "--allow-insecure-unlock"])
+            .arg("--password")
+            .arg(&passwords);
+        let log = dir.join("node.log");
+        let pid = spawn(command, &log)?;
+        pids.push(pid);
+        processes.push((pid, log));
+    }
+    let peers = layout.nodes as u64 - 1;
+    for n in layout.numbers() {
+        let url = layout.rpc_url(n);
+        wait_for(
+            &format!("node {n} to know the leader and {peers} peers"),
+            Duration::from_secs(60),
+            &processes,
+            || {
+                rpc::call(&url, "raft_leader", json!([])).is_ok()
+                    && rpc::call(&url, "net_peerCount", json!([]))
+                        .is_ok_and(|p| rpc::quantity(&p) >= peers)
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Stops every process of the network: SIGTERM, then SIGKILL after 30 s.
+pub(crate) fn stop(layout: &Layout) -> eyre::Result<usize> {
+    let pids = running_pids(layout);
+    for pid in &pids {
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pids.iter().any(|&pid| alive(pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for pid in pids.iter().filter(|&&pid| alive(pid)) {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    }
+    let _ = std::fs::remove_file(layout.pids_file());
+    Ok(pids.len())
+}
+
+/// One line per node: raft role, head, peers, TM up, pending transactions.
+pub(crate) fn status(layout: &Layout) -> eyre::Result<String> {
+    let mut out = String::from(
+        "| node | raft role | head | peers | TM up | pending txs |\n|---|---|---|---|---|---|\n",
+    );
+    for n in layout.numbers() {
+        let url = layout.rpc_url(n);
+        let field = |method: &str| rpc::call(&url, method, json!([])).ok();
+        let role = field("raft_role").and_then(|r| r.as_str().map(str::to_string));
+        let head = field("eth_blockNumber").map(|h| rpc::quantity(&h).to_string());
+        let peers = field("net_peerCount").map(|p| rpc::quantity(&p).to_string());
+        let pending = field("txpool_status").map(|s| rpc::quantity(&s["pending"]).to_string());
+        let tm_up = rpc::is_up(&format!("{}/upcheck", layout.tm_p2p_url(n)));
+        let show = |v: Option<String>| v.unwrap_or_else(|| "down".into());
+        out.push_str(&format!(
+            "| {n} | {} | {} | {} | {} | {} |\n",
+            show(role),
+            show(head),
+            show(peers),
+            if tm_up { "yes" } else { "no" },
+            show(pending)
+        ));
+    }
+    Ok(out)
+}
