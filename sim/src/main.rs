@@ -60,25 +60,31 @@ enum Cmd {
     Demo,
 }
 
+/// Prints to standard output; a closed pipe (`veil-sim status | head -1`) is not an error.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
         Cmd::Init { nodes, keys, port_offset } => {
             std::fs::create_dir_all(&cli.dir)?;
             let layout = Layout { dir: cli.dir.canonicalize()?, nodes, port_offset };
             init::init(&layout, keys.as_deref())?;
-            println!("{} nodes and TMs initialised in {}", nodes, layout.dir.display());
+            say(&format!("{} nodes and TMs initialised in {}\n", nodes, layout.dir.display()));
         }
         Cmd::Start => {
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
             let took = network::start(&layout)?;
-            println!("{} nodes and TMs ready in {:.1} s", layout.nodes, took.as_secs_f64());
-            print!("{}", network::status(&layout)?);
+            say(&format!("{} nodes and TMs ready in {:.1} s\n", layout.nodes, took.as_secs_f64()));
+            say(&network::status(&layout)?);
         }
         Cmd::Stop => {
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
-            println!("stopped {} processes", network::stop(&layout)?);
+            say(&format!("stopped {} processes\n", network::stop(&layout)?));
         }
-        Cmd::Status => print!("{}", network::status(&Layout::load(&cli.dir.canonicalize()?)?)?),
+        Cmd::Status => say(&network::status(&Layout::load(&cli.dir.canonicalize()?)?)?),
         Cmd::Logs { n, tm } => {
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
             eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
@@ -87,28 +93,29 @@ fn run(cli: Cli) -> eyre::Result<()> {
             } else {
                 layout.node_dir(n).join("node.log")
             };
-            print!(
-                "{}",
-                std::fs::read_to_string(&path)
-                    .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?
-            );
+            say(&std::fs::read_to_string(&path)
+                .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?);
         }
         Cmd::Demo => {
             if !cli.dir.join("network.json").exists() {
                 std::fs::create_dir_all(&cli.dir)?;
                 let layout = Layout { dir: cli.dir.canonicalize()?, nodes: 7, port_offset: 0 };
                 init::init(&layout, None)?;
-                println!("7 nodes and TMs initialised in {}", layout.dir.display());
+                say(&format!("7 nodes and TMs initialised in {}\n", layout.dir.display()));
             }
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
             if !network::is_running(&layout) {
                 let took = network::start(&layout)?;
-                println!("{} nodes and TMs ready in {:.1} s", layout.nodes, took.as_secs_f64());
+                say(&format!(
+                    "{} nodes and TMs ready in {:.1} s\n",
+                    layout.nodes,
+                    took.as_secs_f64()
+                ));
             }
-            print!("{}", network::status(&layout)?);
-            println!();
-            print!("{}", demo::demo(&layout)?);
-            println!("\nThe network keeps running: `veil-sim status`, `veil-sim stop`.");
+            say(&network::status(&layout)?);
+            say("\n");
+            say(&demo::demo(&layout)?);
+            say("\nThe network keeps running: `veil-sim status`, `veil-sim stop`.\n");
         }
     }
     Ok(())
