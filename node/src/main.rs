@@ -230,6 +230,17 @@ enum Command {
         /// The node key file.
         file: PathBuf,
     },
+    /// Attach the JavaScript console to a running node, like geth's `attach`.
+    Attach {
+        /// `ipc:PATH`, a socket path, or `http://…` (default: <datadir>/veil.ipc).
+        endpoint: Option<String>,
+        /// Evaluate this, print its value and exit (after pending callbacks and timers).
+        #[arg(long)]
+        exec: Option<String>,
+        /// Scripts to load first, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        preload: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -293,6 +304,13 @@ fn main() -> ExitCode {
         Some(Command::Nodekey { file }) => veil_p2p::NodeKey::load_or_create(&file)
             .map(|key| println!("{}", alloy_primitives::hex::encode(key.public())))
             .map_err(Into::into),
+        Some(Command::Attach { endpoint, exec, preload }) => {
+            let endpoint = match endpoint {
+                Some(text) => text.parse().map_err(|e: String| eyre::eyre!(e)),
+                None => Ok(veil_console::Endpoint::Ipc(cli.node.datadir.join("veil.ipc"))),
+            };
+            endpoint.and_then(|endpoint| veil_console::attach(&endpoint, exec.as_deref(), &preload))
+        }
         Some(Command::Evm { command: EvmCommand::Statetest { paths } }) => {
             return veil_node::statetest_cli::run(&paths);
         }
