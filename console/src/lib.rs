@@ -96,9 +96,9 @@ impl Console {
             let value = ctx
                 .eval::<rquickjs::Value<'_>, _>(source)
                 .catch(&ctx)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| message(&e.to_string()))?;
             let show: Function<'_> = ctx.globals().get("__show").map_err(|e| e.to_string())?;
-            show.call::<_, String>((value,)).catch(&ctx).map_err(|e| e.to_string())
+            show.call::<_, String>((value,)).catch(&ctx).map_err(|e| message(&e.to_string()))
         });
         self.settle()?;
         shown
