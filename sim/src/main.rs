@@ -1,7 +1,7 @@
 //! `veil-sim`: a local Veil network — N nodes (Raft, private transactions) and N transaction
 //! managers on one machine in GoQuorum 7nodes' layout and port plan ([`layout`]), driven
 //! through the real `veil` and `veil-tm` binaries: `init`, `start`, `stop`, `status`, `logs`,
-//! `demo`.
+//! `attach`, `run`, `demo`.
 
 mod bins;
 mod demo;
@@ -55,6 +55,18 @@ enum Cmd {
         #[arg(long)]
         tm: bool,
     },
+    /// Opens node N's JavaScript console (`veil attach` on its IPC socket).
+    Attach {
+        /// The node number (1-based).
+        n: usize,
+    },
+    /// Runs a script in node N's console (`loadScript`), waiting for its callbacks.
+    Run {
+        /// The node number (1-based).
+        n: usize,
+        /// The script.
+        script: PathBuf,
+    },
     /// Initialises and starts the network when needed, then node 1 deploys a private
     /// SimpleStorage for the last node and every node shows what it sees.
     Demo,
@@ -96,6 +108,14 @@ fn run(cli: Cli) -> eyre::Result<()> {
             say(&std::fs::read_to_string(&path)
                 .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?);
         }
+        Cmd::Attach { n } => attach(&cli.dir, n, None)?,
+        Cmd::Run { n, script } => {
+            let source = format!(
+                "loadScript({})",
+                serde_json::to_string(&script.canonicalize()?.display().to_string())?
+            );
+            attach(&cli.dir, n, Some(&source))?;
+        }
         Cmd::Demo => {
             if !cli.dir.join("network.json").exists() {
                 std::fs::create_dir_all(&cli.dir)?;
@@ -118,6 +138,21 @@ fn run(cli: Cli) -> eyre::Result<()> {
             say("\nThe network keeps running: `veil-sim status`, `veil-sim stop`.\n");
         }
     }
+    Ok(())
+}
+
+/// `veil attach` on node `n`'s IPC socket, with the terminal; its exit status becomes ours.
+fn attach(dir: &std::path::Path, n: usize, exec: Option<&str>) -> eyre::Result<()> {
+    let layout = Layout::load(&dir.canonicalize()?)?;
+    eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
+    let mut command = std::process::Command::new(bins::veil()?);
+    command.arg("attach");
+    if let Some(source) = exec {
+        command.args(["--exec", source]);
+    }
+    command.arg(format!("ipc:{}", layout.node_dir(n).join("veil.ipc").display()));
+    let status = command.status()?;
+    eyre::ensure!(status.success(), "the console ended with {status}");
     Ok(())
 }
 

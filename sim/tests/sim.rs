@@ -58,6 +58,16 @@ fn seven_nodes_start_show_their_state_run_the_private_demo_and_stop() {
         assert!(after_set.contains(&format!("| {n} | 0 (no contract here")), "{out}");
     }
 
+    // A console script on node 7 prints from a timer callback.
+    let script = root.path().join("count.js");
+    std::fs::write(
+        &script,
+        "setTimeout(function () { console.log('peers', net.peerCount, raft.role); }, 100);",
+    )
+    .unwrap();
+    let (ok, out) = sim(&dir, &["run", "7", script.to_str().unwrap()]);
+    assert!(ok && out.contains("peers 6"), "{out}");
+
     let (ok, out) = sim(&dir, &["stop"]);
     assert!(ok && out.contains("stopped 14 processes"), "{out}");
     let (_, out) = sim(&dir, &["status"]);
