@@ -5,6 +5,7 @@
 //! [`Console::eval`] runs a line or a script and then keeps the event loop going (timers,
 //! promise jobs) until nothing is pending, as geth's `--exec` and `loadScript` do.
 
+mod abi;
 mod transport;
 
 pub use transport::Endpoint;
@@ -63,6 +64,25 @@ impl Console {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{line}");
                     let _ = out.flush();
+                })?,
+            )?;
+            let thrown = |e: String| rquickjs::Error::new_from_js_message("abi", "value", e);
+            globals.set(
+                "__abiConstructor",
+                Function::new(ctx.clone(), move |abi: String, args: String| {
+                    abi::encode_constructor(&abi, &args).map_err(thrown)
+                })?,
+            )?;
+            globals.set(
+                "__abiCall",
+                Function::new(ctx.clone(), move |abi: String, name: String, args: String| {
+                    abi::encode_call(&abi, &name, &args).map_err(thrown)
+                })?,
+            )?;
+            globals.set(
+                "__abiDecode",
+                Function::new(ctx.clone(), move |abi: String, name: String, data: String| {
+                    abi::decode_output(&abi, &name, &data).map_err(thrown)
                 })?,
             )?;
             globals.set(

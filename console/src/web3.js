@@ -76,6 +76,100 @@
   eth.fillTransaction = method("eth_fillTransaction", function (t) { return [tx(t)]; });
   eth.storageRoot = method("eth_storageRoot", function (a, b) { return b === undefined ? [a] : [a, block(b)]; });
 
+  // eth.contract(abi): web3 0.20's contract objects, ABI coding in Rust (__abi*).
+  function instance(abi, address) {
+    var json = JSON.stringify(abi);
+    var contract = { abi: abi, address: address };
+    abi.filter(function (item) { return item.type === "function"; }).forEach(function (fn) {
+      var constant = fn.constant || fn.stateMutability === "view" || fn.stateMutability === "pure";
+      function split(args) {
+        args = Array.prototype.slice.call(args);
+        var callback = typeof args[args.length - 1] === "function" ? args.pop() : null;
+        var options = args.length > fn.inputs.length ? args.pop() : {};
+        return { args: args, options: options, callback: callback };
+      }
+      function data(args) { return __abiCall(json, fn.name, JSON.stringify(args)); }
+      function request(parts) {
+        var t = {};
+        for (var k in parts.options) t[k] = parts.options[k];
+        t.to = contract.address;
+        t.data = data(parts.args);
+        return t;
+      }
+      function done(parts, work) {
+        try {
+          var result = work();
+          if (parts.callback) { parts.callback(null, result); return undefined; }
+          return result;
+        } catch (error) {
+          if (parts.callback) { parts.callback(error); return undefined; }
+          throw error;
+        }
+      }
+      var call = function () {
+        var parts = split(arguments);
+        return done(parts, function () {
+          return JSON.parse(__abiDecode(json, fn.name, eth.call(request(parts))));
+        });
+      };
+      var send = function () {
+        var parts = split(arguments);
+        return done(parts, function () { return eth.sendTransaction(request(parts)); });
+      };
+      var method = constant ? call : send;
+      method.call = call;
+      method.sendTransaction = send;
+      method.getData = function () { return data(Array.prototype.slice.call(arguments)); };
+      contract[fn.name] = method;
+    });
+    return contract;
+  }
+  eth.contract = function (abi) {
+    return {
+      abi: abi,
+      at: function (address) { return instance(abi, address); },
+      getData: function () {
+        var args = Array.prototype.slice.call(arguments);
+        var options = args.pop() || {};
+        return options.data + __abiConstructor(JSON.stringify(abi), JSON.stringify(args));
+      },
+      // new(args…, {from, data, gas, privateFor, …}, callback): the callback gets the contract
+      // with its transactionHash, then again with its address once mined.
+      new: function () {
+        var args = Array.prototype.slice.call(arguments);
+        var callback = typeof args[args.length - 1] === "function" ? args.pop() : null;
+        var options = args.pop() || {};
+        var t = {};
+        for (var k in options) t[k] = options[k];
+        t.data = options.data + __abiConstructor(JSON.stringify(abi), JSON.stringify(args));
+        var contract = instance(abi, undefined);
+        try {
+          contract.transactionHash = eth.sendTransaction(t);
+        } catch (error) {
+          if (callback) { callback(error); return undefined; }
+          throw error;
+        }
+        if (callback) {
+          callback(null, contract);
+          var poll = function () {
+            var receipt = eth.getTransactionReceipt(contract.transactionHash);
+            if (receipt === null) { setTimeout(poll, 100); return; }
+            if (!receipt.contractAddress) {
+              callback(new Error("The contract code couldn't be stored, please check your gas amount."));
+              return;
+            }
+            contract.address = receipt.contractAddress;
+            var mined = instance(abi, receipt.contractAddress);
+            mined.transactionHash = contract.transactionHash;
+            callback(null, mined);
+          };
+          setTimeout(poll, 100);
+        }
+        return contract;
+      },
+    };
+  };
+
   var net = {};
   property(net, "version", "net_version");
   property(net, "peerCount", "net_peerCount", number);

@@ -58,6 +58,60 @@ fn seven_nodes_start_show_their_state_run_the_private_demo_and_stop() {
         assert!(after_set.contains(&format!("| {n} | 0 (no contract here")), "{out}");
     }
 
+    // GoQuorum 7nodes' private-contract.js, unchanged but for the bytecode (a hand-assembled
+    // SimpleStorage) and node 7's key: deployed from node 1's console, 42 on nodes 1 and 7, 0
+    // elsewhere; set(4) from node 1 privateFor node 7 shows 4 on 1 and 7.
+    let key7 = std::fs::read_to_string(dir.join("c7/tm.pub")).unwrap();
+    let abi = r#"[{"constant":true,"inputs":[],"name":"storedData","outputs":[{"name":"","type":"uint256"}],"payable":false,"type":"function"},{"constant":false,"inputs":[{"name":"x","type":"uint256"}],"name":"set","outputs":[],"payable":false,"type":"function"},{"constant":true,"inputs":[],"name":"get","outputs":[{"name":"retVal","type":"uint256"}],"payable":false,"type":"function"},{"inputs":[{"name":"initVal","type":"uint256"}],"payable":false,"type":"constructor"}]"#;
+    let bytecode = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3";
+    let deploy = root.path().join("private-contract.js");
+    std::fs::write(
+        &deploy,
+        format!(
+            r#"a = eth.accounts[0]
+web3.eth.defaultAccount = a;
+
+var abi = {abi};
+var bytecode = "{bytecode}";
+var simpleCompiled = web3.eth.contract(abi);
+var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode, gas: 0x47b760, privateFor: ["{key}"]}}, function(e, contract) {{
+	if (e) {{
+		console.log("err creating contract", e);
+	}} else {{
+		if (!contract.address) {{
+			console.log("Contract transaction send: TransactionHash: " + contract.transactionHash + " waiting to be mined...");
+		}} else {{
+			console.log("Contract mined! Address: " + contract.address);
+		}}
+	}}
+}});
+"#,
+            key = key7.trim()
+        ),
+    )
+    .unwrap();
+    let (ok, out) = sim(&dir, &["run", "1", deploy.to_str().unwrap()]);
+    assert!(ok && out.contains("waiting to be mined"), "{out}");
+    let address = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Contract mined! Address: "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    let read = |n: usize, line: &str| {
+        let script = root.path().join(format!("read{n}.js"));
+        std::fs::write(&script, format!("var c = eth.contract({abi}).at(\"{address}\"); {line}"))
+            .unwrap();
+        let (ok, out) = sim(&dir, &["run", &n.to_string(), script.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        // The script's line, before `loadScript`'s own `true`.
+        out.lines().rev().nth(1).unwrap_or_default().to_string()
+    };
+    let get = "console.log(c.get());";
+    assert_eq!((read(1, get), read(7, get), read(2, get)), ("42".into(), "42".into(), "0".into()));
+    let set = format!("var h = c.set(4, {{from: eth.accounts[0], privateFor: [\"{}\"]}}); while (eth.getTransactionReceipt(h) === null) admin.sleep(0.05); admin.sleep(0.5); console.log(c.get());", key7.trim());
+    assert_eq!(read(1, &set), "4");
+    assert_eq!((read(7, get), read(4, get)), ("4".into(), "0".into()));
+
     // A console script on node 7 prints from a timer callback.
     let script = root.path().join("count.js");
     std::fs::write(
