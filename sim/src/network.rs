@@ -4,7 +4,6 @@
 use crate::{bins, layout::Layout, rpc};
 use serde_json::{json, Value};
 use std::{
-    os::unix::process::CommandExt,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -28,15 +27,15 @@ pub(crate) fn is_running(layout: &Layout) -> bool {
     !running_pids(layout).is_empty()
 }
 
-/// Spawns `command` in its own process group (a Ctrl-C at the terminal does not reach it),
-/// logging to `log`.
+/// Spawns `command`, logging to `log`. It stays in `veil-sim`'s process group: a Ctrl-C while
+/// `start` waits reaches every process started so far, and each shuts down cleanly; once
+/// `start` has returned, the shell's later Ctrl-Cs go to other jobs.
 fn spawn(mut command: Command, log: &std::path::Path) -> eyre::Result<u32> {
     let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let child = command
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
-        .process_group(0)
         .spawn()?;
     Ok(child.id())
 }
