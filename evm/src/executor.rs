@@ -165,27 +165,7 @@ pub fn execute_block<S: StateReader, H: BlockHashes + Clone>(
     transactions: Vec<RecoveredTx>,
     mode: ExecutionMode,
 ) -> Result<BlockExecution, ExecutionError> {
-    run_block::<S, H, S, S>(chain, block, db, None, transactions, mode)
-}
-
-/// [`execute_block`] for a node with a transaction manager: private transactions take their
-/// public effect, and parties run their payloads on the private state ([`crate::private`]).
-/// `hashes` resolves `BLOCKHASH` in private frames.
-pub fn execute_block_with_private<S, H, P, Q>(
-    chain: &ChainSpec,
-    block: &BlockContext,
-    db: StateDatabase<S, H>,
-    private: PrivateInputs<P, Q>,
-    transactions: Vec<RecoveredTx>,
-    mode: ExecutionMode,
-) -> Result<BlockExecution, ExecutionError>
-where
-    S: StateReader,
-    H: BlockHashes + Clone,
-    P: StateReader,
-    Q: StateReader,
-{
-    run_block(chain, block, db, Some(private), transactions, mode)
+    execute_block_with_private::<S, H, S, S>(chain, block, db, None, transactions, mode)
 }
 
 /// The public effect of a private transaction: a call from the sender to itself carrying the
@@ -194,7 +174,10 @@ fn private_marker(tx: &RecoveredTx) -> TxEnv {
     TxEnv { kind: TxKind::Call(tx.sender()), value: U256::ZERO, ..tx_env(tx) }
 }
 
-fn run_block<S, H, P, Q>(
+/// [`execute_block`] for a node with a transaction manager (`private` given): private
+/// transactions take their public effect, and parties run their payloads on the private state
+/// ([`crate::private`]).
+pub fn execute_block_with_private<S, H, P, Q>(
     chain: &ChainSpec,
     block: &BlockContext,
     db: StateDatabase<S, H>,

@@ -289,7 +289,7 @@ impl Chain {
             public: self.latest_state(),
             payloads: payloads.clone(),
         };
-        execute_block_with_private(&self.spec, context, db, private, transactions, mode)
+        execute_block_with_private(&self.spec, context, db, Some(private), transactions, mode)
     }
 
     /// Queues the private side of an execution into `batch` (one private root per block).

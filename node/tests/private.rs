@@ -20,8 +20,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use support::{rpc_call, wait_for_receipt, wait_until, VeilProcess};
-use veil_p2p::{Enode, NodeKey};
+use support::{free_port, rpc_call, wait_for_receipt, wait_until, VeilProcess};
 use veil_testkit::{files_containing, memory_contains};
 
 /// SimpleStorage, hand-assembled: the constructor stores its uint256 argument in slot 0;
@@ -71,10 +70,6 @@ fn relay(to: u16, seen: Arc<Mutex<Vec<u8>>>) -> u16 {
         }
     });
     port
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn veil_tm_bin() -> PathBuf {
@@ -246,23 +241,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     }
 
     // Three raft nodes, one per TM.
-    let mut enodes = Vec::new();
-    let mut dirs = Vec::new();
-    for i in 0..3 {
-        let dir = root.path().join(format!("node{i}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = NodeKey::load_or_create(&dir.join("nodekey")).unwrap();
-        let port = free_port();
-        enodes.push(
-            Enode { public: key.public(), host: "127.0.0.1".into(), port, raft_port: Some(port) }
-                .to_string(),
-        );
-        dirs.push((dir, port));
-    }
-    for (dir, _) in &dirs {
-        std::fs::write(dir.join("static-nodes.json"), serde_json::to_string(&enodes).unwrap())
-            .unwrap();
-    }
+    let dirs = support::raft_network(root.path(), 3);
     let mut nodes: Vec<VeilProcess> =
         dirs.iter().zip(&tms).map(|((dir, port), tm)| start_node(dir, *port, tm)).collect();
     for node in &nodes {

@@ -7,14 +7,10 @@ mod support;
 use alloy_consensus::TxLegacy;
 use alloy_primitives::{hex, Address, TxKind, U256};
 use serde_json::{json, Value};
-use std::{collections::HashSet, net::TcpListener, path::Path, time::Duration};
-use support::{rpc_call, wait_until, VeilProcess};
+use std::{collections::HashSet, path::Path, time::Duration};
+use support::{free_port, raft_network, rpc_call, wait_until, VeilProcess};
 use veil_node::dev::{dev_key, DEV_CHAIN_ID};
 use veil_p2p::{Enode, NodeKey};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn raw_transfer(sender: usize, nonce: u64) -> String {
     let tx = TxLegacy {
@@ -30,28 +26,6 @@ fn raw_transfer(sender: usize, nonce: u64) -> String {
         "0x{}",
         hex::encode(veil_primitives::sign_transaction(tx.into(), &dev_key(sender)).encoded_2718())
     )
-}
-
-/// Data directories with node keys, ports and one static-nodes.json listing all of them.
-fn network(root: &Path, n: usize) -> Vec<(std::path::PathBuf, u16)> {
-    let mut nodes = Vec::new();
-    let mut enodes = Vec::new();
-    for i in 0..n {
-        let dir = root.join(format!("node{i}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = NodeKey::load_or_create(&dir.join("nodekey")).unwrap();
-        let port = free_port();
-        enodes.push(
-            Enode { public: key.public(), host: "127.0.0.1".into(), port, raft_port: Some(port) }
-                .to_string(),
-        );
-        nodes.push((dir, port));
-    }
-    for (dir, _) in &nodes {
-        std::fs::write(dir.join("static-nodes.json"), serde_json::to_string(&enodes).unwrap())
-            .unwrap();
-    }
-    nodes
 }
 
 /// The enodes of a network's static-nodes.json, in raft id order.
@@ -94,7 +68,7 @@ fn leader(nodes: &[Option<VeilProcess>]) -> Option<usize> {
 #[test]
 fn seven_nodes_mine_round_robin_transactions_once_and_agree() {
     let root = tempfile::tempdir().unwrap();
-    let dirs = network(root.path(), 7);
+    let dirs = raft_network(root.path(), 7);
     let nodes: Vec<Option<VeilProcess>> = dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
     wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
     wait_until("every node connected to the others", Duration::from_secs(30), || {
@@ -142,7 +116,7 @@ fn seven_nodes_mine_round_robin_transactions_once_and_agree() {
 #[test]
 fn a_killed_leader_is_replaced_and_catches_up_after_restart() {
     let root = tempfile::tempdir().unwrap();
-    let dirs = network(root.path(), 3);
+    let dirs = raft_network(root.path(), 3);
     let mut nodes: Vec<Option<VeilProcess>> =
         dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
     wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
@@ -185,7 +159,7 @@ fn a_killed_leader_is_replaced_and_catches_up_after_restart() {
 #[test]
 fn a_fourth_node_joins_with_raft_add_peer_syncs_votes_and_is_removed() {
     let root = tempfile::tempdir().unwrap();
-    let dirs = network(root.path(), 3);
+    let dirs = raft_network(root.path(), 3);
     let mut nodes: Vec<Option<VeilProcess>> =
         dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
     wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
@@ -271,7 +245,7 @@ fn a_fourth_node_joins_with_raft_add_peer_syncs_votes_and_is_removed() {
 #[test]
 fn a_partitioned_minority_mints_nothing_and_rejoins_the_majority_chain() {
     let root = tempfile::tempdir().unwrap();
-    let dirs = network(root.path(), 3);
+    let dirs = raft_network(root.path(), 3);
     let enodes = enodes(&dirs[0].0);
     let nodes: Vec<Option<VeilProcess>> = dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
     wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
@@ -335,7 +309,7 @@ fn a_partitioned_minority_mints_nothing_and_rejoins_the_majority_chain() {
 #[test]
 fn a_permissioned_network_keeps_out_a_node_it_does_not_list() {
     let root = tempfile::tempdir().unwrap();
-    let dirs = network(root.path(), 3);
+    let dirs = raft_network(root.path(), 3);
     let enodes = enodes(&dirs[0].0);
     for (dir, _) in &dirs {
         std::fs::write(

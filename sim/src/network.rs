@@ -32,11 +32,7 @@ pub(crate) fn is_running(layout: &Layout) -> bool {
 /// `start` has returned, the shell's later Ctrl-Cs go to other jobs.
 fn spawn(mut command: Command, log: &std::path::Path) -> eyre::Result<u32> {
     let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .spawn()?;
+    let child = command.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).spawn()?;
     Ok(child.id())
 }
 

@@ -108,9 +108,14 @@ var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode,
     };
     let get = "console.log(c.get());";
     assert_eq!((read(1, get), read(7, get), read(2, get)), ("42".into(), "42".into(), "0".into()));
-    let set = format!("var h = c.set(4, {{from: eth.accounts[0], privateFor: [\"{}\"]}}); while (eth.getTransactionReceipt(h) === null) admin.sleep(0.05); admin.sleep(0.5); console.log(c.get());", key7.trim());
-    assert_eq!(read(1, &set), "4");
-    assert_eq!((read(7, get), read(4, get)), ("4".into(), "0".into()));
+    let set = format!("var h = c.set(4, {{from: eth.accounts[0], privateFor: [\"{}\"]}}); while (eth.getTransactionReceipt(h) === null) admin.sleep(0.05); console.log(c.get());", key7.trim());
+    assert_eq!(read(1, &set), "4", "node 1 has imported the block it got the receipt from");
+    // Node 7 imports the block a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while read(7, get) != "4" {
+        assert!(std::time::Instant::now() < deadline, "node 7 never showed 4");
+    }
+    assert_eq!(read(4, get), "0");
 
     // A console script on node 7 prints from a timer callback.
     let script = root.path().join("count.js");

@@ -638,26 +638,27 @@ impl Member {
             tracing::info!(target: "raft", number, %hash, "committed block does not extend the head; skipped");
             return self.record_applied(index).map(Ok);
         }
-        let payloads = match &own {
-            // The leader built it with the payloads already.
-            Some(_) => Default::default(),
-            None => match payloads_blocking(self.ptm.as_deref(), &block.body.transactions) {
-                Ok(payloads) => payloads,
-                Err(e) => {
-                    self.in_flight = own.map(|built| (hash, Instant::now(), built));
-                    return Ok(Err(format!("block {number}: private payloads unavailable: {e}")));
-                }
-            },
-        };
-        let imported = tokio::task::block_in_place(|| match own {
-            Some(built) => self.chain.commit_built(built),
+        let imported = match own {
+            // The leader built it, with the payloads, and commits it as built.
+            Some(built) => tokio::task::block_in_place(|| self.chain.commit_built(built)),
             None => {
+                let payloads =
+                    match payloads_blocking(self.ptm.as_deref(), &block.body.transactions) {
+                        Ok(payloads) => payloads,
+                        Err(e) => {
+                            return Ok(Err(format!(
+                                "block {number}: private payloads unavailable: {e}"
+                            )))
+                        }
+                    };
                 let hashes: Vec<B256> =
                     block.body.transactions.iter().map(Transaction::hash).collect();
                 let known = self.pool.senders_of(&hashes);
-                self.chain.import_with_known_senders(block, &known, &payloads)
+                tokio::task::block_in_place(|| {
+                    self.chain.import_with_known_senders(block, &known, &payloads)
+                })
             }
-        });
+        };
         match imported {
             Ok(imported) => {
                 self.pool.remove_after_block(

@@ -188,3 +188,34 @@ pub fn wait_for_receipt(url: &str, hash: &Value) -> Value {
     });
     receipt
 }
+
+/// A free TCP port on loopback (bound once and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Data directories `root/node{i}` for a raft network of `n`: node keys, p2p ports and one
+/// static-nodes.json listing all of them.
+pub fn raft_network(root: &Path, n: usize) -> Vec<(std::path::PathBuf, u16)> {
+    let mut nodes = Vec::new();
+    let mut enodes = Vec::new();
+    for i in 0..n {
+        let dir = root.join(format!("node{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = veil_p2p::NodeKey::load_or_create(&dir.join("nodekey")).unwrap();
+        let port = free_port();
+        let enode = veil_p2p::Enode {
+            public: key.public(),
+            host: "127.0.0.1".into(),
+            port,
+            raft_port: Some(port),
+        };
+        enodes.push(enode.to_string());
+        nodes.push((dir, port));
+    }
+    for (dir, _) in &nodes {
+        std::fs::write(dir.join("static-nodes.json"), serde_json::to_string(&enodes).unwrap())
+            .unwrap();
+    }
+    nodes
+}
