@@ -348,18 +348,18 @@ impl Service {
     /// Gossips a transaction message, or keeps it until a peer subscribes.
     fn publish(&mut self, data: Vec<u8>) {
         let topic = IdentTopic::new(TX_TOPIC);
-        match self.swarm.behaviour_mut().gossipsub.publish(topic, data.clone()) {
-            Ok(_) => {}
-            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
-                if self.unpublished.len() == MAX_UNPUBLISHED {
-                    self.unpublished.pop_front();
-                    tracing::warn!(
-                        "no peer to gossip to; the oldest waiting transactions are dropped"
-                    );
-                }
-                self.unpublished.push_back(data);
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        let hash = topic.hash();
+        if !gossipsub.all_peers().any(|(_, topics)| topics.contains(&&hash)) {
+            if self.unpublished.len() == MAX_UNPUBLISHED {
+                self.unpublished.pop_front();
+                tracing::warn!("no peer to gossip to; the oldest waiting transactions are dropped");
             }
-            Err(e) => tracing::debug!(error = %e, "transactions not gossiped"),
+            self.unpublished.push_back(data);
+            return;
+        }
+        if let Err(e) = gossipsub.publish(topic, data) {
+            tracing::debug!(error = %e, "transactions not gossiped");
         }
     }
 
