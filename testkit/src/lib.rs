@@ -1,10 +1,30 @@
-//! Helpers the end-to-end tests of several Veil crates share: looking for a secret where it
-//! must not be — in files under a directory, or in a running process's memory.
+//! Helpers the end-to-end tests of several Veil crates share: ports for the processes they
+//! start, and looking for a secret where it must not be — in files under a directory, or in a
+//! running process's memory.
 
 use std::{
     io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
 };
+
+/// Ports handed out by [`free_port`]: below Linux's ephemeral range (32768 and up), so no
+/// outgoing connection of a concurrent test can take one between our check and the process's
+/// bind (which the port 0 trick cannot promise), and clear of `veil-sim`'s 7nodes ports.
+const TEST_PORTS: std::ops::Range<u16> = 10_000..20_000;
+
+/// A port on `ip` that nothing listens on now, picked at random from [`TEST_PORTS`], for a
+/// process the test is about to start.
+pub fn free_port(ip: &str) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let port =
+            TEST_PORTS.start + (random % u64::from(TEST_PORTS.end - TEST_PORTS.start)) as u16;
+        if std::net::TcpListener::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+}
 
 /// Whether `haystack` contains `needle`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -57,6 +77,15 @@ pub fn memory_contains(pid: u32, needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_ports_are_below_the_ephemeral_range_and_bindable() {
+        for _ in 0..20 {
+            let port = free_port("127.0.0.1");
+            assert!(TEST_PORTS.contains(&port));
+            std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        }
+    }
 
     #[test]
     fn finds_a_secret_in_files_and_in_this_process() {

@@ -189,9 +189,9 @@ pub fn wait_for_receipt(url: &str, hash: &Value) -> Value {
     receipt
 }
 
-/// A free TCP port on loopback (bound once and released).
+/// A free TCP port on loopback for a process the test starts.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    veil_testkit::free_port("127.0.0.1")
 }
 
 /// Data directories `root/node{i}` for a raft network of `n`: node keys, p2p ports and one

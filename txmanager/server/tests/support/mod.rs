@@ -5,7 +5,6 @@
 
 use serde_json::{json, Value};
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -15,9 +14,9 @@ use veil_tm_api::{PartyInfo, TmClient, TmEndpoint};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_veil-tm");
 
-/// A free TCP port on `ip` (bound once and released).
+/// A free TCP port on `ip` for a TM the test starts.
 pub fn free_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0)).expect("bind").local_addr().expect("addr").port()
+    veil_testkit::free_port(ip)
 }
 
 /// Runs `veil-tm` with `args` to completion; panics with its output if it fails.
