@@ -167,8 +167,10 @@ pub struct NewBlock {
     pub header: Header,
     /// Hashes of its transactions, in order.
     pub transaction_hashes: Vec<B256>,
-    /// Its receipts, in order.
+    /// Its receipts, in order, as this node shows them (a party's private ones merged in).
     pub receipts: Vec<veil_primitives::Receipt>,
+    /// The bloom of those receipts: the header's, plus a party's private logs.
+    pub logs_bloom: Bloom,
 }
 
 impl std::fmt::Debug for Chain {
@@ -545,7 +547,7 @@ impl Chain {
             let transaction_hashes: Vec<B256> =
                 block.body.transactions.iter().map(Transaction::hash).collect();
             // Subscribers on a party see private logs, as its receipts show them.
-            let receipts = receipts
+            let receipts: Vec<_> = receipts
                 .into_iter()
                 .zip(&transaction_hashes)
                 .map(|(public, tx)| match private_receipts.get(tx) {
@@ -553,12 +555,14 @@ impl Chain {
                     None => public,
                 })
                 .collect();
+            let logs_bloom = block_bloom(&receipts);
             // A send fails only when every receiver has gone, which is fine.
             let _ = self.imported.send(Arc::new(NewBlock {
                 hash,
                 header: block.header.clone(),
                 transaction_hashes,
                 receipts,
+                logs_bloom,
             }));
         }
         Ok(ImportedBlock { hash, header: block.header, transactions })

@@ -203,7 +203,6 @@ fn start_node(dir: &Path, port: u16, tm: &Tm) -> VeilProcess {
             "--raft",
             "--port",
             &port,
-            "--ipcdisable",
             "--http.api",
             "eth,net,web3,raft,debug,personal",
             "--ptm.socket",
@@ -339,6 +338,8 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         rpc_call(&node.url, "eth_newFilter", json!([{ "address": contract }])).unwrap()
     };
     let (c_filter, b_filter) = (filter_on(&nodes[2]), filter_on(&nodes[1]));
+    let mut c_ipc = support::Ipc::connect(nodes[2].ipc_path.as_ref().unwrap());
+    let (logs_sub, _) = c_ipc.call("eth_subscribe", json!(["logs", { "address": contract }]));
     let set = rpc_call(
         &nodes[0].url,
         "eth_sendTransaction",
@@ -369,6 +370,9 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     };
     assert_eq!(changes(&nodes[2], &c_filter)[0]["topics"][0], topic);
     assert_eq!(changes(&nodes[1], &b_filter), json!([]));
+    let note = c_ipc.line();
+    assert_eq!(note["params"]["subscription"], logs_sub, "{note}");
+    assert_eq!(note["params"]["result"]["topics"][0], topic, "the logs subscription on C: {note}");
     let root_of = |node: &VeilProcess, n: u64| {
         rpc_call(&node.url, "debug_privateStateRoot", json!([format!("0x{n:x}")])).unwrap()
     };

@@ -85,7 +85,7 @@ async fn subscribe(
             let rx = context.chain.subscribe();
             let sink = pending.accept().await?;
             forward(sink, rx, move |block| {
-                if !filter.matches_bloom(block.header.logs_bloom) {
+                if !filter.matches_bloom(block.logs_bloom) {
                     return Vec::new();
                 }
                 block_logs(

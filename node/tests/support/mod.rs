@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
+    os::unix::net::UnixStream,
     path::Path,
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -218,4 +219,49 @@ pub fn raft_network(root: &Path, n: usize) -> Vec<(std::path::PathBuf, u16)> {
             .unwrap();
     }
     nodes
+}
+
+/// A JSON-RPC client on a node's IPC socket that also hands over subscription notifications.
+pub struct Ipc {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+    next_id: u64,
+}
+
+impl Ipc {
+    pub fn connect(path: &std::path::Path) -> Self {
+        let stream = UnixStream::connect(path).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Self { stream, reader, next_id: 0 }
+    }
+
+    /// The next message (answer or notification).
+    pub fn line(&mut self) -> Value {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    /// A call; notifications that arrive first are returned alongside.
+    pub fn call(&mut self, method: &str, params: Value) -> (Value, Vec<Value>) {
+        self.next_id += 1;
+        let request =
+            json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
+        self.stream.write_all(request.to_string().as_bytes()).unwrap();
+        let mut notes = Vec::new();
+        loop {
+            let message = self.line();
+            if message["id"] == json!(self.next_id) {
+                assert!(message.get("error").is_none(), "{method}: {message}");
+                return (message["result"].clone(), notes);
+            }
+            notes.push(message);
+        }
+    }
+
+    /// A call's result.
+    pub fn result(&mut self, method: &str, params: Value) -> Value {
+        self.call(method, params).0
+    }
 }
