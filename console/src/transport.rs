@@ -1,5 +1,5 @@
 //! JSON-RPC to the node the console is attached to: its IPC socket (geth's framing — JSON
-//! values back to back, one answer per line) or HTTP.
+//! values back to back, one answer per line), HTTP, or a WebSocket (one text frame a message).
 
 use serde_json::{json, Value};
 use std::{
@@ -15,6 +15,8 @@ pub enum Endpoint {
     Ipc(PathBuf),
     /// `http://…`.
     Http(String),
+    /// `ws://…`.
+    Ws(String),
 }
 
 impl std::str::FromStr for Endpoint {
@@ -24,9 +26,12 @@ impl std::str::FromStr for Endpoint {
         if s.starts_with("http://") || s.starts_with("https://") {
             return Ok(Endpoint::Http(s.to_string()));
         }
-        if s.starts_with("ws://") || s.starts_with("wss://") {
+        if s.starts_with("ws://") {
+            return Ok(Endpoint::Ws(s.to_string()));
+        }
+        if s.starts_with("wss://") {
             return Err(format!(
-                "{s}: WebSocket is not supported by the console yet; use ipc:PATH or http://"
+                "{s}: the console speaks plain ws:// only; use ws://, http:// or ipc:PATH"
             ));
         }
         let path = s.strip_prefix("ipc:").unwrap_or(s);
@@ -41,6 +46,7 @@ impl std::str::FromStr for Endpoint {
 pub(crate) enum Transport {
     Ipc { reader: BufReader<UnixStream>, writer: UnixStream },
     Http { client: reqwest::blocking::Client, url: String },
+    Ws(Box<tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>>),
 }
 
 impl Transport {
@@ -54,6 +60,11 @@ impl Transport {
             }
             Endpoint::Http(url) => {
                 Ok(Transport::Http { client: reqwest::blocking::Client::new(), url: url.clone() })
+            }
+            Endpoint::Ws(url) => {
+                let (socket, _) = tungstenite::connect(url.as_str())
+                    .map_err(|e| eyre::eyre!("cannot attach to {url}: {e}"))?;
+                Ok(Transport::Ws(Box::new(socket)))
             }
         }
     }
@@ -76,6 +87,23 @@ impl Transport {
                 .send()
                 .and_then(|r| r.json())
                 .map_err(|e| format!("HTTP: {e}"))?,
+            Transport::Ws(socket) => {
+                socket
+                    .send(tungstenite::Message::text(request.to_string()))
+                    .map_err(|e| format!("WebSocket write: {e}"))?;
+                loop {
+                    match socket.read().map_err(|e| format!("WebSocket read: {e}"))? {
+                        tungstenite::Message::Text(text) => {
+                            break serde_json::from_str(text.as_str())
+                                .map_err(|e| format!("WebSocket answer: {e}"))?
+                        }
+                        tungstenite::Message::Close(_) => {
+                            return Err("the node closed the WebSocket".into())
+                        }
+                        _ => {}
+                    }
+                }
+            }
         };
         match answer.get("error") {
             Some(error) => Err(error["message"].as_str().unwrap_or("error").to_string()),

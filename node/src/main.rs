@@ -232,7 +232,7 @@ enum Command {
     },
     /// Attach the JavaScript console to a running node, like geth's `attach`.
     Attach {
-        /// `ipc:PATH`, a socket path, or `http://…` (default: <datadir>/veil.ipc).
+        /// `ipc:PATH`, a socket path, `http://…` or `ws://…` (default: <datadir>/veil.ipc).
         endpoint: Option<String>,
         /// Evaluate this, print its value and exit (after pending callbacks and timers).
         #[arg(long)]
@@ -240,6 +240,9 @@ enum Command {
         /// Scripts to load first, comma-separated.
         #[arg(long, value_delimiter = ',')]
         preload: Vec<PathBuf>,
+        /// The REPL's history file (default: ~/.veil_history).
+        #[arg(long)]
+        history: Option<PathBuf>,
     },
 }
 
@@ -304,12 +307,19 @@ fn main() -> ExitCode {
         Some(Command::Nodekey { file }) => veil_p2p::NodeKey::load_or_create(&file)
             .map(|key| println!("{}", alloy_primitives::hex::encode(key.public())))
             .map_err(Into::into),
-        Some(Command::Attach { endpoint, exec, preload }) => {
+        Some(Command::Attach { endpoint, exec, preload, history }) => {
             let endpoint = match endpoint {
                 Some(text) => text.parse().map_err(|e: String| eyre::eyre!(e)),
                 None => Ok(veil_console::Endpoint::Ipc(cli.node.datadir.join("veil.ipc"))),
             };
-            endpoint.and_then(|endpoint| veil_console::attach(&endpoint, exec.as_deref(), &preload))
+            let history = history.unwrap_or_else(|| {
+                std::env::var_os("HOME")
+                    .map_or_else(PathBuf::new, PathBuf::from)
+                    .join(".veil_history")
+            });
+            endpoint.and_then(|endpoint| {
+                veil_console::attach(&endpoint, exec.as_deref(), &preload, &history)
+            })
         }
         Some(Command::Evm { command: EvmCommand::Statetest { paths } }) => {
             return veil_node::statetest_cli::run(&paths);

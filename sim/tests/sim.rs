@@ -1,7 +1,8 @@
 //! `veil-sim` with the real binaries: `init` + `start` bring up seven nodes and seven TMs in
 //! 7nodes' layout, `status` shows one leader and six followers with six peers each, a second
 //! `start` refuses, `demo` shows the private contract on nodes 1 and 7 only, `stop` stops all;
-//! `init --keys` keeps a 7nodes-style key set's accounts, node keys and TM keys.
+//! `init --keys` keeps a 7nodes-style key set's accounts, node keys and TM keys: GoQuorum's own
+//! node-1 keys come up as the node's account, enode id and TM public key.
 
 use std::{path::Path, process::Command};
 
@@ -181,4 +182,47 @@ fn init_keeps_a_7nodes_key_set() {
     );
     let (ok, out) = sim(&second, &["init"]);
     assert!(!ok && out.contains("already holds a network"), "{out}");
+}
+
+fn rpc(url: &str, method: &str) -> serde_json::Value {
+    let answer: serde_json::Value = reqwest::blocking::Client::new()
+        .post(url)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    answer["result"].clone()
+}
+
+#[test]
+fn goquorum_7nodes_keys_become_the_nodes_account_enode_and_tm_key() {
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/7nodes-keys");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("qdata");
+    let offset = (900 + std::process::id() % 800).to_string();
+    let (ok, out) = sim(
+        &dir,
+        &["init", "--nodes", "1", "--port-offset", &offset, "--keys", keys.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = sim(&dir, &["start"]);
+    assert!(ok, "{out}");
+    let port: u16 = offset.parse().unwrap();
+    let node = format!("http://127.0.0.1:{}", 22000 + port);
+    assert_eq!(
+        rpc(&node, "eth_accounts"),
+        serde_json::json!(["0xed9d02e382b34818e88b88a309c7fe71e65f419d"])
+    );
+    let enode = rpc(&node, "admin_nodeInfo")["enode"].as_str().unwrap_or_default().to_string();
+    assert!(
+        enode.starts_with("enode://ac6b1096ca56b9f6d004b779ae3728bf83f8e22453404cc3cef16a3d9b96608bc67c4b30db88e0a5a6c6390213f7acbe1153ff6d23ce57380104288ae19373ef@"),
+        "{enode}"
+    );
+    let tm: serde_json::Value =
+        reqwest::blocking::get(format!("http://127.0.0.1:{}/partyinfo/keys", 9081 + port))
+            .and_then(|r| r.json())
+            .unwrap();
+    assert_eq!(tm["keys"][0]["key"], "BULeR8JyUWhiuuCMU/HLA0Q5pzkYT+cHII3ZKBey3Bo=", "{tm}");
+    let (ok, out) = sim(&dir, &["stop"]);
+    assert!(ok, "{out}");
 }
