@@ -24,6 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Gossip of transaction batches: a message is an RLP list of EIP-2718 encoded transactions.
 const TX_TOPIC: &str = "veil/transactions/2";
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often a connection is pinged, and how long a ping may take before the connection is
+/// closed as dead (its static peer is then redialled).
+const PING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A block-sync request: blocks from `from` (a number), at most `max`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -227,9 +230,14 @@ pub async fn start(
     swarm
         .listen_on(config.listen.clone())
         .map_err(|e| format!("listening on {}: {e}", config.listen))?;
+    // Events before the listen address (a peer dialling in at once) are handled once the
+    // service runs: dropping a ConnectionEstablished left that peer unknown here for good,
+    // while the peer counted this node (seen as `veil-sim start` waiting for full peering).
+    let mut early = Vec::new();
     let address = loop {
-        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
-            break address;
+        match swarm.select_next_some().await {
+            SwarmEvent::NewListenAddr { address, .. } => break address,
+            other => early.push(other),
         }
     };
     let (commands, command_rx) = mpsc::unbounded_channel();
@@ -247,6 +255,9 @@ pub async fn start(
     };
     for enode in config.static_peers {
         service.add_static(&enode);
+    }
+    for event in early {
+        service.on_swarm(event);
     }
     tokio::spawn(service.run(command_rx, answer_rx));
     Ok((P2pHandle { commands, local }, event_rx, address))
@@ -316,7 +327,9 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
                     "/veil/1".into(),
                     keypair.public(),
                 )),
-                ping: ping::Behaviour::default(),
+                ping: ping::Behaviour::new(
+                    ping::Config::new().with_interval(PING_INTERVAL).with_timeout(PING_INTERVAL),
+                ),
             })
         })
         .map_err(|e| e.to_string())?
@@ -395,7 +408,9 @@ impl Service {
             .map(|(peer, s)| (*peer, s.address.clone()))
             .collect();
         for (peer, address) in due {
-            let _ = self.swarm.dial(address.with_p2p(peer).unwrap_or_else(|a| a));
+            if let Err(error) = self.swarm.dial(address.with_p2p(peer).unwrap_or_else(|a| a)) {
+                tracing::debug!(%peer, %error, "static peer not dialled");
+            }
             if let Some(s) = self.statics.get_mut(&peer) {
                 s.next_dial = now + s.backoff;
                 s.backoff = (s.backoff * 2).min(MAX_BACKOFF);
@@ -568,6 +583,17 @@ impl Service {
                 if let Some(reply) = self.pending_sync.remove(&request_id) {
                     let _ = reply.send(None);
                 }
+            }
+            // libp2p's ping no longer closes a connection that stops answering: a connection
+            // one side has lost (seen when both ends of a pair dial at start) would otherwise
+            // count as a peer on the other side for the idle timeout, an hour.
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(error),
+            })) => {
+                tracing::debug!(%peer, %error, "ping failed; closing the connection");
+                self.swarm.close_connection(connection);
             }
             // Raft resends what a lost message carried, and a peer that is down fails every
             // message: worth a line only when looking into a slow cluster.
