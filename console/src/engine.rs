@@ -2,7 +2,7 @@
 //! `js/`, run in one scope) over the natives of `natives.rs`.
 
 use crate::{natives, transport::Transport, Endpoint};
-use rquickjs::{context::EvalOptions, CatchResultExt, Context, Function, Runtime};
+use rquickjs::{context::EvalOptions, CatchResultExt, CaughtError, Context, Function, Runtime};
 use std::{
     cell::RefCell,
     rc::Rc,
@@ -27,12 +27,19 @@ const SCRIPT: &str = concat!(
     "})(globalThis);\n"
 );
 
-/// The message of a thrown error, without QuickJS's stack: `Error: what went wrong`.
-fn message(thrown: &str) -> String {
-    let first = thrown.lines().next().unwrap_or_default();
-    match first.strip_prefix("Error: Error: ") {
-        Some(rest) => format!("Error: {rest}"),
-        None => first.to_string(),
+/// A thrown value as geth's console reports it: `ReferenceError: x is not defined` for errors
+/// (their name and message, without the stack), the value itself for anything else thrown.
+fn describe(caught: CaughtError<'_>) -> String {
+    match caught {
+        CaughtError::Exception(error) => {
+            let name: String = error.get("name").unwrap_or_else(|_| "Error".into());
+            format!("{name}: {}", error.message().unwrap_or_default())
+        }
+        CaughtError::Value(value) => match value.as_string().and_then(|s| s.to_string().ok()) {
+            Some(text) => text,
+            None => format!("{value:?}"),
+        },
+        CaughtError::Error(error) => error.to_string(),
     }
 }
 
@@ -98,11 +105,9 @@ impl Console {
             let value = ctx
                 .eval_with_options::<rquickjs::Value<'_>, _>(source, options)
                 .catch(&ctx)
-                .map_err(|e| message(&e.to_string()))?;
+                .map_err(describe)?;
             let show: Function<'_> = ctx.globals().get("__show").map_err(|e| e.to_string())?;
-            show.call::<_, String>((value, self.colored))
-                .catch(&ctx)
-                .map_err(|e| message(&e.to_string()))
+            show.call::<_, String>((value, self.colored)).catch(&ctx).map_err(describe)
         });
         if self.interrupted.swap(false, Ordering::SeqCst) {
             return Err("interrupted".into());

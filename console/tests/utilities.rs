@@ -1,6 +1,7 @@
 //! The console's local JavaScript (no node needed): web3 0.20's utilities and BigNumber, with
 //! the examples of web3 0.20's and bignumber.js's documentation and EIP-55's checksum vectors as
-//! the expected values; geth's pretty printing; completion; sloppy-mode globals.
+//! the expected values; geth's pretty printing; completion; sloppy-mode globals; errors reported
+//! by name and message, as geth reports them.
 
 use veil_console::{Console, Endpoint};
 
@@ -139,4 +140,20 @@ fn scripts_run_in_sloppy_mode_and_timers_run_before_eval_returns() {
     ] {
         shows(&c, source, expected);
     }
+}
+
+#[test]
+fn errors_are_reported_by_name_and_message() {
+    let c = console();
+    assert_eq!(c.eval("notDefined.x"), Err("ReferenceError: notDefined is not defined".into()));
+    assert_eq!(c.eval("throw 'plain'"), Err("plain".into()));
+    assert!(c.eval("(1").unwrap_err().starts_with("SyntaxError: "));
+    let abi =
+        r#"[{"type":"function","name":"f","inputs":[{"name":"a","type":"uint8"}],"outputs":[]}]"#;
+    let error = c
+        .eval(&format!(
+            "eth.contract({abi}).at('0x0000000000000000000000000000000000000001').f.getData(300)"
+        ))
+        .unwrap_err();
+    assert!(error.contains("argument 300 for uint8"), "{error}");
 }
