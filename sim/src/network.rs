@@ -126,6 +126,9 @@ fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
             .args(["--http.port", &layout.rpc_port(n).to_string()])
             .arg("--ptm.socket")
             .arg(layout.tm_socket(n))
+            // Fourteen processes share one machine's disk: a TM's first send (two fsyncs, its
+            // own and the recipient's) took over the default 5 s once under a full test run.
+            .args(["--ptm.timeout", "30"])
             .args(["--unlock", &account(layout, n)?, "--allow-insecure-unlock"])
             .arg("--password")
             .arg(&passwords);

@@ -18,6 +18,16 @@ fn sim(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Stops the network in its directory when dropped, so a failed assertion leaves no
+/// processes holding ports behind.
+struct Running<'a>(&'a Path);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let _ = sim(self.0, &["stop"]);
+    }
+}
+
 /// A port offset of our own, so parallel runs do not share ports: below 1,000 so one base's
 /// ports (p2p 21000+, RPC 22000+, …) never reach the next's, and TM ports stay below the
 /// 10,000–20,000 that other tests pick from. The seven-node test takes 100–806.
@@ -41,6 +51,7 @@ fn seven_nodes_start_show_their_state_run_the_private_demo_and_stop() {
             assert!(dir.join(&file).exists(), "{file}");
         }
     }
+    let _running = Running(&dir);
     let (ok, out) = sim(&dir, &["start"]);
     assert!(ok, "{out}");
     let rows: Vec<&str> =
@@ -207,6 +218,7 @@ fn goquorum_7nodes_keys_become_the_nodes_account_enode_and_tm_key() {
         &["init", "--nodes", "1", "--port-offset", &offset, "--keys", keys.to_str().unwrap()],
     );
     assert!(ok, "{out}");
+    let _running = Running(&dir);
     let (ok, out) = sim(&dir, &["start"]);
     assert!(ok, "{out}");
     let port: u16 = offset.parse().unwrap();
