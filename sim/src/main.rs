@@ -141,8 +141,11 @@ fn run(cli: Cli) -> eyre::Result<()> {
     Ok(())
 }
 
-/// `veil attach` on node `n`'s IPC socket, with the terminal; its exit status becomes ours.
+/// `veil attach` on node `n`'s IPC socket, in place of this process (exec): the console owns
+/// the terminal and its signals — a Ctrl-C that stops a running evaluation must not end a
+/// parent veil-sim and the session with it — and its exit status is the command's.
 fn attach(dir: &std::path::Path, n: usize, exec: Option<&str>) -> eyre::Result<()> {
+    use std::os::unix::process::CommandExt;
     let layout = Layout::load(&dir.canonicalize()?)?;
     eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
     let mut command = std::process::Command::new(bins::veil()?);
@@ -151,9 +154,7 @@ fn attach(dir: &std::path::Path, n: usize, exec: Option<&str>) -> eyre::Result<(
         command.args(["--exec", source]);
     }
     command.arg(format!("ipc:{}", layout.node_dir(n).join("veil.ipc").display()));
-    let status = command.status()?;
-    eyre::ensure!(status.success(), "the console ended with {status}");
-    Ok(())
+    Err(eyre::eyre!("cannot run {}: {}", bins::veil()?.display(), command.exec()))
 }
 
 fn main() -> ExitCode {
