@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use veil_config::ChainSpec;
 
 fn vectors_dir() -> PathBuf {
-    std::env::var_os("VEIL_TEST_VECTORS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
-    })
+    std::env::var_os("VEIL_TEST_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| veil_testkit::package_dir().join("../../shared/test-vectors"))
 }
 
 #[test]

@@ -14,7 +14,7 @@ const SPEC_KEY: &str = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c
 const SPEC_ADDRESS: &str = "0x008aeeda4d805471df9b2a5b0f38a0c3bcba786b";
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    veil_testkit::package_dir().join("tests/fixtures").join(name)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

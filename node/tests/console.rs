@@ -96,7 +96,7 @@ fn attach_runs_geths_console_objects_scripts_with_timers_and_a_repl() {
 }
 
 fn js_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js")
+    veil_testkit::package_dir().join("tests/js")
 }
 
 /// The console script of the events test: deploys with a callback, then watches, sends, reads.
@@ -144,7 +144,7 @@ fn contracts_deploy_with_callbacks_and_their_events_can_be_watched_and_read() {
     );
     let compiled = Command::new("node")
         .arg(js_dir().join("compile.cjs"))
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/Registry.sol"))
+        .arg(veil_testkit::package_dir().join("tests/fixtures/Registry.sol"))
         .current_dir(js_dir())
         .output()
         .expect("run node");

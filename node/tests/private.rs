@@ -448,7 +448,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     let nonce = support::quantity(
         &rpc_call(&nodes[0].url, "eth_getTransactionCount", json!([from, "pending"])).unwrap(),
     );
-    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    let js = veil_testkit::package_dir().join("tests/js");
     assert!(
         js.join("node_modules/web3js-quorum").is_dir() && js.join("node_modules/web3").is_dir(),
         "web3 and web3js-quorum are not installed: run `npm ci` in node/tests/js (.ci/run does)"

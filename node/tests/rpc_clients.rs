@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::Command};
 use support::VeilProcess;
 
 fn js_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js")
+    veil_testkit::package_dir().join("tests/js")
 }
 
 #[test]

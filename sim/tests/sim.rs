@@ -209,7 +209,7 @@ fn rpc(url: &str, method: &str) -> serde_json::Value {
 
 #[test]
 fn goquorum_7nodes_keys_become_the_nodes_account_enode_and_tm_key() {
-    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/7nodes-keys");
+    let keys = veil_testkit::package_dir().join("tests/fixtures/7nodes-keys");
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("qdata");
     let offset = (810 + std::process::id() % 90).to_string();

@@ -8,9 +8,9 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 use veil_storage::{lookup, InMemoryKv, KvStore, Trie, WriteBatch};
 
 fn vectors_dir() -> PathBuf {
-    std::env::var_os("VEIL_TEST_VECTORS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
-    })
+    std::env::var_os("VEIL_TEST_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| veil_testkit::package_dir().join("../../shared/test-vectors"))
 }
 
 fn bytes_of(value: &str) -> Vec<u8> {

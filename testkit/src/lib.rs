@@ -1,11 +1,21 @@
-//! Helpers the end-to-end tests of several Veil crates share: ports for the processes they
-//! start, and looking for a secret where it must not be — in files under a directory, or in a
-//! running process's memory.
+//! Helpers the end-to-end tests of several Veil crates share: where the package's fixtures are,
+//! ports for the processes they start, and looking for a secret where it must not be — in files
+//! under a directory, or in a running process's memory.
 
 use std::{
     io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
 };
+
+/// The directory of the package whose tests are running, read when they run (cargo and nextest
+/// set `CARGO_MANIFEST_DIR` for test processes). `env!("CARGO_MANIFEST_DIR")` is fixed at build
+/// time: a target directory shared by two checkouts can hand one checkout test binaries that
+/// point into the other, which may be gone.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .expect("CARGO_MANIFEST_DIR is set by cargo and nextest when they run tests")
+}
 
 /// Ports handed out by [`free_port`]: below Linux's ephemeral range (32768 and up), so no
 /// outgoing connection of a concurrent test can take one between our check and the process's

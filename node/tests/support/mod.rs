@@ -140,9 +140,9 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
 
 /// The shared Ethereum test vectors (`../shared/test-vectors`, or `$VEIL_TEST_VECTORS`).
 pub fn vectors_dir() -> std::path::PathBuf {
-    std::env::var_os("VEIL_TEST_VECTORS").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
-    })
+    std::env::var_os("VEIL_TEST_VECTORS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| veil_testkit::package_dir().join("../../shared/test-vectors"))
 }
 
 /// Parses a hex quantity.

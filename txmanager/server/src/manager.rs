@@ -6,13 +6,20 @@ use crate::{
     store::PayloadStore,
 };
 use futures::{stream, StreamExt};
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use veil_enclave::{EncodedPayload, PayloadHash, TmPublicKey};
 use veil_tm_api::{ResendRequest, ResendResponse, ResendType};
 use zeroize::Zeroizing;
 
 /// How many resend pushes run at once.
 const RESEND_CONCURRENCY: usize = 16;
+/// A send slower than this is logged with where the time went (the local store's fsync or the
+/// slowest recipient TM), as etcd logs slow fsyncs.
+const SLOW_SEND: Duration = Duration::from_secs(1);
 
 /// What a successful send or receive reports besides the payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,16 +217,29 @@ impl TransactionManager {
         payload: EncodedPayload,
         routes: BTreeMap<String, Vec<TmPublicKey>>,
     ) -> Result<(PayloadHash, Parties), TmError> {
+        let started = Instant::now();
         let pushes = routes.iter().map(|(url, keys)| {
             let copy = payload.for_recipients(keys).map(|c| c.encode()).unwrap_or_default();
-            async move { (keys, self.peers.push(url, copy).await) }
+            async move {
+                let result = self.peers.push(url, copy).await;
+                (keys, result, started.elapsed())
+            }
         });
-        let (stored, pushed) =
-            tokio::join!(self.store.put(&payload), futures::future::join_all(pushes));
+        let store = async { (self.store.put(&payload).await, started.elapsed()) };
+        let ((stored, store_time), pushed) = tokio::join!(store, futures::future::join_all(pushes));
+        let slowest_push = pushed.iter().map(|(_, _, took)| *took).max().unwrap_or_default();
+        if started.elapsed() > SLOW_SEND {
+            tracing::warn!(
+                store_ms = store_time.as_millis() as u64,
+                slowest_push_ms = slowest_push.as_millis() as u64,
+                remote_tms = pushed.len(),
+                "slow send: storing here or pushing to a recipient's TM took over 1 s"
+            );
+        }
         let hash = stored?;
         let failed: Vec<(TmPublicKey, String)> = pushed
             .into_iter()
-            .filter_map(|(keys, result)| result.err().map(|why| (keys, why)))
+            .filter_map(|(keys, result, _)| result.err().map(|why| (keys, why)))
             .flat_map(|(keys, why)| keys.iter().map(move |k| (*k, why.clone())))
             .collect();
         if !failed.is_empty() {
