@@ -105,24 +105,31 @@ fn forbidden(message: &'static str) -> HttpResponse {
     response
 }
 
-#[derive(Clone, Debug)]
-struct AccessLayer(Arc<Access>);
+/// A request's method, URI and headers: a response to give instead of JSON-RPC's, or `None`
+/// to pass the request on.
+type Answer =
+    Arc<dyn Fn(&http::Method, &http::Uri, &http::HeaderMap) -> Option<HttpResponse> + Send + Sync>;
 
-impl<S> Layer<S> for AccessLayer {
-    type Service = AccessCheck<S>;
+/// Answers the requests its [`Answer`] takes (refused hosts and origins, `GET /health`) before
+/// JSON-RPC sees them.
+#[derive(Clone)]
+struct AnswerFirst(Answer);
+
+impl<S> Layer<S> for AnswerFirst {
+    type Service = Answering<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AccessCheck { inner, access: self.0.clone() }
+        Answering { inner, answer: self.0.clone() }
     }
 }
 
-#[derive(Clone, Debug)]
-struct AccessCheck<S> {
+#[derive(Clone)]
+struct Answering<S> {
     inner: S,
-    access: Arc<Access>,
+    answer: Answer,
 }
 
-impl<S, B> Service<HttpRequest<B>> for AccessCheck<S>
+impl<S, B> Service<HttpRequest<B>> for Answering<S>
 where
     S: Service<HttpRequest<B>, Response = HttpResponse>,
     S::Error: Into<BoxError> + 'static,
@@ -137,80 +144,55 @@ where
     }
 
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        let headers = request.headers();
-        let host = headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| request.uri().authority().map(|a| a.to_string()));
-        if !host_allowed(&self.access.vhosts, host.as_deref()) {
-            return async { Ok(forbidden("invalid host specified\n")) }.boxed();
+        match (self.answer)(request.method(), request.uri(), request.headers()) {
+            Some(response) => async { Ok(response) }.boxed(),
+            None => Box::pin(self.inner.call(request).map(|r| r.map_err(Into::into))),
         }
-        if let (Some(origins), Some(origin)) =
-            (&self.access.ws_origins, headers.get(http::header::ORIGIN))
+    }
+}
+
+/// 403 for a `Host` outside `--http.vhosts` or a browser `Origin` outside `--ws.origins`.
+fn refused(access: &Access, uri: &http::Uri, headers: &http::HeaderMap) -> Option<HttpResponse> {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.to_string()));
+    if !host_allowed(&access.vhosts, host.as_deref()) {
+        return Some(forbidden("invalid host specified\n"));
+    }
+    match (&access.ws_origins, headers.get(http::header::ORIGIN)) {
+        (Some(origins), Some(origin))
+            if !origin.to_str().is_ok_and(|o| origin_allowed(origins, o)) =>
         {
-            if !origin.to_str().is_ok_and(|o| origin_allowed(origins, o)) {
-                return async { Ok(forbidden("origin not allowed\n")) }.boxed();
-            }
+            Some(forbidden("origin not allowed\n"))
         }
-        Box::pin(self.inner.call(request).map(|r| r.map_err(Into::into)))
+        _ => None,
     }
 }
 
 /// Why the node is unhealthy, if it is (block import halted): asked on every `GET /health`.
 pub type Health = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
-/// Answers `GET /health` before JSON-RPC: 200 `{"status":"ok"}`, or 503
-/// `{"status":"halted","reason":…}` while block import is halted.
-#[derive(Clone)]
-struct HealthLayer(Health);
-
-impl<S> Layer<S> for HealthLayer {
-    type Service = HealthCheck<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        HealthCheck { inner, health: self.0.clone() }
+/// `GET /health`: 200 `{"status":"ok"}`, or 503 `{"status":"halted","reason":…}` while block
+/// import is halted.
+fn health_report(health: &Health, method: &http::Method, uri: &http::Uri) -> Option<HttpResponse> {
+    if method != http::Method::GET || uri.path() != "/health" {
+        return None;
     }
-}
-
-#[derive(Clone)]
-struct HealthCheck<S> {
-    inner: S,
-    health: Health,
-}
-
-impl<S, B> Service<HttpRequest<B>> for HealthCheck<S>
-where
-    S: Service<HttpRequest<B>, Response = HttpResponse>,
-    S::Error: Into<BoxError> + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = HttpResponse;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send + 'static>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        if request.method() != http::Method::GET || request.uri().path() != "/health" {
-            return Box::pin(self.inner.call(request).map(|r| r.map_err(Into::into)));
-        }
-        let (status, body) = match (self.health)() {
-            None => (http::StatusCode::OK, serde_json::json!({ "status": "ok" })),
-            Some(reason) => (
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "status": "halted", "reason": reason }),
-            ),
-        };
-        let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
-        *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-        async { Ok(response) }.boxed()
-    }
+    let (status, body) = match health() {
+        None => (http::StatusCode::OK, serde_json::json!({ "status": "ok" })),
+        Some(reason) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "halted", "reason": reason }),
+        ),
+    };
+    let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    Some(response)
 }
 
 fn cors(domains: &[String]) -> CorsLayer {
@@ -257,8 +239,9 @@ pub async fn start(
     }
     .build();
     let middleware = tower::ServiceBuilder::new()
-        .layer(AccessLayer(Arc::new(access)))
-        .layer(HealthLayer(health))
+        .layer(AnswerFirst(Arc::new(move |method, uri, headers| {
+            refused(&access, uri, headers).or_else(|| health_report(&health, method, uri))
+        })))
         .layer(cors(cors_domains));
     let server =
         Server::builder().set_config(config).set_http_middleware(middleware).build(addr).await?;
