@@ -39,15 +39,22 @@ function parseBig(value, base) {
   return { c: c, scale: scale };
 }
 
+// Sets the value c / 10^scale on `n`, without trailing zeros after the point.
+function setValue(n, c, scale) {
+  while (scale > 0 && c % 10n === 0n) { c /= 10n; scale--; }
+  Object.defineProperty(n, "c", { value: c });
+  Object.defineProperty(n, "scale", { value: scale });
+  return n;
+}
+
 function BigNumber(value, base) {
   if (!(this instanceof BigNumber)) return new BigNumber(value, base);
   var parsed = parseBig(value, base);
-  while (parsed.scale > 0 && parsed.c % 10n === 0n) { parsed.c /= 10n; parsed.scale--; }
-  Object.defineProperty(this, "c", { value: parsed.c });
-  Object.defineProperty(this, "scale", { value: parsed.scale });
+  setValue(this, parsed.c, parsed.scale);
 }
 
-function big(c, scale) { return new BigNumber(scale > 0 ? c.toString() + "e-" + scale : c); }
+// A result of arithmetic: c / 10^scale.
+function big(c, scale) { return setValue(Object.create(BigNumber.prototype), c, scale); }
 
 // Both coefficients at the larger scale.
 function aligned(a, b) {
