@@ -39,7 +39,8 @@ fn attach_runs_geths_console_objects_scripts_with_timers_and_a_repl() {
     let (ok, status) = attach(
         &ipc,
         "var h = eth.sendTransaction({from: eth.accounts[0], to: eth.accounts[1] || eth.accounts[0], value: web3.toWei(1, 'ether')});\
-         while (eth.getTransactionReceipt(h) === null) admin.sleep(0.05);\
+         var end = Date.now() + 30000;\
+         while (eth.getTransactionReceipt(h) === null && Date.now() < end) admin.sleep(0.05);\
          eth.getTransactionReceipt(h).status",
     );
     assert_eq!((ok, status.as_str()), (true, "\"0x1\""));

@@ -122,7 +122,7 @@ var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode,
     };
     let get = "console.log(c.get());";
     assert_eq!((read(1, get), read(7, get), read(2, get)), ("42".into(), "42".into(), "0".into()));
-    let set = format!("var h = c.set(4, {{from: eth.accounts[0], privateFor: [\"{}\"]}}); while (eth.getTransactionReceipt(h) === null) admin.sleep(0.05); console.log(c.get());", key7.trim());
+    let set = format!("var h = c.set(4, {{from: eth.accounts[0], privateFor: [\"{}\"]}}); var end = Date.now() + 30000; while (eth.getTransactionReceipt(h) === null && Date.now() < end) admin.sleep(0.05); console.log(c.get());", key7.trim());
     assert_eq!(read(1, &set), "4", "node 1 has imported the block it got the receipt from");
     // Node 7 imports the block a moment later.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
