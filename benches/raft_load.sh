@@ -42,49 +42,22 @@ ptm=()
 private_args=()
 if [ -n "${RECIPIENTS:-}" ]; then
   # One veil-tm per node: Q2T on a unix socket, P2P on 33000+i, ThirdParty on 34000+i.
+  # shellcheck source=benches/tm_network.sh
+  source benches/tm_network.sh
+  start_tms "$TM" "$WORK" 33000 34000
+  pids+=("${TM_PIDS[@]}")
   keys=()
   tm_urls=()
   for i in 0 1 2 3 4 5 6; do
-    "$TM" keygen --filename "$WORK/n$i/tm" >/dev/null
-    keys+=("$(cat "$WORK/n$i/tm.pub")")
+    keys+=("$(cat "$WORK/tm$i/key.pub")")
     tm_urls+=("http://127.0.0.1:$((34000 + i))")
-  done
-  for i in 0 1 2 3 4 5 6; do
-    peers=""
-    for j in 0 1 2 3 4 5 6; do
-      [ "$i" = "$j" ] || peers="$peers{\"url\":\"http://127.0.0.1:$((33000 + j))\"},"
-    done
-    cat >"$WORK/n$i/tm.json" <<JSON
-{ "serverConfigs": [
-    { "app": "Q2T", "serverAddress": "unix:$WORK/n$i/tm.ipc" },
-    { "app": "P2P", "serverAddress": "http://127.0.0.1:$((33000 + i))" },
-    { "app": "ThirdParty", "serverAddress": "http://127.0.0.1:$((34000 + i))" } ],
-  "peer": [${peers%,}],
-  "keys": { "keyData": [{ "privateKeyPath": "$WORK/n$i/tm.key", "publicKeyPath": "$WORK/n$i/tm.pub" }] },
-  "storage": { "path": "$WORK/n$i/tmdb" } }
-JSON
-    "$TM" --configfile "$WORK/n$i/tm.json" 2>"$WORK/n$i/tm.log" &
-    pids+=("$!")
-  done
-  for i in 0 1 2 3 4 5 6; do
-    for _ in $(seq 600); do
-      curl -s "http://127.0.0.1:$((33000 + i))/upcheck" | grep -q "up" && break
-      sleep 0.1
-    done
-  done
-  # Until every TM has learnt every key.
-  for i in 0 1 2 3 4 5 6; do
-    for _ in $(seq 600); do
-      [ "$(curl -s "http://127.0.0.1:$((33000 + i))/partyinfo" | grep -o '"key"' | wc -l)" -ge 7 ] && break
-      sleep 0.1
-    done
   done
   private_args=(--tm-urls "$(IFS=,; echo "${tm_urls[*]}")" --tm-keys "$(IFS=,; echo "${keys[*]}")"
     --recipients "$RECIPIENTS")
 fi
 for i in 0 1 2 3 4 5 6; do
   echo "$list" >"$WORK/n$i/static-nodes.json"
-  [ -n "${RECIPIENTS:-}" ] && ptm=(--ptm.socket "$WORK/n$i/tm.ipc")
+  [ -n "${RECIPIENTS:-}" ] && ptm=(--ptm.socket "$WORK/tm$i/tm.ipc")
   "$VEIL" --dev --raft --datadir "$WORK/n$i" --port $((31000 + i)) --http --http.port $((32000 + i)) \
     --http.api eth,net,web3,raft --ipcdisable --verbosity "${VERBOSITY:-2}" "${ptm[@]}" \
     2>"$WORK/n$i/log" &

@@ -16,35 +16,9 @@ WORK="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 BASE_PORT="${BASE_PORT:-19100}"
 
-for i in 0 1 2 3 4 5 6; do
-  mkdir -p "$WORK/tm$i"
-  "$TM" keygen --filename "$WORK/tm$i/key" >/dev/null
-done
-for i in 0 1 2 3 4 5 6; do
-  peers=""
-  for j in 0 1 2 3 4 5 6; do
-    [ "$i" = "$j" ] || peers="$peers{\"url\":\"http://127.0.0.1:$((BASE_PORT + j))\"},"
-  done
-  cat >"$WORK/tm$i/tm.json" <<JSON
-{
-  "serverConfigs": [
-    {"app": "Q2T", "serverAddress": "unix:$WORK/tm$i/tm.ipc"},
-    {"app": "P2P", "serverAddress": "http://127.0.0.1:$((BASE_PORT + i))", "properties": {"partyInfoInterval": "1000"}},
-    {"app": "ThirdParty", "serverAddress": "http://127.0.0.1:$((BASE_PORT + 10 + i))"}
-  ],
-  "peer": [${peers%,}],
-  "keys": {"keyData": [{"privateKeyPath": "$WORK/tm$i/key.key", "publicKeyPath": "$WORK/tm$i/key.pub"}]},
-  "storage": {"path": "$WORK/tm$i/db"}
-}
-JSON
-  RUST_LOG=warn "$TM" --configfile "$WORK/tm$i/tm.json" 2>"$WORK/tm$i/log" &
-done
-for _ in $(seq 300); do
-  known="$(curl -s "http://127.0.0.1:$((BASE_PORT + 10))/partyinfo/keys" | grep -o '"key"' | wc -l || true)"
-  [ "$known" = 7 ] && break
-  sleep 0.1
-done
-[ "$known" = 7 ] || { echo "discovery did not finish: A knows $known keys" >&2; exit 1; }
+# shellcheck source=benches/tm_network.sh
+source benches/tm_network.sh
+start_tms "$TM" "$WORK" "$BASE_PORT" "$((BASE_PORT + 10))"
 
 key() { cat "$WORK/tm$1/key.pub"; }
 ONE="$(key 1)"
