@@ -14,6 +14,7 @@ use revm::{
     database_interface::bal::EvmDatabaseError,
     Context, ExecuteCommitEvm, MainBuilder, MainContext,
 };
+use std::collections::HashSet;
 use veil_config::ChainSpec;
 use veil_primitives::{Receipt, RecoveredTx};
 use veil_storage::{StateDiff, StateReader, StorageError};
@@ -85,7 +86,10 @@ pub struct BlockExecution {
     pub gas_used: u64,
     /// The state changes.
     pub diff: StateDiff,
-    /// Transactions left out while building, with the reason.
+    /// Transactions left out while building because they are invalid on this state, with the
+    /// reason: the pool drops them. A transaction that did not fit the block's remaining gas is
+    /// not among them, nor are a sender's transactions after one of its own that was left
+    /// out (their nonces cannot follow): they stay pooled for a later block.
     pub rejected: Vec<(RecoveredTx, String)>,
     /// The private side, when private inputs were given.
     pub private: Option<PrivateExecution>,
@@ -209,7 +213,12 @@ where
     // as 0 (GoQuorum).
     let mut gas_used = 0u64;
     let mut pool_used = 0u64;
+    // Senders one of whose transactions was left out of this block: their later ones wait.
+    let mut held_back: HashSet<Address> = HashSet::new();
     for (index, tx) in transactions.into_iter().enumerate() {
+        if mode == ExecutionMode::Build && held_back.contains(&tx.sender()) {
+            continue;
+        }
         let payload = match (&private, tx.tx().is_private()) {
             (_, false) => None,
             (None, true) => Some(Err(
@@ -223,6 +232,11 @@ where
         let reason = if let Some(Err(why)) = &payload {
             why.to_string()
         } else if pool_used + tx.tx().gas_limit() > block.gas_limit {
+            if mode == ExecutionMode::Build {
+                // Not invalid: it waits for the next block, with its sender's later ones.
+                held_back.insert(tx.sender());
+                continue;
+            }
             format!(
                 "gas limit reached: block has {} gas left, transaction wants {}",
                 block.gas_limit - pool_used,
@@ -254,7 +268,10 @@ where
             ExecutionMode::Import => {
                 return Err(ExecutionError::InvalidTransaction { index, hash: tx.hash(), reason })
             }
-            ExecutionMode::Build => rejected.push((tx, reason)),
+            ExecutionMode::Build => {
+                held_back.insert(tx.sender());
+                rejected.push((tx, reason));
+            }
         }
     }
     drop(evm);

@@ -60,11 +60,7 @@ impl Minter {
             .map_or(0, |d| d.as_secs());
         let payloads = payloads_blocking(self.ptm.as_deref(), candidates.iter().map(|tx| tx.tx()))?;
         let mut built = self.chain.build_block(candidates, self.beneficiary, now, &payloads)?;
-        for (tx, reason) in &built.rejected {
-            tracing::info!(target: "miner", hash = %tx.hash(), %reason, "dropped transaction");
-        }
-        let dropped: Vec<_> =
-            std::mem::take(&mut built.rejected).into_iter().map(|(tx, _)| tx).collect();
+        let dropped = std::mem::take(&mut built.rejected);
         if built.included.is_empty() {
             self.pool.remove_after_block(&[], &dropped, &self.chain.latest_state())?;
             return Ok(None);

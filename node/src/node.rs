@@ -315,6 +315,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         gas_cap: config.rpc.gas_cap,
         raft,
         ptm,
+        nonce_locks: Default::default(),
     });
     let servers = start_rpc(&config.rpc, &context).await?;
 

@@ -10,7 +10,7 @@ use veil_node::{pool::Journal, Chain, PoolConfig, PoolError, TxPool};
 use veil_primitives::{
     address_of, sign_private_transaction, sign_transaction, RecoveredTx, Transaction,
 };
-use veil_storage::{InMemoryKv, KvStore};
+use veil_storage::{InMemoryKv, KvStore, StateReader};
 
 fn key(i: u8) -> SecretKey {
     SecretKey::from_slice(&[i + 1; 32]).unwrap()
@@ -137,7 +137,7 @@ fn pending_is_nonce_ordered_and_gaps_are_queued() {
 }
 
 #[test]
-fn replacement_needs_a_price_bump_except_on_gas_free_networks() {
+fn replacement_needs_a_price_bump_and_is_refused_on_gas_free_networks() {
     let priced = fixture(false);
     let base = TxEip1559 {
         chain_id: 10,
@@ -163,10 +163,18 @@ fn replacement_needs_a_price_bump_except_on_gas_free_networks() {
     assert!(priced.pool.contains(&second));
     assert_eq!(priced.pool.status().pending, 1);
 
+    // A gas-free network has no fee to bump: a second transaction with a pooled one's nonce is
+    // refused, as geth refuses a replacement that does not pay more, and the first stays. (It
+    // used to win, and silently evicted an acknowledged transaction.)
     let free = fixture(true);
     let a = free.add(signed(0, legacy(0, 0, 0))).unwrap();
-    let b = free.add(signed(0, TxLegacy { value: U256::from(2), ..legacy(0, 0, 0) })).unwrap();
-    assert!(!free.pool.contains(&a) && free.pool.contains(&b));
+    let err =
+        free.add(signed(0, TxLegacy { value: U256::from(2), ..legacy(0, 0, 0) })).unwrap_err();
+    assert!(matches!(err, PoolError::NonceTaken { nonce: 0, pooled, .. } if pooled == a), "{err}");
+    assert!(err.to_string().starts_with("replacement transaction underpriced"), "{err}");
+    assert!(free.pool.contains(&a));
+    assert_eq!(free.pool.status().pending, 1);
+    assert_eq!(Journal::new(free.kv.clone()).load().unwrap().len(), 1);
 }
 
 #[test]
@@ -180,11 +188,13 @@ fn limits_evict_queued_before_refusing() {
             private_transactions: false,
         },
     );
+    // Sender 1's queued transactions came from a peer (local ones are never evicted).
+    let remote = |tx| f.pool.add_remote(tx, &f.chain.latest_state(), &f.chain.head().1);
     f.add(signed(0, legacy(0, 0, 0))).unwrap();
-    f.add(signed(1, legacy(1, 5, 0))).unwrap();
-    f.add(signed(1, legacy(1, 6, 0))).unwrap();
+    remote(signed(1, legacy(1, 5, 0))).unwrap();
+    remote(signed(1, legacy(1, 6, 0))).unwrap();
     // Per-sender queue limit.
-    assert!(matches!(f.add(signed(1, legacy(1, 7, 0))), Err(PoolError::Full)));
+    assert!(matches!(remote(signed(1, legacy(1, 7, 0))), Err(PoolError::Full)));
     // Pool full: a new executable tx evicts the furthest queued one.
     let h = f.add(signed(2, legacy(2, 0, 0))).unwrap();
     assert!(f.pool.contains(&h));
@@ -251,7 +261,9 @@ fn a_dropped_transaction_queues_the_senders_later_ones_until_its_nonce_returns()
     }
     assert_eq!((f.pool.status().pending, f.pool.status().queued), (5, 0));
     // Nonce 2 is dropped (a block left it out): 3 and 4 wait behind the gap.
-    f.pool.remove_after_block(&[], &[txs[2].clone()], &f.chain.latest_state()).unwrap();
+    f.pool
+        .remove_after_block(&[], &[(txs[2].clone(), "test".into())], &f.chain.latest_state())
+        .unwrap();
     assert_eq!((f.pool.status().pending, f.pool.status().queued), (2, 2));
     assert_eq!(f.pool.pending(usize::MAX).len(), 2);
     assert_eq!(f.pool.pending_nonce(address_of(&key(0)), 0), 2);
@@ -268,4 +280,110 @@ fn a_dropped_transaction_queues_the_senders_later_ones_until_its_nonce_returns()
         f.pool.pending(usize::MAX).iter().map(|t| t.tx().nonce()).collect::<Vec<_>>(),
         vec![3, 4]
     );
+}
+
+#[test]
+fn the_pending_nonce_counts_pooled_transactions_while_the_pool_is_behind_the_state() {
+    // A block mined nonces 0..=1 and is committed; the pool has not been cleaned up after it
+    // yet (its senders' recorded state nonce is still 0). A caller reading the new state
+    // nonce (2) must still be told to skip 2..=3, which are pooled and pending. It used to get
+    // 2: a second transaction with nonce 2 then took the first one's place.
+    let f = fixture(true);
+    let txs: Vec<RecoveredTx> = (0..4).map(|n| signed(0, legacy(0, n, 0))).collect();
+    for tx in &txs {
+        f.add(tx.clone()).unwrap();
+    }
+    let built =
+        f.chain.build_block(txs[..2].to_vec(), Address::ZERO, 1, &Default::default()).unwrap();
+    f.chain.commit_built(built).unwrap();
+    let sender = address_of(&key(0));
+    let state_nonce = f.chain.latest_state().account(sender).unwrap().unwrap().nonce;
+    assert_eq!(state_nonce, 2);
+    assert_eq!(f.pool.pending_nonce(sender, state_nonce), 4);
+    // Past the pooled run, and from a caller whose view is older than the pool's.
+    assert_eq!(f.pool.pending_nonce(sender, 5), 5);
+    f.pool.remove_after_block(&txs[..2], &[], &f.chain.latest_state()).unwrap();
+    assert_eq!(f.pool.pending_nonce(sender, 0), 4);
+    assert_eq!(f.pool.pending_nonce(sender, 2), 4);
+    assert_eq!(f.pool.pending_nonce_in(sender, &f.chain.latest_state()).unwrap(), 4);
+
+    // Everything mined and forgotten: the pool knows nothing of the sender, and only the
+    // state read under its lock gives the next nonce (a state nonce read before a block
+    // committed would be one the block used).
+    let built =
+        f.chain.build_block(txs[2..].to_vec(), Address::ZERO, 2, &Default::default()).unwrap();
+    f.chain.commit_built(built).unwrap();
+    f.pool.remove_after_block(&txs[2..], &[], &f.chain.latest_state()).unwrap();
+    assert_eq!(f.pool.status(), veil_node::PoolStatus { pending: 0, queued: 0 });
+    assert_eq!(f.pool.pending_nonce_in(sender, &f.chain.latest_state()).unwrap(), 4);
+}
+
+#[test]
+fn local_transactions_are_never_evicted_to_make_room() {
+    let f = fixture_with(
+        true,
+        PoolConfig {
+            max_transactions: 2,
+            max_queued_per_sender: 4,
+            price_bump_percent: 10,
+            private_transactions: false,
+        },
+    );
+    let state = f.chain.latest_state();
+    let head = f.chain.head().1;
+    // Sender 1's queued transaction was acknowledged by this node; sender 2's came from a peer.
+    let local = f.add(signed(1, legacy(1, 5, 0))).unwrap();
+    let remote = f.pool.add_remote(signed(2, legacy(2, 5, 0)), &state, &head).unwrap();
+    f.add(signed(0, legacy(0, 0, 0))).unwrap();
+    assert!(f.pool.contains(&local), "the peer's queued transaction made room, not ours");
+    assert!(!f.pool.contains(&remote));
+    assert!(matches!(f.add(signed(3, legacy(3, 0, 0))), Err(PoolError::Full)));
+    assert!(f.pool.contains(&local));
+}
+
+#[test]
+fn local_pending_transactions_are_handed_out_for_re_announcement_once_per_interval() {
+    use std::time::Duration;
+    let f = fixture(true);
+    let state = f.chain.latest_state();
+    let head = f.chain.head().1;
+    let a = f.add(signed(0, legacy(0, 0, 0))).unwrap();
+    f.add(signed(0, legacy(0, 2, 0))).unwrap(); // queued behind a gap: not executable
+    f.pool.add_remote(signed(1, legacy(1, 0, 0)), &state, &head).unwrap();
+    // Just gossiped: not due within the interval, due at once with a zero one.
+    assert!(f.pool.unannounced_local(Duration::from_secs(3600), 10).is_empty());
+    let due = f.pool.unannounced_local(Duration::ZERO, 10);
+    assert_eq!(due.iter().map(RecoveredTx::hash).collect::<Vec<_>>(), vec![a]);
+    assert!(f.pool.unannounced_local(Duration::from_secs(3600), 10).is_empty(), "marked");
+
+    // After a restart the journal's transactions were never announced by this process.
+    let restarted = TxPool::new(
+        PoolConfig::default(),
+        f.chain.spec().clone(),
+        Some(Journal::new(f.kv.clone())),
+    );
+    restarted.restore(&state, &head).unwrap();
+    let due = restarted.unannounced_local(Duration::from_secs(3600), 10);
+    assert!(due.iter().any(|t| t.hash() == a), "restored and pending: due at once");
+}
+
+#[test]
+fn a_block_that_is_full_keeps_the_rest_pooled_instead_of_dropping_them() {
+    // The block gas limit (about 10,000,000) holds some 476 transfers; the rest did not fit,
+    // which does not make them invalid. They used to be reported as rejected and dropped, and with them
+    // every later nonce of their senders ("nonce too high").
+    let f = fixture(true);
+    for sender in 0..2u8 {
+        for nonce in 0..300 {
+            f.add(signed(sender, legacy(sender, nonce, 0))).unwrap();
+        }
+    }
+    let minted =
+        veil_node::Minter::new(f.chain.clone(), f.pool.clone(), Address::ZERO).mint().unwrap();
+    let block = minted.expect("a block");
+    assert_eq!(block.transactions.len() as u64, block.header.gas_limit / 21_000);
+    assert_eq!(f.pool.status().pending, 600 - block.transactions.len());
+    assert_eq!(f.pool.status().queued, 0);
+    veil_node::Minter::new(f.chain.clone(), f.pool.clone(), Address::ZERO).mint().unwrap();
+    assert_eq!(f.pool.status(), veil_node::PoolStatus { pending: 0, queued: 0 });
 }

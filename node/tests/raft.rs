@@ -1,6 +1,7 @@
 //! Raft networks of real `veil` processes on loopback: transactions sent round-robin to all seven
 //! nodes are all mined exactly once and every node reaches the same head and state root; a
-//! killed leader is replaced and, restarted, catches up.
+//! killed leader is replaced and, restarted, catches up; a transaction acknowledged by a node
+//! that was cut off and then killed is mined once it is back.
 
 mod support;
 
@@ -350,4 +351,47 @@ fn a_permissioned_network_keeps_out_a_node_it_does_not_list() {
 
 fn log_contains(node: &VeilProcess, text: &str) -> bool {
     node.log.try_iter().any(|line| line.contains(text))
+}
+
+#[test]
+fn a_transaction_acknowledged_by_a_cut_off_node_that_is_killed_is_mined_after_its_restart() {
+    // Gossip alone loses it: while the node is cut off nobody hears its message, kill -9 loses
+    // the message kept for later, and the journal brings the transaction back into the pool
+    // without gossiping it. The node must hand its pending transactions to the leader.
+    let root = tempfile::tempdir().unwrap();
+    let dirs = raft_network(root.path(), 3);
+    let enodes = enodes(&dirs[0].0);
+    let mut nodes: Vec<Option<VeilProcess>> =
+        dirs.iter().map(|(d, p)| Some(start(d, *p))).collect();
+    wait_until("a leader", Duration::from_secs(60), || leader(&nodes).is_some());
+    let lead = leader(&nodes).unwrap();
+    let cut_off = (0..3).find(|i| *i != lead).unwrap();
+    let others: Vec<usize> = (0..3).filter(|i| *i != cut_off).collect();
+    let cut = |nodes: &[Option<VeilProcess>], i: usize, peers: Vec<&String>, on: bool| {
+        nodes[i].as_ref().unwrap().call("admin_testPartition", json!([peers, on])).unwrap();
+    };
+    cut(&nodes, cut_off, others.iter().map(|i| &enodes[*i]).collect(), true);
+    for i in &others {
+        cut(&nodes, *i, vec![&enodes[cut_off]], true);
+    }
+    wait_until("the node to lose its peers", Duration::from_secs(30), || {
+        nodes[cut_off].as_ref().unwrap().call("net_peerCount", json!([])).ok() == Some(json!("0x0"))
+    });
+    let hash = nodes[cut_off]
+        .as_ref()
+        .unwrap()
+        .call("eth_sendRawTransaction", json!([raw_transfer(3, 0)]))
+        .unwrap();
+    nodes[cut_off].take().unwrap().kill9();
+    nodes[cut_off] = Some(start(&dirs[cut_off].0, dirs[cut_off].1));
+    for i in &others {
+        cut(&nodes, *i, vec![&enodes[cut_off]], false);
+    }
+    for node in nodes.iter().flatten() {
+        wait_until(
+            "the acknowledged transaction mined everywhere",
+            Duration::from_secs(60),
+            || node.call("eth_getTransactionReceipt", json!([hash])).is_ok_and(|r| !r.is_null()),
+        );
+    }
 }

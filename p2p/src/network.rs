@@ -1,5 +1,6 @@
 //! The libp2p service: TCP + Noise + Yamux; gossipsub for transactions (forwarded only after
-//! the node validated them); request-response for raft messages and block sync; identify,
+//! the node validated them); request-response for raft messages, block sync and transactions
+//! handed straight to one peer (a re-announcement to whoever builds blocks); identify,
 //! ping, connection limits; static peers redialled with backoff; permissioning by enode list in
 //! both directions; a block list for removed peers (and the tests' partitions).
 
@@ -27,6 +28,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often a connection is pinged, and how long a ping may take before the connection is
 /// closed as dead (its static peer is then redialled).
 const PING_INTERVAL: Duration = Duration::from_secs(5);
+/// Raft message streams in flight per connection (see where it is used).
+const MAX_RAFT_STREAMS: usize = 1024;
 
 /// A block-sync request: blocks from `from` (a number), at most `max`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -67,6 +70,14 @@ pub enum P2pEvent {
         from: PeerId,
         /// Its gossip id.
         id: MessageId,
+    },
+    /// Transactions a peer sent straight to this node ([`P2pHandle::send_transactions`]):
+    /// offer them to the pool. Nothing is forwarded.
+    SentTransactions {
+        /// The raw (EIP-2718) transactions.
+        txs: Vec<Vec<u8>>,
+        /// Who sent them.
+        from: PeerId,
     },
     /// A raft message from a peer.
     Raft {
@@ -114,6 +125,10 @@ enum Command {
         to: PeerId,
         data: Vec<u8>,
     },
+    SendTxs {
+        to: PeerId,
+        txs: Vec<Vec<u8>>,
+    },
     RequestBlocks {
         peer: PeerId,
         request: SyncRequest,
@@ -159,6 +174,13 @@ impl P2pHandle {
         self.send(Command::SendRaft { to, data });
     }
 
+    /// Sends transactions (EIP-2718 bytes, under 1 MiB in all) straight to `to`, which offers
+    /// them to its pool without forwarding them. Delivery is not confirmed: the caller repeats
+    /// what is still pending later.
+    pub fn send_transactions(&self, to: PeerId, txs: Vec<Vec<u8>>) {
+        self.send(Command::SendTxs { to, txs });
+    }
+
     /// Asks `peer` for blocks; `None` when it did not answer.
     pub async fn request_blocks(&self, peer: PeerId, request: SyncRequest) -> Option<SyncResponse> {
         let (reply, answer) = oneshot::channel();
@@ -197,6 +219,7 @@ struct Behaviour {
     gossipsub: gossipsub::Behaviour,
     raft: cbor::Behaviour<Vec<u8>, ()>,
     sync: cbor::Behaviour<SyncRequest, SyncResponse>,
+    txs: cbor::Behaviour<Vec<Vec<u8>>, ()>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
 }
@@ -306,6 +329,11 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
             gossipsub.subscribe(&IdentTopic::new(TX_TOPIC))?;
             let rr =
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10));
+            // Streams in flight per connection, both ways. Each raft message is a stream: a
+            // member that was paused (SIGSTOP) gets its peers' backlog at once, and beyond
+            // libp2p's default of 100 the rest are dropped ("Dropping inbound stream because
+            // we are at capacity"). Raft resends what was lost, so that cost only time.
+            let raft_rr = rr.clone().with_max_concurrent_streams(MAX_RAFT_STREAMS);
             Ok(Behaviour {
                 permitted: Toggle::from(permitted),
                 blocked: allow_block_list::Behaviour::default(),
@@ -316,11 +344,16 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
                 raft: cbor::Behaviour::with_codec(
                     large_messages(),
                     [(StreamProtocol::new("/veil/raft/1"), ProtocolSupport::Full)],
-                    rr.clone(),
+                    raft_rr,
                 ),
                 sync: cbor::Behaviour::with_codec(
                     large_messages(),
                     [(StreamProtocol::new("/veil/sync/1"), ProtocolSupport::Full)],
+                    rr.clone(),
+                ),
+                txs: cbor::Behaviour::with_codec(
+                    large_messages(),
+                    [(StreamProtocol::new("/veil/txs/1"), ProtocolSupport::Full)],
                     rr,
                 ),
                 identify: identify::Behaviour::new(identify::Config::new(
@@ -454,6 +487,9 @@ impl Service {
             Command::SendRaft { to, data } => {
                 behaviour.raft.send_request(&to, data);
             }
+            Command::SendTxs { to, txs } => {
+                behaviour.txs.send_request(&to, txs);
+            }
             Command::RequestBlocks { peer, request, reply } => {
                 let id = behaviour.sync.send_request(&peer, request);
                 self.pending_sync.insert(id, reply);
@@ -553,6 +589,17 @@ impl Service {
                 let _ = self.swarm.behaviour_mut().raft.send_response(channel, ());
                 self.emit(P2pEvent::Raft { from: peer, data: request });
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Txs(request_response::Event::Message {
+                peer,
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            })) => {
+                let _ = self.swarm.behaviour_mut().txs.send_response(channel, ());
+                self.emit(P2pEvent::SentTransactions { from: peer, txs: request });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Txs(
+                request_response::Event::OutboundFailure { peer, error, .. },
+            )) => tracing::debug!(%peer, %error, "transactions not delivered"),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
                 peer,
                 message,

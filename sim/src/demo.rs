@@ -14,7 +14,21 @@ fn word(value: u64) -> String {
     format!("{value:064x}")
 }
 
-fn receipt(url: &str, hash: &Value) -> eyre::Result<Value> {
+/// The deployment data of SimpleStorage(`value`).
+pub(crate) fn simple_storage_init(value: u64) -> String {
+    format!("0x{INIT}{RUNTIME}{}", word(value))
+}
+
+/// The data of `set(value)`.
+pub(crate) fn set_call(value: u64) -> String {
+    format!("0x60fe47b1{}", word(value))
+}
+
+/// The data of `get()`.
+pub(crate) const GET_CALL: &str = "0x6d4ce63c";
+
+/// Waits up to 60 s for a transaction's receipt on `url`.
+pub(crate) fn receipt(url: &str, hash: &Value) -> eyre::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let receipt = rpc::call(url, "eth_getTransactionReceipt", json!([hash]))?;
@@ -36,11 +50,8 @@ fn table(layout: &Layout, contract: &str, number: u64) -> eyre::Result<String> {
             eyre::ensure!(Instant::now() < deadline, "node {n} did not reach block {number}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let got = rpc::call(
-            &url,
-            "eth_call",
-            json!([{ "to": contract, "data": "0x6d4ce63c" }, "latest"]),
-        )?;
+        let got =
+            rpc::call(&url, "eth_call", json!([{ "to": contract, "data": GET_CALL }, "latest"]))?;
         let shown = match got.as_str() {
             Some("0x") | None => "0 (no contract here: not a party)".to_string(),
             Some(hex) => u128::from_str_radix(hex.trim_start_matches("0x"), 16)
@@ -61,7 +72,7 @@ pub(crate) fn demo(layout: &Layout) -> eyre::Result<String> {
     let deploy = rpc::call(
         &first,
         "eth_sendTransaction",
-        json!([{ "from": from, "data": format!("0x{INIT}{RUNTIME}{}", word(42)), "gas": "0x47b760", "privateFor": [to_key] }]),
+        json!([{ "from": from, "data": simple_storage_init(42), "gas": "0x47b760", "privateFor": [to_key] }]),
     )?;
     let mined = receipt(&first, &deploy)?;
     let contract = mined["contractAddress"].as_str().unwrap_or_default().to_string();
@@ -74,7 +85,7 @@ pub(crate) fn demo(layout: &Layout) -> eyre::Result<String> {
     let set = rpc::call(
         &first,
         "eth_sendTransaction",
-        json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{}", word(4)), "privateFor": [to_key] }]),
+        json!([{ "from": from, "to": contract, "data": set_call(4), "privateFor": [to_key] }]),
     )?;
     let mined = receipt(&first, &set)?;
     out.push_str(&table(layout, &contract, rpc::quantity(&mined["blockNumber"]))?);

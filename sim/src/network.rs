@@ -11,7 +11,8 @@ use std::{
 /// The namespaces a simulated node serves over HTTP (as 7nodes' `--rpcapi`).
 const APIS: &str = "admin,debug,eth,net,personal,raft,txpool,web3";
 
-fn alive(pid: u32) -> bool {
+/// Whether process `pid` runs (a zombie does not).
+pub(crate) fn alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
@@ -87,7 +88,7 @@ pub(crate) fn start(layout: &Layout) -> eyre::Result<Duration> {
     let started = Instant::now();
     let mut pids = Vec::new();
     let result = start_processes(layout, &mut pids);
-    std::fs::write(layout.pids_file(), serde_json::to_vec(&pids)?)?;
+    save_pids(layout, &pids)?;
     if let Err(e) = result {
         stop(layout)?;
         return Err(e);
@@ -95,16 +96,57 @@ pub(crate) fn start(layout: &Layout) -> eyre::Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// The command that runs TM `n`.
+pub(crate) fn tm_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
+    let mut command = Command::new(bins::veil_tm()?);
+    command.arg("--configfile").arg(layout.tm_dir(n).join("tm.json"));
+    Ok(command)
+}
+
+/// The command that runs node `n`.
+pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
+    let dir = layout.node_dir(n);
+    let mut command = Command::new(bins::veil()?);
+    command
+        .arg("--datadir")
+        .arg(&dir)
+        .args(["--raft", "--nodiscover", "--permissioned", "--verbosity", "3"])
+        .args(["--port", &layout.p2p_port(n).to_string()])
+        .args(["--raftport", &layout.raft_port(n).to_string()])
+        .args(["--http", "--http.addr", "127.0.0.1", "--http.api", APIS])
+        .args(["--http.port", &layout.rpc_port(n).to_string()])
+        .arg("--ptm.socket")
+        .arg(layout.tm_socket(n))
+        // Fourteen processes share one machine's disk: a TM's first send (two fsyncs, its
+        // own and the recipient's) took over the default 5 s once under a full test run.
+        .args(["--ptm.timeout", "30"])
+        .args(["--unlock", &account(layout, n)?, "--allow-insecure-unlock"])
+        .arg("--password")
+        .arg(layout.dir.join("passwords.txt"));
+    Ok(command)
+}
+
+/// Starts TM `n`, logging to its `tm.log`; answers its pid.
+pub(crate) fn spawn_tm(layout: &Layout, n: usize) -> eyre::Result<u32> {
+    spawn(tm_command(layout, n)?, &layout.tm_dir(n).join("tm.log"))
+}
+
+/// Starts node `n`, logging to its `node.log`; answers its pid.
+pub(crate) fn spawn_node(layout: &Layout, n: usize) -> eyre::Result<u32> {
+    spawn(node_command(layout, n)?, &layout.node_dir(n).join("node.log"))
+}
+
+/// Records the network's process ids (for `stop` and `status`).
+pub(crate) fn save_pids(layout: &Layout, pids: &[u32]) -> eyre::Result<()> {
+    Ok(std::fs::write(layout.pids_file(), serde_json::to_vec(pids)?)?)
+}
+
 fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
     let mut processes = Vec::new();
     for n in layout.numbers() {
-        let tm = layout.tm_dir(n);
-        let mut command = Command::new(bins::veil_tm()?);
-        command.arg("--configfile").arg(tm.join("tm.json"));
-        let log = tm.join("tm.log");
-        let pid = spawn(command, &log)?;
+        let pid = spawn_tm(layout, n)?;
         pids.push(pid);
-        processes.push((pid, log));
+        processes.push((pid, layout.tm_dir(n).join("tm.log")));
     }
     for n in layout.numbers() {
         let url = format!("{}/upcheck", layout.tm_p2p_url(n));
@@ -112,30 +154,10 @@ fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
             rpc::is_up(&url)
         })?;
     }
-    let passwords = layout.dir.join("passwords.txt");
     for n in layout.numbers() {
-        let dir = layout.node_dir(n);
-        let mut command = Command::new(bins::veil()?);
-        command
-            .arg("--datadir")
-            .arg(&dir)
-            .args(["--raft", "--nodiscover", "--permissioned", "--verbosity", "3"])
-            .args(["--port", &layout.p2p_port(n).to_string()])
-            .args(["--raftport", &layout.raft_port(n).to_string()])
-            .args(["--http", "--http.addr", "127.0.0.1", "--http.api", APIS])
-            .args(["--http.port", &layout.rpc_port(n).to_string()])
-            .arg("--ptm.socket")
-            .arg(layout.tm_socket(n))
-            // Fourteen processes share one machine's disk: a TM's first send (two fsyncs, its
-            // own and the recipient's) took over the default 5 s once under a full test run.
-            .args(["--ptm.timeout", "30"])
-            .args(["--unlock", &account(layout, n)?, "--allow-insecure-unlock"])
-            .arg("--password")
-            .arg(&passwords);
-        let log = dir.join("node.log");
-        let pid = spawn(command, &log)?;
+        let pid = spawn_node(layout, n)?;
         pids.push(pid);
-        processes.push((pid, log));
+        processes.push((pid, layout.node_dir(n).join("node.log")));
     }
     let peers = layout.nodes as u64 - 1;
     for n in layout.numbers() {

@@ -1,6 +1,11 @@
 //! The transaction pool: per-sender nonce order, pending (executable now) and queued (nonce
 //! gap) transactions, replacement, limits and eviction, with geth's rejection reasons. Every
 //! accepted transaction is journaled so it survives a crash.
+//!
+//! Transactions submitted to this node (*local* ones: their hash was acknowledged to a client)
+//! are never evicted to make room, are handed out again for re-announcement while they stay
+//! pending ([`TxPool::unannounced_local`]), and a local one that leaves the pool unmined is
+//! logged as a warning with its hash and why.
 
 mod journal;
 
@@ -11,6 +16,7 @@ use alloy_primitives::{Address, B256, U256};
 use parking_lot::Mutex;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 use veil_config::ChainSpec;
 use veil_primitives::RecoveredTx;
 use veil_storage::{StateReader, StorageError};
@@ -110,6 +116,17 @@ pub enum PoolError {
     /// A replacement must pay more.
     #[error("replacement transaction underpriced: bump the fee by at least {0}%")]
     ReplacementUnderpriced(u128),
+    /// On a gas-free network a pooled transaction's nonce cannot be taken over: there is no fee
+    /// to bump (geth, and so GoQuorum, refuses a replacement that does not pay more).
+    #[error("replacement transaction underpriced: nonce {nonce} of {sender} is taken by pooled transaction {pooled}, and a gas-free network has no fee to bump")]
+    NonceTaken {
+        /// Sender.
+        sender: Address,
+        /// The nonce.
+        nonce: u64,
+        /// The pooled transaction holding it.
+        pooled: B256,
+    },
     /// No room.
     #[error("txpool is full")]
     Full,
@@ -125,6 +142,21 @@ pub enum PoolError {
 struct PooledTx {
     tx: RecoveredTx,
     seq: u64,
+    /// Submitted to this node: a client holds its hash as an acknowledgement.
+    local: bool,
+    /// When a local transaction was last announced to peers (`None`: not yet).
+    announced: Option<Instant>,
+}
+
+/// Where a transaction comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// Submitted to this node now; gossiped at once.
+    Local,
+    /// Submitted to this node before a restart (the journal); not announced yet.
+    Restored,
+    /// Heard from a peer.
+    Remote,
 }
 
 #[derive(Debug, Default)]
@@ -153,6 +185,22 @@ impl SenderTxs {
     /// Number of transactions waiting behind a nonce gap.
     fn queued_len(&self) -> usize {
         self.by_nonce.range(self.pending_end..).count()
+    }
+
+    /// The first nonce at or above `state_nonce` (the caller's view of the latest state) that
+    /// is not pooled. The pool's own view may be older or newer than the caller's: a block
+    /// commits before the pool is cleaned up after it, so pooled nonces below the caller's
+    /// state nonce are mined (or about to be dropped) and do not count.
+    fn next_free_nonce(&self, state_nonce: u64) -> u64 {
+        let from = state_nonce.max(self.state_nonce);
+        if (self.state_nonce..=self.pending_end).contains(&from) {
+            return self.pending_end;
+        }
+        let mut next = from;
+        while self.by_nonce.contains_key(&next) {
+            next += 1;
+        }
+        next
     }
 
     /// Moves `pending_end` over pooled nonces from `from`.
@@ -312,7 +360,7 @@ impl TxPool {
         state: &impl StateReader,
         head: &Header,
     ) -> Result<B256, PoolError> {
-        let hash = self.admit(tx.clone(), state, head)?;
+        let hash = self.admit(tx.clone(), state, head, Origin::Local)?;
         self.local.lock().retain(|subscriber| subscriber.send(tx.clone()).is_ok());
         Ok(hash)
     }
@@ -324,7 +372,7 @@ impl TxPool {
         state: &impl StateReader,
         head: &Header,
     ) -> Result<B256, PoolError> {
-        self.admit(tx, state, head)
+        self.admit(tx, state, head, Origin::Remote)
     }
 
     fn admit(
@@ -332,6 +380,7 @@ impl TxPool {
         tx: RecoveredTx,
         state: &impl StateReader,
         head: &Header,
+        origin: Origin,
     ) -> Result<B256, PoolError> {
         self.check_stateless(&tx, head)?;
         let hash = tx.hash();
@@ -357,9 +406,15 @@ impl TxPool {
         let entry = pool.senders.entry(sender).or_default();
         entry.set_state_nonce(state_nonce);
         let replaced = match entry.by_nonce.get(&nonce) {
+            Some(old) if self.spec.is_gas_free() => {
+                return Err(PoolError::NonceTaken { sender, nonce, pooled: old.tx.hash() });
+            }
             Some(old) => {
                 if !self.is_acceptable_replacement(&old.tx, &tx) {
                     return Err(PoolError::ReplacementUnderpriced(self.config.price_bump_percent));
+                }
+                if old.local {
+                    tracing::info!(target: "txpool", replaced = %old.tx.hash(), by = %hash, "local transaction replaced by one paying more");
                 }
                 Some(old.tx.hash())
             }
@@ -376,7 +431,9 @@ impl TxPool {
             }
         }
         let entry = pool.senders.entry(sender).or_default();
-        entry.insert(nonce, PooledTx { tx: tx.clone(), seq });
+        let local = origin != Origin::Remote;
+        let announced = (origin == Origin::Local).then(Instant::now);
+        entry.insert(nonce, PooledTx { tx: tx.clone(), seq, local, announced });
         pool.next_seq += 1;
         if let Some(old) = replaced {
             pool.by_hash.remove(&old);
@@ -398,10 +455,19 @@ impl TxPool {
         let Some(journal) = &self.journal else { return Ok(0) };
         let mut restored = 0;
         for (hash, tx) in journal.load()? {
-            match tx.and_then(|tx| self.add(tx, state, head).map_err(|e| e.to_string())) {
+            let admitted = tx.and_then(|tx| {
+                self.admit(tx, state, head, Origin::Restored).map_err(|e| e.to_string())
+            });
+            match admitted {
                 Ok(_) => restored += 1,
+                // Mined while the node was down (the block's write batch forgets it too, so
+                // this is a block committed before the journal entry was written): not a loss.
+                Err(reason) if reason.starts_with("nonce too low") => {
+                    tracing::debug!(target: "txpool", %hash, %reason, "journaled transaction was mined");
+                    journal.forget(&[hash])?;
+                }
                 Err(reason) => {
-                    tracing::debug!(target: "txpool", %hash, %reason, "dropped journaled transaction");
+                    tracing::warn!(target: "txpool", %hash, %reason, "acknowledged transaction dropped: no longer valid after restart");
                     journal.forget(&[hash])?;
                 }
             }
@@ -410,10 +476,6 @@ impl TxPool {
     }
 
     fn is_acceptable_replacement(&self, old: &RecoveredTx, new: &RecoveredTx) -> bool {
-        if self.spec.is_gas_free() {
-            // No price to bump on a gas-free network: the newer transaction wins.
-            return true;
-        }
         let bump = |fee: u128| fee.saturating_mul(100 + self.config.price_bump_percent) / 100;
         let (old, new) = (old.tx().fields(), new.tx().fields());
         let old_tip = old.max_priority_fee_per_gas().unwrap_or(old.max_fee_per_gas());
@@ -422,14 +484,20 @@ impl TxPool {
             && new_tip >= bump(old_tip)
     }
 
-    /// Drops the queued transaction furthest in the future of the sender with most queued.
+    /// Drops the queued transaction furthest in the future of the sender with most queued,
+    /// among those heard from peers: a local transaction was acknowledged to a client and is
+    /// never evicted (geth exempts locals too).
     fn evict_one_queued(pool: &mut PoolState) -> bool {
         let victim = pool
             .senders
             .iter()
             .filter(|(_, s)| s.queued_len() > 0)
-            .max_by_key(|(_, s)| s.queued_len())
-            .and_then(|(sender, s)| s.by_nonce.keys().next_back().map(|n| (*sender, *n)));
+            .filter_map(|(sender, s)| {
+                let (nonce, last) = s.by_nonce.last_key_value()?;
+                (!last.local).then_some((s.queued_len(), *sender, *nonce))
+            })
+            .max_by_key(|(queued, _, _)| *queued)
+            .map(|(_, sender, nonce)| (sender, nonce));
         let Some((sender, nonce)) = victim else { return false };
         if let Some(removed) = pool.senders.get_mut(&sender).and_then(|s| s.remove(nonce)) {
             pool.by_hash.remove(&removed.tx.hash());
@@ -478,15 +546,16 @@ impl TxPool {
     pub fn remove_after_block(
         &self,
         included: &[RecoveredTx],
-        dropped: &[RecoveredTx],
+        dropped: &[(RecoveredTx, String)],
         state: &impl StateReader,
     ) -> Result<(), StorageError> {
         let mut pool = self.state.lock();
         let mut stale = Vec::new();
-        for tx in dropped {
+        for (tx, reason) in dropped {
             if let Some((sender, nonce)) = pool.by_hash.remove(&tx.hash()) {
-                if let Some(s) = pool.senders.get_mut(&sender) {
-                    s.remove(nonce);
+                let removed = pool.senders.get_mut(&sender).and_then(|s| s.remove(nonce));
+                if removed.is_some_and(|r| r.local) {
+                    tracing::warn!(target: "txpool", hash = %tx.hash(), %sender, nonce, %reason, "acknowledged transaction dropped: a block could not include it");
                 }
                 stale.push(tx.hash());
             }
@@ -505,6 +574,9 @@ impl TxPool {
                 let hash = tx.tx.hash();
                 pool.by_hash.remove(&hash);
                 if !mined.contains(&hash) {
+                    if tx.local {
+                        tracing::warn!(target: "txpool", %hash, %sender, nonce = tx.tx.tx().nonce(), "acknowledged transaction dropped: another transaction of its sender took its nonce");
+                    }
                     stale.push(hash);
                 }
             }
@@ -558,15 +630,58 @@ impl TxPool {
         self.state.lock().by_hash.contains_key(hash)
     }
 
-    /// The next nonce of `sender` counting its pending transactions (geth's "pending" nonce).
+    /// The next nonce of `sender` counting its pending transactions (geth's "pending" nonce):
+    /// never one that a pooled transaction above `state_nonce` holds, whether the pool has
+    /// caught up with the state the caller read or not.
     pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
         let pool = self.state.lock();
-        pool.senders.get(&sender).map_or(state_nonce, |s| {
-            if s.state_nonce == state_nonce {
-                state_nonce + s.pending_len() as u64
-            } else {
-                state_nonce
+        pool.senders.get(&sender).map_or(state_nonce, |s| s.next_free_nonce(state_nonce))
+    }
+
+    /// [`TxPool::pending_nonce`] with the state nonce read from `state` under the pool's lock.
+    /// A block's transactions leave the pool only after the block's state is committed, so
+    /// this never answers a nonce below the state's or one a pooled transaction holds — a
+    /// state nonce read before the lock could be a block old when the pool has already
+    /// forgotten the sender.
+    pub fn pending_nonce_in(
+        &self,
+        sender: Address,
+        state: &impl StateReader,
+    ) -> Result<u64, StorageError> {
+        let pool = self.state.lock();
+        let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
+        Ok(pool.senders.get(&sender).map_or(state_nonce, |s| s.next_free_nonce(state_nonce)))
+    }
+
+    /// Local transactions still pending that were not announced to peers within `every`
+    /// (or ever, after a restart), at most `limit`, oldest first; each is marked announced
+    /// now. A node hands them to whoever builds blocks: gossip may have missed that node
+    /// (it was down, paused, or catching up), and an acknowledged transaction must reach it.
+    pub fn unannounced_local(&self, every: Duration, limit: usize) -> Vec<RecoveredTx> {
+        let now = Instant::now();
+        let mut pool = self.state.lock();
+        let mut due: Vec<(u64, Address, u64)> = pool
+            .senders
+            .iter()
+            .flat_map(|(sender, s)| {
+                s.live()
+                    .take(s.pending_len())
+                    .filter(|(_, t)| {
+                        t.local && t.announced.is_none_or(|at| now.duration_since(at) >= every)
+                    })
+                    .map(move |(nonce, t)| (t.seq, *sender, *nonce))
+            })
+            .collect();
+        due.sort_unstable();
+        due.truncate(limit);
+        let mut out = Vec::with_capacity(due.len());
+        for (_, sender, nonce) in due {
+            if let Some(t) = pool.senders.get_mut(&sender).and_then(|s| s.by_nonce.get_mut(&nonce))
+            {
+                t.announced = Some(now);
+                out.push(t.tx.clone());
             }
-        })
+        }
+        out
     }
 }

@@ -10,24 +10,35 @@
 //! offered to the pool. A message with a malformed or unsigned transaction is rejected (and
 //! counts against the peer); one that added something new is accepted (forwarded); one whose
 //! transactions were all known or stale is ignored.
+//!
+//! Again: gossip is best effort — a member that was down, paused or still catching up misses
+//! messages, and if it then leads, transactions acknowledged elsewhere would wait forever. So
+//! every [`ANNOUNCE_EVERY`], a member that does not lead sends its local transactions that
+//! stayed pending that long straight to the leader ([`TxPool::unannounced_local`]); the
+//! leader's pool ignores the ones it has.
 
 use crate::{Chain, TxPool};
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, watch};
 use veil_p2p::{MessageId, P2pHandle, PeerId, Verdict};
 use veil_primitives::{RecoveredTx, Transaction};
 
-/// A gossiped message of transactions from a peer.
+/// Transactions from a peer: a gossip message, or sent straight to this node.
 #[derive(Debug)]
 pub struct Incoming {
     /// The raw transactions.
     pub txs: Vec<Vec<u8>>,
     /// The peer that forwarded it.
     pub from: PeerId,
-    /// Its gossip id.
-    pub id: MessageId,
+    /// Its gossip id, for a gossip message (which then needs a verdict).
+    pub id: Option<MessageId>,
 }
+
+/// How long a local transaction stays pending before it is sent to the leader again.
+pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(3);
+/// Most transactions re-announced in one round.
+const MAX_ANNOUNCED: usize = 20_000;
 
 /// Most bytes of transactions in one outgoing message (gossip allows 1 MiB).
 const MAX_BATCH_BYTES: usize = 512 * 1024;
@@ -40,10 +51,15 @@ pub fn start(
     chain: Arc<Chain>,
     pool: Arc<TxPool>,
     p2p: P2pHandle,
+    status: watch::Receiver<super::RaftStatus>,
     shutdown: watch::Receiver<bool>,
 ) -> mpsc::UnboundedSender<Incoming> {
     let (incoming, incoming_rx) = mpsc::unbounded_channel();
     tokio::spawn(until_shutdown(shutdown.clone(), publish_local(pool.clone(), p2p.clone())));
+    tokio::spawn(until_shutdown(
+        shutdown.clone(),
+        announce_to_leader(pool.clone(), p2p.clone(), status),
+    ));
     tokio::spawn(until_shutdown(shutdown, take_in(incoming_rx, chain, pool, p2p)));
     incoming
 }
@@ -71,6 +87,46 @@ async fn publish_local(pool: Arc<TxPool>, p2p: P2pHandle) {
     }
 }
 
+/// Sends local transactions that stayed pending to the leader, every [`ANNOUNCE_EVERY`].
+async fn announce_to_leader(
+    pool: Arc<TxPool>,
+    p2p: P2pHandle,
+    status: watch::Receiver<super::RaftStatus>,
+) {
+    let mut every = tokio::time::interval(ANNOUNCE_EVERY);
+    loop {
+        every.tick().await;
+        let leader = {
+            let status = status.borrow();
+            if status.leader == 0 || status.leader == status.id {
+                continue;
+            }
+            match status.members.get(&status.leader).map(veil_p2p::Enode::peer_id) {
+                Some(Ok(peer)) => peer,
+                _ => continue,
+            }
+        };
+        let due = pool.unannounced_local(ANNOUNCE_EVERY, MAX_ANNOUNCED);
+        if due.is_empty() {
+            continue;
+        }
+        tracing::debug!(target: "raft::gossip", count = due.len(), %leader, "pending transactions sent to the leader again");
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for tx in due {
+            bytes += tx.tx().encode_2718_len();
+            batch.push(tx.tx().encoded_2718());
+            if bytes >= MAX_BATCH_BYTES {
+                p2p.send_transactions(leader, std::mem::take(&mut batch));
+                bytes = 0;
+            }
+        }
+        if !batch.is_empty() {
+            p2p.send_transactions(leader, batch);
+        }
+    }
+}
+
 async fn take_in(
     mut incoming: mpsc::UnboundedReceiver<Incoming>,
     chain: Arc<Chain>,
@@ -90,7 +146,13 @@ async fn take_in(
             return;
         };
         for (id, from, verdict) in verdicts {
-            p2p.validated(id, from, verdict);
+            match id {
+                Some(id) => p2p.validated(id, from, verdict),
+                None if verdict == Verdict::Reject => {
+                    tracing::debug!(target: "raft::gossip", peer = %from, "peer sent a malformed transaction")
+                }
+                None => {}
+            }
         }
     }
 }
@@ -101,7 +163,7 @@ fn judge(
     chain: &Chain,
     pool: &TxPool,
     messages: Vec<Incoming>,
-) -> Vec<(MessageId, PeerId, Verdict)> {
+) -> Vec<(Option<MessageId>, PeerId, Verdict)> {
     // Per message: `None` if any transaction is malformed, else each new one recovered.
     let recovered: Vec<Option<Vec<Option<RecoveredTx>>>> = messages
         .par_iter()
@@ -168,7 +230,7 @@ mod tests {
     }
 
     fn message(txs: Vec<Vec<u8>>) -> Incoming {
-        Incoming { txs, from: PeerId::random(), id: MessageId::new(&[1]) }
+        Incoming { txs, from: PeerId::random(), id: Some(MessageId::new(&[1])) }
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub async fn start(
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
     let (commands, command_rx) = mpsc::unbounded_channel();
-    let gossip = gossip::start(chain.clone(), pool.clone(), p2p.clone(), shutdown.clone());
+    let gossip =
+        gossip::start(chain.clone(), pool.clone(), p2p.clone(), status.clone(), shutdown.clone());
     let mut member = Member {
         gossip,
         removed,
@@ -436,7 +437,10 @@ impl Member {
                 }
             }
             P2pEvent::Transactions { txs, from, id } => {
-                let _ = self.gossip.send(gossip::Incoming { txs, from, id });
+                let _ = self.gossip.send(gossip::Incoming { txs, from, id: Some(id) });
+            }
+            P2pEvent::SentTransactions { txs, from } => {
+                let _ = self.gossip.send(gossip::Incoming { txs, from, id: None });
             }
             P2pEvent::BlockRequest { request, reply, .. } => {
                 let store = self.chain.store();
@@ -485,14 +489,18 @@ impl Member {
             self.chain.build_block(candidates, self.beneficiary, now, &payloads)
         });
         let mut built = match built {
-            Ok(built) if !built.included.is_empty() => built,
-            Ok(built) => {
-                let dropped: Vec<_> = built.rejected.into_iter().map(|(tx, _)| tx).collect();
-                let _ = self.pool.remove_after_block(&[], &dropped, &self.chain.latest_state());
-                return;
-            }
+            Ok(built) => built,
             Err(e) => return tracing::error!(target: "raft", error = %e, "building a block failed"),
         };
+        // Invalid on the head (nonce used, sender cannot pay): dropped, as geth's pool drops
+        // unexecutable transactions; a local one is logged as a warning.
+        let rejected = std::mem::take(&mut built.rejected);
+        if !rejected.is_empty() {
+            let _ = self.pool.remove_after_block(&[], &rejected, &self.chain.latest_state());
+        }
+        if built.included.is_empty() {
+            return;
+        }
         seal::seal(&mut built.block.header, self.raft.id(), &self.key);
         let hash = built.block.header.hash_slow();
         match self.raft.propose(alloy_rlp::encode(&built.block)) {

@@ -190,10 +190,17 @@ impl RpcContext {
     }
 
     fn transaction_count(&self, address: Address, id: Option<BlockId>) -> MethodResult<U64> {
+        if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            let state = self.chain.latest_state();
+            return self
+                .pool
+                .pending_nonce_in(address, &state)
+                .map(U64::from)
+                .map_err(internal_error);
+        }
         let (_, state) = self.state_at(id)?;
         let nonce = state.account(address).map_err(internal_error)?.map_or(0, |a| a.nonce);
-        let pending = matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending)));
-        Ok(U64::from(if pending { self.pool.pending_nonce(address, nonce) } else { nonce }))
+        Ok(U64::from(nonce))
     }
 
     /// The next nonce of `address` counting its pooled transactions.

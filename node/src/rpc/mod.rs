@@ -17,6 +17,7 @@ mod error;
 mod eth;
 mod filters;
 pub mod ipc;
+mod nonce_lock;
 mod personal;
 mod private;
 mod pubsub;
@@ -57,6 +58,8 @@ pub struct RpcContext {
     pub raft: Option<crate::raft::RaftHandle>,
     /// The private transaction manager, when private transactions run here.
     pub ptm: Option<Arc<crate::ptm::Ptm>>,
+    /// Per-account locks held from choosing a nonce to admitting the transaction.
+    pub(crate) nonce_locks: nonce_lock::NonceLocks,
 }
 
 /// A JSON-RPC namespace.
@@ -218,5 +221,6 @@ pub fn dev_context(keystore: &std::path::Path) -> eyre::Result<RpcContext> {
         gas_cap: 50_000_000,
         raft: None,
         ptm: None,
+        nonce_locks: Default::default(),
     })
 }

@@ -118,7 +118,9 @@ impl RpcContext {
         }))
     }
 
-    /// A private request's fields with defaults; the data is still the payload.
+    /// A private request's fields with defaults; the data is still the payload. The nonce is
+    /// the request's, else the pending nonce at this moment (see [`RpcContext::send_request`]
+    /// for the one a send uses).
     fn private_fields(&self, mut request: TransactionRequest) -> MethodResult<(Address, TxLegacy)> {
         let from =
             request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
@@ -149,17 +151,27 @@ impl RpcContext {
         args: SendTxArgs,
         authority: Authority<'_>,
     ) -> MethodResult<B256> {
+        let from = args.request.from;
+        // A request without a nonce takes the pending one under the sender's lock, held until
+        // the pool has the transaction (geth's nonce lock): concurrent sends never share one.
+        let lock = |from: Option<Address>| from.map(|from| self.nonce_locks.lock(from));
+        let nonce_chosen_here = args.request.nonce.is_none();
         let Some(private_for) = args.private_for else {
+            let _guard = if nonce_chosen_here { lock(from) } else { None };
             return self.submit(self.sign_request(args.request, authority)?);
         };
         check_flag(args.privacy_flag)?;
         let ptm = self.ptm()?;
         let (from, tx) = self.private_fields(args.request)?;
         let handle = tokio::runtime::Handle::current();
+        // The payload goes to the TM first, outside the lock: its hash does not depend on
+        // the nonce, and the TM's round trip must not hold up the account's other sends.
         let hash: PayloadHash = handle
             .block_on(ptm.send(tx.input.to_vec(), args.private_from, private_for))
             .map_err(server_error)?;
-        let tx = TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), ..tx };
+        let _guard = if nonce_chosen_here { lock(Some(from)) } else { None };
+        let nonce = if nonce_chosen_here { self.pending_nonce(from)? } else { tx.nonce };
+        let tx = TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), nonce, ..tx };
         let (to, nonce) = (tx.to, tx.nonce);
         let signature = self.sign_with(
             from,
