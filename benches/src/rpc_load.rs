@@ -3,8 +3,10 @@
 //! comparison, Anvil (`benches/rpc_compare.sh`).
 //!
 //! Methods: `blockNumber`, `getBalance`, `call` (a deployed view function that returns a
-//! storage slot) and `sendRawTransaction` (transfers pre-signed by fresh keys, one per client,
-//! so nonces never clash; on nodes that charge gas the keys are funded with `anvil_setBalance`).
+//! storage slot), `sendRawTransaction` (transfers pre-signed by fresh keys, one per client,
+//! so nonces never clash; on nodes that charge gas the keys are funded with `anvil_setBalance`)
+//! and `sendTransaction` (transfers from the node's first unlocked account by every client: the
+//! node chooses each nonce under the account's lock, the worst case for that lock).
 
 use alloy_consensus::TxLegacy;
 use alloy_primitives::{hex, Address, TxKind, U256};
@@ -27,6 +29,7 @@ enum Method {
     GetBalance,
     Call,
     SendRawTransaction,
+    SendTransaction,
 }
 
 #[derive(Parser, Debug)]
@@ -151,10 +154,15 @@ async fn wait_receipt(conn: &mut Connection, hash: &Value) -> eyre::Result<Value
 fn requests(
     args: &Args,
     contract: Option<Address>,
+    account: Option<&Value>,
     client: usize,
     count: usize,
 ) -> Vec<(&'static str, Value)> {
     match args.method {
+        Method::SendTransaction => {
+            let transfer = json!({ "from": account, "to": Address::repeat_byte(0x77), "value": "0x1", "gas": "0x5208" });
+            vec![("eth_sendTransaction", json!([transfer])); count]
+        }
         Method::BlockNumber => vec![("eth_blockNumber", json!([])); count],
         Method::GetBalance => {
             let who = Address::with_last_byte(client as u8);
@@ -218,9 +226,14 @@ async fn main() -> eyre::Result<()> {
         }
         _ => None,
     };
+    let account = match args.method {
+        Method::SendTransaction => Some(setup.call("eth_accounts", json!([])).await?[0].clone()),
+        _ => None,
+    };
     let per_client = args.requests / args.clients;
-    let plans: Vec<Vec<(&'static str, Value)>> =
-        (0..args.clients).map(|c| requests(&args, contract, c, per_client)).collect();
+    let plans: Vec<Vec<(&'static str, Value)>> = (0..args.clients)
+        .map(|c| requests(&args, contract, account.as_ref(), c, per_client))
+        .collect();
     if args.fund_with_anvil && matches!(args.method, Method::SendRawTransaction) {
         for plan in &plans {
             if let Some(sender) = plan.first().and_then(|(_, p)| sender_of(p)) {

@@ -174,6 +174,10 @@ struct RpcArgs {
     /// Most open connections per transport (WS, IPC; on HTTP, requests in flight).
     #[arg(long = "rpc.max-connections", default_value_t = 1000)]
     max_connections: u32,
+    /// Most polling filters (eth_newFilter, eth_newBlockFilter,
+    /// eth_newPendingTransactionFilter) installed at once, over all clients.
+    #[arg(long = "rpc.max-filters", default_value_t = 10_000)]
+    max_filters: u32,
     /// Allow unlocking accounts while HTTP is served.
     #[arg(long = "allow-insecure-unlock")]
     allow_insecure_unlock: bool,
@@ -364,6 +368,7 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
             max_request_bytes: r.max_request_bytes,
             max_connections: r.max_connections,
             max_batch_len: r.batch_limit,
+            max_filters: r.max_filters,
             ..Limits::default()
         },
         gas_cap: r.gas_cap,

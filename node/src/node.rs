@@ -302,7 +302,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     }
     unlock_at_start(&config, &accounts)?;
 
-    let filters = FilterStore::default();
+    let filters = FilterStore::new(config.rpc.limits.max_filters as usize);
     let filter_task = tokio::spawn(filters.clone().run(pool.subscribe()));
     let context = Arc::new(RpcContext {
         chain: chain.clone(),

@@ -235,3 +235,26 @@ fn ipc_connection_limit_refuses_extra_clients_with_a_clear_answer() {
 
     drop(first);
 }
+
+#[test]
+fn filters_beyond_the_cap_are_refused_with_a_clear_error_until_one_is_uninstalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(dir.path(), &["--ipcdisable", "--rpc.max-filters", "3"]);
+    let first = node.call("eth_newBlockFilter", json!([])).unwrap();
+    node.call("eth_newPendingTransactionFilter", json!([])).unwrap();
+    node.call("eth_newFilter", json!([{ "fromBlock": "latest" }])).unwrap();
+    for (method, params) in [
+        ("eth_newBlockFilter", json!([])),
+        ("eth_newPendingTransactionFilter", json!([])),
+        ("eth_newFilter", json!([{}])),
+    ] {
+        let error = rpc_error(&node.url, method, params);
+        assert_eq!(code(&error), -32000, "{error}");
+        assert!(message(&error).starts_with("too many filters"), "{error}");
+        assert!(message(&error).contains("--rpc.max-filters"), "{error}");
+    }
+    // The installed ones still work, and uninstalling one makes room.
+    assert_eq!(node.call("eth_getFilterChanges", json!([first])).unwrap(), json!([]));
+    assert_eq!(node.call("eth_uninstallFilter", json!([first])).unwrap(), json!(true));
+    node.call("eth_newBlockFilter", json!([])).unwrap();
+}

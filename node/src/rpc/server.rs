@@ -36,6 +36,9 @@ pub struct Limits {
     pub max_batch_len: u32,
     /// Most subscriptions per connection.
     pub max_subscriptions: u32,
+    /// Most polling filters installed on the node (`eth_newFilter` and friends), over all
+    /// transports and clients.
+    pub max_filters: u32,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_connections: 1000,
             max_batch_len: 1000,
             max_subscriptions: 1024,
+            max_filters: 10_000,
         }
     }
 }
