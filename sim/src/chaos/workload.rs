@@ -111,7 +111,8 @@ fn paced(stop: &AtomicBool, period: Duration, mut send: impl FnMut()) {
             continue;
         }
         send();
-        next = (next + period).max(Instant::now() - period);
+        let now = Instant::now();
+        next = (next + period).max(now.checked_sub(period).unwrap_or(now));
     }
 }
 
