@@ -3,11 +3,16 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn client() -> reqwest::blocking::Client {
+/// An HTTP client whose requests give up after `timeout`.
+pub(crate) fn client_with_timeout(timeout: Duration) -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(timeout)
         .build()
         .expect("an HTTP client without TLS roots builds")
+}
+
+fn client() -> reqwest::blocking::Client {
+    client_with_timeout(Duration::from_secs(10))
 }
 
 /// One JSON-RPC call; the result, or the error as text.

@@ -455,15 +455,21 @@ impl TxPool {
         let Some(journal) = &self.journal else { return Ok(0) };
         let mut restored = 0;
         for (hash, tx) in journal.load()? {
-            let admitted = tx.and_then(|tx| {
-                self.admit(tx, state, head, Origin::Restored).map_err(|e| e.to_string())
-            });
+            let admitted = match tx {
+                Ok(tx) => self.admit(tx, state, head, Origin::Restored),
+                Err(reason) => {
+                    tracing::warn!(target: "txpool", %hash, %reason, "acknowledged transaction dropped: its journal entry no longer decodes");
+                    journal.forget(&[hash])?;
+                    continue;
+                }
+            };
             match admitted {
                 Ok(_) => restored += 1,
-                // Mined while the node was down (the block's write batch forgets it too, so
-                // this is a block committed before the journal entry was written): not a loss.
-                Err(reason) if reason.starts_with("nonce too low") => {
-                    tracing::debug!(target: "txpool", %hash, %reason, "journaled transaction was mined");
+                // Its nonce was used while the node was down, or by a block committed between
+                // its admission and its journal write (a block's write batch forgets only
+                // entries already written): almost always by this very transaction.
+                Err(reason @ PoolError::NonceTooLow { .. }) => {
+                    tracing::debug!(target: "txpool", %hash, %reason, "journaled transaction's nonce is used");
                     journal.forget(&[hash])?;
                 }
                 Err(reason) => {

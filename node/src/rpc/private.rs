@@ -8,6 +8,7 @@
 use super::{
     call::request_input,
     error::{invalid_params, server_error},
+    nonce_lock::NonceGuard,
     sign::Authority,
     MethodResult, RpcContext,
 };
@@ -103,7 +104,11 @@ impl RpcContext {
         };
         check_flag(args.privacy_flag)?;
         let ptm = self.ptm()?;
-        let (from, tx) = self.private_fields(args.request)?;
+        let nonce = args.request.nonce;
+        let (from, mut tx) = self.private_fields(args.request)?;
+        if nonce.is_none() {
+            tx.nonce = self.pending_nonce(from)?;
+        }
         let handle = tokio::runtime::Handle::current();
         let hash = handle
             .block_on(ptm.store_raw(tx.input.to_vec(), args.private_from))
@@ -119,16 +124,13 @@ impl RpcContext {
     }
 
     /// A private request's fields with defaults; the data is still the payload. The nonce is
-    /// the request's, else the pending nonce at this moment (see [`RpcContext::send_request`]
-    /// for the one a send uses).
+    /// the request's, or 0 when it names none: the caller chooses it (a send under the
+    /// sender's nonce lock, after the TM has the payload).
     fn private_fields(&self, mut request: TransactionRequest) -> MethodResult<(Address, TxLegacy)> {
         let from =
             request.from.ok_or_else(|| invalid_params("missing value for field \"from\""))?;
         let input = request_input(&request)?;
-        let nonce = match request.nonce {
-            Some(nonce) => nonce,
-            None => self.pending_nonce(from)?,
-        };
+        let nonce = request.nonce.unwrap_or_default();
         let gas_limit =
             request.gas.unwrap_or(DEFAULT_PRIVATE_GAS.min(self.chain.head().1.gas_limit));
         let gas_price =
@@ -145,19 +147,23 @@ impl RpcContext {
         Ok((from, tx))
     }
 
+    /// `from`'s nonce lock when this node chooses the nonce (the request names none): held
+    /// from reading the pending nonce until the pool has the transaction (geth's nonce lock),
+    /// so concurrent sends never share one.
+    fn nonce_guard(&self, from: Address, nonce_chosen_here: bool) -> Option<NonceGuard> {
+        nonce_chosen_here.then(|| self.nonce_locks.lock(from))
+    }
+
     /// Sends a request, privately when it names `privateFor`.
     pub(crate) fn send_request(
         &self,
         args: SendTxArgs,
         authority: Authority<'_>,
     ) -> MethodResult<B256> {
-        let from = args.request.from;
-        // A request without a nonce takes the pending one under the sender's lock, held until
-        // the pool has the transaction (geth's nonce lock): concurrent sends never share one.
-        let lock = |from: Option<Address>| from.map(|from| self.nonce_locks.lock(from));
         let nonce_chosen_here = args.request.nonce.is_none();
         let Some(private_for) = args.private_for else {
-            let _guard = if nonce_chosen_here { lock(from) } else { None };
+            let _guard =
+                args.request.from.and_then(|from| self.nonce_guard(from, nonce_chosen_here));
             return self.submit(self.sign_request(args.request, authority)?);
         };
         check_flag(args.privacy_flag)?;
@@ -169,7 +175,7 @@ impl RpcContext {
         let hash: PayloadHash = handle
             .block_on(ptm.send(tx.input.to_vec(), args.private_from, private_for))
             .map_err(server_error)?;
-        let _guard = if nonce_chosen_here { lock(Some(from)) } else { None };
+        let _guard = self.nonce_guard(from, nonce_chosen_here);
         let nonce = if nonce_chosen_here { self.pending_nonce(from)? } else { tx.nonce };
         let tx = TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), nonce, ..tx };
         let (to, nonce) = (tx.to, tx.nonce);

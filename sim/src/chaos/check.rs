@@ -16,17 +16,6 @@ const SETTLE: Duration = Duration::from_secs(180);
 /// Requests per JSON-RPC batch.
 const BATCH: usize = 200;
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("an HTTP client without TLS roots builds")
-}
-
-fn quantity(value: &Value) -> u64 {
-    rpc::quantity(value)
-}
-
 /// Where a transaction was mined: block hash, number and index.
 type Location = (String, u64, u64);
 
@@ -37,7 +26,7 @@ pub(crate) fn check(
     ops: &[Op],
     contract: &str,
 ) -> eyre::Result<String> {
-    let client = client();
+    let client = rpc::client_with_timeout(Duration::from_secs(60));
     let mut failures: Vec<String> = Vec::new();
     let acked: Vec<(&Op, &str)> = ops
         .iter()
@@ -184,7 +173,11 @@ fn mined_on(
                         let block = r["blockHash"].as_str().unwrap_or_default().to_string();
                         found.insert(
                             hash.to_string(),
-                            (block, quantity(&r["blockNumber"]), quantity(&r["transactionIndex"])),
+                            (
+                                block,
+                                rpc::quantity(&r["blockNumber"]),
+                                rpc::quantity(&r["transactionIndex"]),
+                            ),
                         );
                     }
                     _ => still.push(*hash),
@@ -219,7 +212,10 @@ fn one_chain(client: &reqwest::blocking::Client, layout: &Layout) -> Result<(u64
                 rpc::call(&layout.rpc_url(n), "eth_getBlockByNumber", json!(["latest", false]))
                     .ok()
                     .map(|b| {
-                        (b["hash"].as_str().unwrap_or_default().to_string(), quantity(&b["number"]))
+                        (
+                            b["hash"].as_str().unwrap_or_default().to_string(),
+                            rpc::quantity(&b["number"]),
+                        )
                     })
             })
             .collect();

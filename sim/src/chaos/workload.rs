@@ -56,13 +56,6 @@ impl History {
     }
 }
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .expect("an HTTP client without TLS roots builds")
-}
-
 /// `eth_sendTransaction` and what came of it.
 fn send(client: &reqwest::blocking::Client, url: &str, request: Value) -> Outcome {
     let body =
@@ -130,7 +123,7 @@ pub(crate) fn start(
         let (url, from) = (layout.rpc_url(n), network::account(layout, n)?);
         let (history, stop) = (history.clone(), stop.clone());
         clients.push(std::thread::spawn(move || {
-            let client = client();
+            let client = rpc::client_with_timeout(REQUEST_TIMEOUT);
             let request = json!({ "from": from, "to": "0x000000000000000000000000000000000000dead", "value": "0x1", "gas": "0x5208" });
             paced(&stop, period, || {
                 let outcome = send(&client, &url, request.clone());
@@ -143,7 +136,7 @@ pub(crate) fn start(
     let (contract, history, stop) = (contract.to_string(), history.clone(), stop.clone());
     let every = options.private_every;
     clients.push(std::thread::spawn(move || {
-        let client = client();
+        let client = rpc::client_with_timeout(REQUEST_TIMEOUT);
         let mut value = 0;
         paced(&stop, every, || {
             value += 1;
