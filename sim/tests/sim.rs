@@ -31,7 +31,8 @@ impl Drop for Running<'_> {
 
 /// A port offset of our own, so parallel runs do not share ports: below 1,000 so one base's
 /// ports (p2p 21000+, RPC 22000+, …) never reach the next's, and TM ports stay below the
-/// 10,000–20,000 that other tests pick from. The seven-node test takes 100–806.
+/// 10,000–20,000 that other tests pick from. The seven-node test takes 100–806, the keys test
+/// 810–899, the chaos test 10–13.
 fn offset() -> String {
     (100 + std::process::id() % 700).to_string()
 }
@@ -250,8 +251,10 @@ fn goquorum_7nodes_keys_become_the_nodes_account_enode_and_tm_key() {
 fn a_minute_of_faults_loses_no_acknowledged_transaction() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("qdata");
-    // Offsets 900-989: no other test's ports.
-    let offset = (900 + std::process::id() % 90).to_string();
+    // Offsets 10-13: TM P2P 9011-9019 and ThirdParty 9091-9099 stay below the seven-node
+    // test's TM ports (9101 and up) and the keys test's ThirdParty ports (9891-9980), which
+    // offsets of 900 and up once met; p2p and RPC ports (21010+, 22010+) meet nobody's.
+    let offset = (10 + std::process::id() % 4).to_string();
     let (ok, out) = sim(&dir, &["init", "--port-offset", &offset]);
     assert!(ok, "{out}");
     let seed =
