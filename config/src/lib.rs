@@ -21,8 +21,8 @@ pub use chain_spec::{ChainSpec, ConfigError};
 pub use hardfork::Hardfork;
 pub use quorum::{MaxCodeSizeAt, QuorumConfig};
 pub use tm::{
-    CorsConfig, EnclaveConfig, Features, KeyData, KeysConfig, PeerConfig, ServerAddress,
-    ServerConfig, SslConfig, StorageConfig, TmApp, TmConfig, TmConfigError,
+    CorsConfig, EnclaveConfig, Features, IdentityConfig, KeyData, KeysConfig, PeerConfig,
+    ServerAddress, ServerConfig, SslConfig, StorageConfig, TmApp, TmConfig, TmConfigError,
 };
 
 /// Re-export of alloy-genesis, whose `Genesis` the spec wraps.

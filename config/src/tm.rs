@@ -247,6 +247,21 @@ pub struct TmConfig {
     /// Largest payload accepted, in bytes (default 16 MiB).
     #[serde(default = "default_payload_limit")]
     pub payload_size_limit: usize,
+    /// Veil: the TM's ed25519 identity (absent: one kept in the storage directory, created on
+    /// first start).
+    pub identity: Option<IdentityConfig>,
+}
+
+/// Veil's `identity`: the files of the TM's ed25519 identity key (`veil-tm keygen --identity`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The private key file (the key files' format; may be password-locked).
+    pub private_key_path: PathBuf,
+    /// The public key file, checked against the private key when given.
+    pub public_key_path: Option<PathBuf>,
+    /// The password of a locked key (first line).
+    pub password_file: Option<PathBuf>,
 }
 
 fn default_payload_limit() -> usize {
@@ -308,6 +323,10 @@ pub struct EnclaveConfig {
     pub server_configs: Vec<ServerConfig>,
     /// The keys the enclave holds.
     pub keys: KeysConfig,
+    /// Veil: the identities (base64 ed25519 public keys) of the TMs this enclave serves; every
+    /// request must be signed by one of them.
+    #[serde(default)]
+    pub served_identities: Vec<String>,
 }
 
 impl EnclaveConfig {
@@ -320,18 +339,27 @@ impl EnclaveConfig {
     pub fn validate(&self) -> Vec<String> {
         let mut problems = self.keys.problems();
         match self.server_configs.as_slice() {
-            [server] if server.app == TmApp::Enclave => {
-                if !matches!(
-                    server.server_address.parse(),
-                    Ok(ServerAddress::Http { tls: false, .. })
-                ) {
-                    problems.push(format!(
-                        "serverConfigs[0].serverAddress: {:?} is not http://host:port",
-                        server.server_address
-                    ));
-                }
-            }
+            [server] if server.app == TmApp::Enclave => match server.server_address.parse() {
+                Ok(ServerAddress::Http { tls: false, .. }) => {}
+                Ok(ServerAddress::Http { tls: true, .. })
+                    if server.ssl_config.as_ref().is_some_and(|s| s.tls == "STRICT") => {}
+                Ok(ServerAddress::Http { tls: true, .. }) => problems.push(
+                    "serverConfigs[0]: an https:// enclave needs an sslConfig with tls STRICT"
+                        .into(),
+                ),
+                _ => problems.push(format!(
+                    "serverConfigs[0].serverAddress: {:?} is not http(s)://host:port",
+                    server.server_address
+                )),
+            },
             _ => problems.push("serverConfigs: exactly one server, with app ENCLAVE".into()),
+        }
+        if self.served_identities.is_empty() {
+            problems.push(
+                "servedIdentities: list the identities of the TMs this enclave serves (each TM \
+                 logs its identity at start and keeps it in identity.pub)"
+                    .into(),
+            );
         }
         problems
     }

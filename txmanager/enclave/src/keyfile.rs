@@ -127,6 +127,15 @@ pub fn write_public_key(path: &Path, key: &TmPublicKey) -> Result<(), KeyFileErr
 
 /// Reads a private key file, unlocking it with `password` when it is locked.
 pub fn read_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey, KeyFileError> {
+    Ok(PrivateKey::from_bytes(*read_secret(path, password)?))
+}
+
+/// Reads the 32 secret bytes of any key file in these formats (an X25519 key, or a TM's
+/// ed25519 identity seed), unlocking them with `password` when locked.
+pub fn read_secret(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| invalid(path, e))?);
     let file: PrivateKeyFile = serde_json::from_str(&text)
         .map_err(|e| invalid(path, format!("not a private key file: {e}")))?;
@@ -156,10 +165,7 @@ pub fn read_private_key(path: &Path, password: Option<&str>) -> Result<PrivateKe
             ))
         }
     };
-    let key = PrivateKey::from_bytes(bytes);
-    let mut bytes = bytes;
-    zeroize::Zeroize::zeroize(&mut bytes);
-    Ok(key)
+    Ok(Zeroizing::new(bytes))
 }
 
 /// Writes a private key file (owner-only), locked with `password` when one is given.
@@ -168,9 +174,18 @@ pub fn write_private_key(
     key: &PrivateKey,
     password: Option<&str>,
 ) -> Result<(), KeyFileError> {
-    let bytes = key.to_bytes();
+    write_secret(path, &key.to_bytes(), password)
+}
+
+/// Writes 32 secret bytes (owner-only) in the private key file format, locked with `password`
+/// when one is given.
+pub fn write_secret(
+    path: &Path,
+    bytes: &[u8; 32],
+    password: Option<&str>,
+) -> Result<(), KeyFileError> {
     let file = match password {
-        None => PrivateKeyFile::Unlocked { bytes: STANDARD.encode(*bytes) },
+        None => PrivateKeyFile::Unlocked { bytes: STANDARD.encode(bytes) },
         Some(password) => {
             let aopts = ArgonOptions::default();
             let salt = random::<16>();

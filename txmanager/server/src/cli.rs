@@ -2,15 +2,17 @@
 //! password, ask peers to resend.
 
 use crate::{
+    auth::{Identity, IdentityKey},
     party::normalize,
     peer_client::PeerClient,
     remote_enclave::{self, RemoteEnclave},
     run,
     serve::Listener,
-    tls::ClientTls,
+    tls::{ClientTls, ServerTls},
 };
 use clap::{Args, Parser, Subcommand};
 use eyre::{eyre, WrapErr};
+use std::collections::HashSet;
 use std::{path::PathBuf, sync::Arc};
 use veil_config::{EnclaveConfig, TmApp, TmConfig};
 use veil_enclave::{keyfile, Enclave, KeyPair, LocalEnclave, TmPublicKey};
@@ -31,11 +33,15 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Writes new key pairs: NAME.pub and NAME.key for each name.
+    /// Writes new key pairs: NAME.pub and NAME.key for each name (X25519 keys, or with
+    /// `--identity` a TM's ed25519 identity, for its `identity` configuration).
     Keygen {
         /// Comma-separated file names without extension.
         #[arg(long, value_delimiter = ',', required = true)]
         filename: Vec<PathBuf>,
+        /// Write TM identities (ed25519) instead of X25519 keys.
+        #[arg(long)]
+        identity: bool,
         /// Lock the private keys with the password on this file's first line (blank or
         /// absent: unlocked).
         #[arg(long)]
@@ -92,7 +98,20 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
                 cli.configfile.ok_or_else(|| eyre!("--configfile is required (see --help)"))?;
             run::run(TmConfig::from_file(&path)?).await
         }
-        Some(Command::Keygen { filename, password_file }) => {
+        Some(Command::Keygen { filename, identity: true, password_file }) => {
+            let password = first_line(password_file.as_ref())?;
+            for name in filename {
+                let identity = Identity::generate();
+                identity.write(
+                    &name.with_extension("key"),
+                    &name.with_extension("pub"),
+                    password.as_deref().map(|p| p.as_str()),
+                )?;
+                println!("{} {}", name.with_extension("pub").display(), identity.public());
+            }
+            Ok(())
+        }
+        Some(Command::Keygen { filename, identity: false, password_file }) => {
             let password = first_line(password_file.as_ref())?;
             for name in filename {
                 let pair = KeyPair::generate();
@@ -108,13 +127,23 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
         }
         Some(Command::Enclave(ConfigFile { configfile })) => {
             let config = EnclaveConfig::from_file(&configfile)?;
+            let served = config
+                .served_identities
+                .iter()
+                .map(|text| text.parse::<IdentityKey>().map_err(|e| eyre!("servedIdentities: {e}")))
+                .collect::<eyre::Result<HashSet<_>>>()?;
             let enclave = Arc::new(LocalEnclave::new(run::load_keys(&config.keys)?));
+            let address = config.address().parse().map_err(|e: String| eyre!(e))?;
+            let tls = match &config.server_configs[0].ssl_config {
+                Some(ssl) => ServerTls::from_config(ssl, &run::host_of(config.address()))
+                    .map_err(|e| eyre!("ENCLAVE sslConfig: {e}"))?
+                    .map(Arc::new),
+                None => None,
+            };
             let listener =
-                Listener::bind(&config.address().parse().map_err(|e: String| eyre!(e))?, None)
-                    .await
-                    .map_err(|e| eyre!("ENCLAVE server: {e}"))?;
+                Listener::bind(&address, tls).await.map_err(|e| eyre!("ENCLAVE server: {e}"))?;
             tracing::info!(address = %listener.describe(), keys = ?enclave.public_keys().iter().map(ToString::to_string).collect::<Vec<_>>(), "enclave ready");
-            let server = tokio::spawn(listener.serve(remote_enclave::router(enclave)));
+            let server = tokio::spawn(listener.serve(remote_enclave::router(enclave, served)));
             run::shutdown_signal().await;
             server.abort();
             Ok(())
@@ -138,8 +167,15 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
 }
 
 async fn resend(config: &TmConfig, peer: Option<String>) -> eyre::Result<()> {
+    let identity = Arc::new(run::load_identity(config)?);
     let keys: Vec<TmPublicKey> = match (config.server(TmApp::Enclave), &config.keys) {
-        (Some(enclave), _) => RemoteEnclave::connect(&enclave.server_address).await?.public_keys(),
+        (Some(enclave), _) => RemoteEnclave::connect(
+            &enclave.server_address,
+            identity.clone(),
+            run::enclave_tls(enclave)?.as_ref(),
+        )
+        .await?
+        .public_keys(),
         (None, Some(keys)) => keys
             .key_data
             .iter()
@@ -151,7 +187,7 @@ async fn resend(config: &TmConfig, peer: Option<String>) -> eyre::Result<()> {
         Some(ssl) => ClientTls::from_config(ssl, "localhost").map_err(|e| eyre!(e))?.map(Arc::new),
         None => None,
     };
-    let client = PeerClient::new(None, tls);
+    let client = PeerClient::new(identity, None, tls);
     let peers: Vec<String> = match peer {
         Some(url) => vec![normalize(&url)],
         None => config.peer.iter().map(|p| normalize(&p.url)).collect(),

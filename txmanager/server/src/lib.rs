@@ -3,8 +3,9 @@
 //!
 //! - [`store`]: encoded payloads in RocksDB, group-committed (one fsync per group of writes).
 //! - [`manager`]: send, store-raw, send-signed, receive, push and resend.
-//! - [`party`] and [`discovery`]: peers and key→URL mappings, accepted only after the peer
-//!   proves it holds the key.
+//! - [`auth`]: each TM's ed25519 identity; signed TM-to-TM requests and answers.
+//! - [`party`] and [`discovery`]: peers and which identity holds each key, accepted only after
+//!   the peer proves it holds the key for its own identity and URL.
 //! - [`api`]: the Q2T, ThirdParty and P2P HTTP APIs; [`serve`] runs them on unix sockets, TCP
 //!   or TLS ([`tls`]).
 //! - [`remote_enclave`]: the `veil-tm enclave` server and the TM's client of it, so the TM
@@ -12,6 +13,7 @@
 //! - [`run`]: assembly from a Tessera-shaped configuration; [`cli`]: the `veil-tm` commands.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod discovery;
 pub mod enclave_handle;

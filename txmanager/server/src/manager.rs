@@ -2,7 +2,11 @@
 //! store and the peers.
 
 use crate::{
-    enclave_handle::EnclaveHandle, error::TmError, party::PartyStore, peer_client::PeerClient,
+    auth::IdentityKey,
+    enclave_handle::EnclaveHandle,
+    error::TmError,
+    party::{PartyStore, Route},
+    peer_client::PeerClient,
     store::PayloadStore,
 };
 use futures::{stream, StreamExt};
@@ -20,6 +24,9 @@ const RESEND_CONCURRENCY: usize = 16;
 /// A send slower than this is logged with where the time went (the local store's fsync or the
 /// slowest recipient TM), as etcd logs slow fsyncs.
 const SLOW_SEND: Duration = Duration::from_secs(1);
+
+/// Remote recipients grouped by (URL, owner identity).
+type Routes = BTreeMap<(String, IdentityKey), Vec<TmPublicKey>>;
 
 /// What a successful send or receive reports besides the payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,23 +143,24 @@ impl TransactionManager {
         all
     }
 
-    /// The remote recipients grouped by their TM's URL; every unknown key is an error.
-    fn route(
-        &self,
-        recipients: &[TmPublicKey],
-    ) -> Result<BTreeMap<String, Vec<TmPublicKey>>, TmError> {
-        let mut routes: BTreeMap<String, Vec<TmPublicKey>> = BTreeMap::new();
-        let mut unknown = Vec::new();
+    /// The remote recipients grouped by their owner's identity and URL. An unknown key is a
+    /// 404; a key whose owner's whereabouts are in doubt a 502 naming it (never a guess).
+    fn route(&self, recipients: &[TmPublicKey]) -> Result<Routes, TmError> {
+        let mut routes: Routes = BTreeMap::new();
+        let (mut unknown, mut in_doubt) = (Vec::new(), Vec::new());
         for key in recipients.iter().filter(|k| !self.is_local(k)) {
-            match self.parties.url_of(key) {
-                Some(url) => routes.entry(url).or_default().push(*key),
-                None => unknown.push(*key),
+            match self.parties.route(key) {
+                Route::To { url, owner } => routes.entry((url, owner)).or_default().push(*key),
+                Route::Unknown => unknown.push(*key),
+                Route::InDoubt(why) => in_doubt.push((*key, why)),
             }
         }
-        if unknown.is_empty() {
-            Ok(routes)
-        } else {
+        if !unknown.is_empty() {
             Err(TmError::UnknownRecipients(unknown))
+        } else if !in_doubt.is_empty() {
+            Err(TmError::Unreachable(in_doubt))
+        } else {
+            Ok(routes)
         }
     }
 
@@ -215,13 +223,13 @@ impl TransactionManager {
     async fn store_and_distribute(
         &self,
         payload: EncodedPayload,
-        routes: BTreeMap<String, Vec<TmPublicKey>>,
+        routes: Routes,
     ) -> Result<(PayloadHash, Parties), TmError> {
         let started = Instant::now();
-        let pushes = routes.iter().map(|(url, keys)| {
+        let pushes = routes.iter().map(|((url, owner), keys)| {
             let copy = payload.for_recipients(keys).map(|c| c.encode()).unwrap_or_default();
             async move {
-                let result = self.peers.push(url, copy).await;
+                let result = self.peers.push(url, copy, *owner).await;
                 (keys, result, started.elapsed())
             }
         });
@@ -315,10 +323,22 @@ impl TransactionManager {
         }
     }
 
-    /// `POST /resend`: ALL pushes every payload `publicKey` is party to back to its TM;
-    /// INDIVIDUAL answers one payload's copy for it.
-    pub async fn resend(&self, request: &ResendRequest) -> Result<Resent, TmError> {
+    /// `POST /resend` from the TM `caller`, which must be the proven owner of `publicKey`:
+    /// ALL pushes every payload the key is party to back to the owner's URL (whose answers
+    /// must be signed by the owner); INDIVIDUAL answers one payload's copy for it.
+    pub async fn resend(
+        &self,
+        request: &ResendRequest,
+        caller: IdentityKey,
+    ) -> Result<Resent, TmError> {
         let key = request.public_key;
+        if self.parties.owner_of(&key) != Some(caller) {
+            tracing::warn!(%key, %caller, "refused a resend for a key the asker has not proven");
+            return Err(TmError::Forbidden(format!(
+                "resend for {key}: the asking TM (identity {caller}) has not proven it holds \
+                 this key; a resend answers only for the asker's own proven keys"
+            )));
+        }
         match request.kind {
             ResendType::Individual => {
                 let hash = request
@@ -329,7 +349,11 @@ impl TransactionManager {
                 Ok(Resent::Individual(copy.encode()))
             }
             ResendType::All => {
-                let url = self.parties.url_of(&key).ok_or(TmError::UnknownRecipients(vec![key]))?;
+                let url = match self.parties.route(&key) {
+                    Route::To { url, .. } => url,
+                    Route::Unknown => return Err(TmError::UnknownRecipients(vec![key])),
+                    Route::InDoubt(why) => return Err(TmError::Unreachable(vec![(key, why)])),
+                };
                 let copies: Vec<Vec<u8>> = self
                     .store
                     .all()?
@@ -339,7 +363,7 @@ impl TransactionManager {
                     .collect();
                 let total = copies.len() as u64;
                 let failures: Vec<String> = stream::iter(copies)
-                    .map(|copy| self.peers.push(&url, copy))
+                    .map(|copy| self.peers.push(&url, copy, caller))
                     .buffer_unordered(RESEND_CONCURRENCY)
                     .filter_map(|r| async move { r.err() })
                     .collect()

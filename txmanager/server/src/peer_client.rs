@@ -1,7 +1,14 @@
-//! [`PeerClient`]: HTTP(S) calls to other TMs' P2P APIs. One connection pool per peer, so that
-//! in TLS mode each peer's certificate is checked against what is known of that peer.
+//! [`PeerClient`]: signed HTTP(S) calls to other TMs' P2P APIs, whose answers must be signed
+//! by the TM expected to answer. One connection pool per peer, so that in TLS mode each
+//! peer's certificate is checked against what is known of that peer.
 
-use crate::tls::ClientTls;
+use crate::{
+    auth::{
+        signed::{verify_response, RequestSignature},
+        Identity, IdentityKey,
+    },
+    tls::ClientTls,
+};
 use parking_lot::Mutex;
 use std::{collections::HashMap, net::IpAddr, sync::Arc, time::Duration};
 use veil_tm_api::{PartyInfo, ResendRequest, ResendResponse};
@@ -9,9 +16,14 @@ use veil_tm_api::{PartyInfo, ResendRequest, ResendResponse};
 /// How long a peer may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle pooled connections are closed before a peer's server would close them (its
+/// `HEADER_READ_TIMEOUT` also bounds idle keep-alive connections), so a request never starts
+/// on a connection the server is closing.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Calls to peers.
 pub struct PeerClient {
+    identity: Arc<Identity>,
     local_address: Option<IpAddr>,
     tls: Option<Arc<ClientTls>>,
     clients: Mutex<HashMap<String, reqwest::Client>>,
@@ -25,11 +37,26 @@ impl std::fmt::Debug for PeerClient {
     }
 }
 
+/// A verified answer: who signed it, when our request was signed (unix ms), and the body.
+#[derive(Debug)]
+pub struct Answer {
+    /// The answering TM's identity.
+    pub identity: IdentityKey,
+    /// Our request's timestamp.
+    pub signed_ms: u64,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
 impl PeerClient {
-    /// A client whose connections leave from `local_address` (so whitelists see our own P2P
-    /// address) and, with `tls`, speak TLS as configured.
-    pub fn new(local_address: Option<IpAddr>, tls: Option<Arc<ClientTls>>) -> Self {
-        Self { local_address, tls, clients: Mutex::default() }
+    /// A client signing as `identity`, whose connections leave from `local_address` (so
+    /// whitelists see our own P2P address) and, with `tls`, speak TLS as configured.
+    pub fn new(
+        identity: Arc<Identity>,
+        local_address: Option<IpAddr>,
+        tls: Option<Arc<ClientTls>>,
+    ) -> Self {
+        Self { identity, local_address, tls, clients: Mutex::default() }
     }
 
     fn client(&self, url: &str) -> Result<reqwest::Client, String> {
@@ -40,6 +67,7 @@ impl PeerClient {
         let mut builder = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .tcp_nodelay(true)
             .local_address(self.local_address);
         if let Some(tls) = &self.tls {
@@ -50,51 +78,72 @@ impl PeerClient {
         Ok(client)
     }
 
+    /// Posts a signed request; a success must be signed by the answering TM (by `expected`,
+    /// when given).
     async fn post(
         &self,
         url: &str,
         path: &str,
-        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, String> {
-        let response = build(self.client(url)?.post(format!("{url}{path}")))
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            Err(format!("{status}: {text}"))
+        content_type: &str,
+        body: Vec<u8>,
+        expected: Option<IdentityKey>,
+    ) -> Result<Answer, String> {
+        let signed = RequestSignature::sign(&self.identity, "POST", path, &body);
+        let mut request = self
+            .client(url)?
+            .post(format!("{url}{path}"))
+            .header("content-type", content_type)
+            .body(body);
+        for (name, value) in signed.headers() {
+            request = request.header(name, value);
         }
+        let response = request.send().await.map_err(|e| describe(&e))?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.bytes().await.map_err(|e| describe(&e))?;
+        if !status.is_success() {
+            return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+        }
+        let identity =
+            verify_response(&headers, &signed.signature, status.as_u16(), &body, expected)
+                .map_err(|e| format!("{url} answered {status} without a valid signature: {e}"))?;
+        Ok(Answer { identity, signed_ms: signed.timestamp_ms, body })
     }
 
-    /// `POST /push`: stores a copy of a payload at the peer.
-    pub async fn push(&self, url: &str, encoded: Vec<u8>) -> Result<(), String> {
-        self.post(url, "/push", |r| {
-            r.header("content-type", "application/octet-stream").body(encoded)
-        })
-        .await
-        .map(drop)
+    /// `POST /push`: stores a copy of a payload at the peer, which must answer as `owner`.
+    pub async fn push(
+        &self,
+        url: &str,
+        encoded: Vec<u8>,
+        owner: IdentityKey,
+    ) -> Result<(), String> {
+        self.post(url, "/push", "application/octet-stream", encoded, Some(owner)).await.map(drop)
     }
 
-    /// `POST /partyinfo`: tells the peer what we know; answers what it knows.
-    pub async fn party_info(&self, url: &str, ours: &PartyInfo) -> Result<PartyInfo, String> {
-        self.post(url, "/partyinfo", |r| r.json(ours))
-            .await?
-            .json()
-            .await
-            .map_err(|e| e.to_string())
+    /// `POST /partyinfo`: tells the peer what we know; answers who it is, when we asked, and
+    /// what it knows.
+    pub async fn party_info(
+        &self,
+        url: &str,
+        ours: &PartyInfo,
+    ) -> Result<(IdentityKey, u64, PartyInfo), String> {
+        let body = serde_json::to_vec(ours).map_err(|e| e.to_string())?;
+        let answer = self.post(url, "/partyinfo", "application/json", body, None).await?;
+        let info = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
+        Ok((answer.identity, answer.signed_ms, info))
     }
 
-    /// `POST /partyinfo/validate`: asks the peer to open a key-ownership challenge.
-    pub async fn validate(&self, url: &str, challenge: Vec<u8>) -> Result<Vec<u8>, String> {
-        let response = self
-            .post(url, "/partyinfo/validate", |r| {
-                r.header("content-type", "application/octet-stream").body(challenge)
-            })
+    /// `POST /partyinfo/validate`: asks the peer, which must answer as `claimant`, to open a
+    /// key-ownership challenge; answers the plaintext and when we asked.
+    pub async fn validate(
+        &self,
+        url: &str,
+        challenge: Vec<u8>,
+        claimant: IdentityKey,
+    ) -> Result<(Vec<u8>, u64), String> {
+        let answer = self
+            .post(url, "/partyinfo/validate", "application/octet-stream", challenge, Some(claimant))
             .await?;
-        response.bytes().await.map(|b| b.to_vec()).map_err(|e| e.to_string())
+        Ok((answer.body.to_vec(), answer.signed_ms))
     }
 
     /// `POST /resend`.
@@ -103,11 +152,9 @@ impl PeerClient {
         url: &str,
         request: &ResendRequest,
     ) -> Result<ResendResponse, String> {
-        self.post(url, "/resend", |r| r.json(request))
-            .await?
-            .json()
-            .await
-            .map_err(|e| e.to_string())
+        let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+        let answer = self.post(url, "/resend", "application/json", body, None).await?;
+        serde_json::from_slice(&answer.body).map_err(|e| e.to_string())
     }
 }
 

@@ -12,7 +12,18 @@
 //!
 //! Errors answer 400 (bad input), 404 (not a recipient) or 409 (an enclave refusal) with the
 //! enclave's message; the client turns them back into [`EnclaveError`]s.
+//!
+//! Every `POST` must be signed by the identity of a TM the enclave's configuration lists
+//! (`servedIdentities`; see `auth::signed`): an unsigned call is a 401, another TM's a 403.
+//! Signatures authenticate the TM without a PKI, with the key it already has; they do not hide
+//! the plaintext on the wire, so an enclave on another host is served over `https://` with an
+//! `sslConfig` (Tessera's TLS settings) on both sides.
 
+use crate::{
+    auth::{require_signed, signed::RequestSignature, Authenticator, Identity, IdentityKey},
+    tls::ClientTls,
+};
+use axum::middleware;
 use axum::{
     body::Bytes,
     extract::State,
@@ -22,7 +33,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 use veil_enclave::{Enclave, EnclaveError, EncodedPayload, LocalEnclave, TmPublicKey};
 use veil_tm_api::{Base64Bytes, UPCHECK};
 use zeroize::Zeroizing;
@@ -71,11 +82,13 @@ fn decode(data: &Base64Bytes) -> Result<EncodedPayload, Refusal> {
     EncodedPayload::decode(&data.0).map_err(|e| Refusal(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
-/// The enclave server's routes.
-pub fn router(enclave: Arc<LocalEnclave>) -> Router {
-    Router::new()
-        .route("/upcheck", get(|| async { UPCHECK }))
-        .route("/public", get(|State(e): State<Arc<LocalEnclave>>| async move { Json(e.public_keys()) }))
+/// The largest request body the enclave reads.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The enclave server's routes; its `POST`s serve only the `served` TMs.
+pub fn router(enclave: Arc<LocalEnclave>, served: HashSet<IdentityKey>) -> Router {
+    let authenticator = Authenticator::new(None, BODY_LIMIT, Some(served));
+    let signed = Router::new()
         .route(
             "/encrypt",
             post(|State(e): State<Arc<LocalEnclave>>, Json(r): Json<EncryptRequest>| async move {
@@ -97,12 +110,22 @@ pub fn router(enclave: Arc<LocalEnclave>) -> Router {
                 Ok::<_, Refusal>(payload.encode())
             }),
         )
+        .layer(middleware::from_fn_with_state(authenticator, require_signed))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+    Router::new()
+        .route("/upcheck", get(|| async { UPCHECK }))
+        .route(
+            "/public",
+            get(|State(e): State<Arc<LocalEnclave>>| async move { Json(e.public_keys()) }),
+        )
+        .merge(signed)
         .with_state(enclave)
 }
 
 /// An [`Enclave`] in another process. Its calls block: run them off the async workers.
 pub struct RemoteEnclave {
     url: String,
+    identity: Arc<Identity>,
     client: reqwest::Client,
     runtime: tokio::runtime::Handle,
     keys: Vec<TmPublicKey>,
@@ -115,10 +138,21 @@ impl std::fmt::Debug for RemoteEnclave {
 }
 
 impl RemoteEnclave {
-    /// Connects to the enclave at `url` (`http://host:port`) and reads its public keys.
-    pub async fn connect(url: &str) -> Result<Self, EnclaveError> {
+    /// Connects to the enclave at `url` (`http://host:port`, or `https://` with `tls`) as the
+    /// TM `identity`, and reads its public keys.
+    pub async fn connect(
+        url: &str,
+        identity: Arc<Identity>,
+        tls: Option<&ClientTls>,
+    ) -> Result<Self, EnclaveError> {
         let url = url.trim_end_matches('/').to_string();
-        let client = reqwest::Client::new();
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = tls {
+            let authority = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            builder = builder
+                .use_preconfigured_tls(tls.config_for(authority).map_err(EnclaveError::Remote)?);
+        }
+        let client = builder.build().map_err(|e| EnclaveError::Remote(format!("{url}: {e}")))?;
         let keys: Vec<TmPublicKey> = client
             .get(format!("{url}/public"))
             .send()
@@ -131,11 +165,22 @@ impl RemoteEnclave {
         if keys.is_empty() {
             return Err(EnclaveError::Remote(format!("{url} holds no keys")));
         }
-        Ok(Self { url, client, runtime: tokio::runtime::Handle::current(), keys })
+        Ok(Self { url, identity, client, runtime: tokio::runtime::Handle::current(), keys })
     }
 
     fn call(&self, path: &str, body: &impl Serialize) -> Result<Vec<u8>, EnclaveError> {
-        let request = self.client.post(format!("{}{path}", self.url)).json(body);
+        let body = Zeroizing::new(
+            serde_json::to_vec(body).map_err(|e| EnclaveError::Remote(e.to_string()))?,
+        );
+        let signed = RequestSignature::sign(&self.identity, "POST", path, &body);
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in signed.headers() {
+            request = request.header(name, value);
+        }
         self.runtime.block_on(async {
             let response = request
                 .send()

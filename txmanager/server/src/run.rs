@@ -2,10 +2,12 @@
 //! discovery.
 
 use crate::{
-    api, discovery,
+    api,
+    auth::{Authenticator, Identity},
+    discovery,
     enclave_handle::EnclaveHandle,
     manager::TransactionManager,
-    party::{normalize, PartyStore},
+    party::{normalize, PartyStore, PeerLimits},
     peer_client::PeerClient,
     remote_enclave::RemoteEnclave,
     serve::Listener,
@@ -16,6 +18,7 @@ use eyre::{eyre, WrapErr};
 use std::{collections::HashSet, net::IpAddr, sync::Arc, time::Duration};
 use veil_config::{KeysConfig, ServerAddress, ServerConfig, TmApp, TmConfig};
 use veil_enclave::{keyfile, KeyPair, LocalEnclave};
+use zeroize::Zeroizing;
 
 /// Party info is exchanged this often unless `partyInfoInterval` (ms) says otherwise.
 const DEFAULT_PARTY_INFO_INTERVAL: Duration = Duration::from_secs(5);
@@ -40,7 +43,48 @@ pub fn load_keys(keys: &KeysConfig) -> eyre::Result<Vec<KeyPair>> {
         .collect()
 }
 
-fn host_of(address: &str) -> String {
+/// The TM's identity: the configured one, or the one kept in the storage directory.
+pub fn load_identity(config: &TmConfig) -> eyre::Result<Identity> {
+    match &config.identity {
+        Some(id) => {
+            let password = match &id.password_file {
+                None => None,
+                Some(path) => Some(Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .wrap_err_with(|| format!("reading {}", path.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                )),
+            };
+            let password = password.as_deref().map(String::as_str).filter(|p| !p.is_empty());
+            Ok(Identity::load(&id.private_key_path, id.public_key_path.as_deref(), password)?)
+        }
+        None => Ok(Identity::load_or_create(&config.storage.path)?),
+    }
+}
+
+/// The P2P property `name` as a number, if set.
+fn property(server: &ServerConfig, name: &str) -> eyre::Result<Option<u64>> {
+    server
+        .properties
+        .get(name)
+        .map(|v| v.parse().map_err(|_| eyre!("P2P property {name}: {v:?} is not a number")))
+        .transpose()
+}
+
+/// The client TLS of the `ENCLAVE` server entry, when it has an `sslConfig`.
+pub fn enclave_tls(server: &ServerConfig) -> eyre::Result<Option<ClientTls>> {
+    match &server.ssl_config {
+        None => Ok(None),
+        Some(ssl) => ClientTls::from_config(ssl, &host_of(&server.server_address))
+            .map_err(|e| eyre!("ENCLAVE sslConfig: {e}")),
+    }
+}
+
+/// The host of an `http(s)://host:port` address (`localhost` otherwise).
+pub fn host_of(address: &str) -> String {
     match address.parse::<ServerAddress>() {
         Ok(ServerAddress::Http { authority, .. }) => authority
             .rsplit_once(':')
@@ -70,11 +114,16 @@ async fn whitelist(config: &TmConfig) -> eyre::Result<HashSet<IpAddr>> {
 
 /// Runs the TM until interrupted.
 pub async fn run(config: TmConfig) -> eyre::Result<()> {
+    let identity = Arc::new(load_identity(&config)?);
     let enclave = match config.server(TmApp::Enclave) {
         Some(server) => EnclaveHandle::Remote(Arc::new(
-            RemoteEnclave::connect(&server.server_address)
-                .await
-                .wrap_err("connecting to the enclave")?,
+            RemoteEnclave::connect(
+                &server.server_address,
+                identity.clone(),
+                enclave_tls(server)?.as_ref(),
+            )
+            .await
+            .wrap_err("connecting to the enclave")?,
         )),
         None => {
             let keys = config.keys.as_ref().ok_or_else(|| eyre!("no keys configured"))?;
@@ -96,12 +145,19 @@ pub async fn run(config: TmConfig) -> eyre::Result<()> {
         None => (None, None),
     };
     let local_ip = host.parse::<IpAddr>().ok().filter(|ip| !ip.is_unspecified());
-    let peers = Arc::new(PeerClient::new(local_ip, client_tls));
+    let peers = Arc::new(PeerClient::new(identity.clone(), local_ip, client_tls));
+    let defaults = PeerLimits::default();
+    let limits = PeerLimits {
+        max_peers: property(p2p, "maxPeers")?.map_or(defaults.max_peers, |n| n as usize),
+        expiry: property(p2p, "peerExpiryMillis")?.map_or(defaults.expiry, Duration::from_millis),
+    };
     let parties = Arc::new(PartyStore::new(
         &p2p.server_address,
+        identity.public(),
         enclave.public_keys(),
         config.peer.iter().map(|p| p.url.clone()),
         !config.disable_peer_discovery,
+        limits,
     ));
     let manager = Arc::new(TransactionManager::new(
         enclave,
@@ -112,13 +168,14 @@ pub async fn run(config: TmConfig) -> eyre::Result<()> {
         config.payload_size_limit,
     ));
     let allowed = if config.use_white_list { Some(whitelist(&config).await?) } else { None };
+    let authenticator = Authenticator::new(Some(identity.clone()), api::body_limit(&manager), None);
 
     let mut servers = Vec::new();
     for server in config.server_configs.iter().filter(|s| s.enabled) {
         let router = match server.app {
             TmApp::Q2T => api::q2t::router(manager.clone()),
             TmApp::ThirdParty => api::third_party::router(manager.clone(), server.cors.as_ref()),
-            TmApp::P2P => api::p2p::router(manager.clone(), allowed.clone()),
+            TmApp::P2P => api::p2p::router(manager.clone(), authenticator.clone(), allowed.clone()),
             TmApp::Enclave => continue,
         };
         let tls = if server.app == TmApp::P2P { server_tls.clone() } else { None };
@@ -128,14 +185,12 @@ pub async fn run(config: TmConfig) -> eyre::Result<()> {
         tracing::info!(app = ?server.app, address = %listener.describe(), "serving");
         servers.push(tokio::spawn(listener.serve(router)));
     }
-    let interval = p2p
-        .properties
-        .get("partyInfoInterval")
-        .and_then(|ms| ms.parse().ok())
+    let interval = property(p2p, "partyInfoInterval")?
         .map_or(DEFAULT_PARTY_INFO_INTERVAL, Duration::from_millis);
     let discovery = tokio::spawn(discovery::run(manager.clone(), interval));
     tracing::info!(
         url = %normalize(&p2p.server_address),
+        identity = %identity.public(),
         keys = ?manager.local_keys().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "veil-tm ready"
     );

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::{send_request, wait_for, Tm};
+use support::{identity_of, send_request, signed_post_json, wait_for, Tm};
 use veil_enclave::EncodedPayload;
 use veil_tm_api::{ResendRequest, ResendType};
 
@@ -49,12 +49,15 @@ async fn discovery_reaches_peers_of_peers_unless_disabled() {
     // INDIVIDUAL resend: B's copy only.
     let request =
         ResendRequest { kind: ResendType::Individual, public_key: b.key, key: Some(sent.key) };
-    let copy = http.post(format!("{}/resend", a.p2p_url)).json(&request).send().await.unwrap();
+    let as_b = identity_of(&b);
+    let copy = signed_post_json(&http, &as_b, &a.p2p_url, "/resend", &request).await;
     assert_eq!(copy.status(), 200);
     let copy = EncodedPayload::decode(&copy.bytes().await.unwrap()).unwrap();
     assert_eq!((copy.hash(), copy.recipients()), (sent.key, vec![b.key]));
     let outsider =
         ResendRequest { kind: ResendType::Individual, public_key: closed.key, key: Some(sent.key) };
-    let refused = http.post(format!("{}/resend", a.p2p_url)).json(&outsider).send().await.unwrap();
-    assert_eq!(refused.status(), 404);
+    let refused = signed_post_json(&http, &as_b, &a.p2p_url, "/resend", &outsider).await;
+    assert_eq!(refused.status(), 403, "B may not ask for the closed TM's copy");
+    let unsigned = http.post(format!("{}/resend", a.p2p_url)).json(&request).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
 }

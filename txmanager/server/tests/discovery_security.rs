@@ -1,67 +1,324 @@
-//! Who a TM believes and serves: a TM announcing someone else's key is not believed, a peer
-//! outside the whitelist is refused.
+//! Who a TM believes and serves: a fake TM relaying a key-ownership challenge to the key's
+//! holder is refused by the holder and the key does not move; unsigned, mis-signed, stale and
+//! replayed announcements change nothing; a flood of peer URLs is bounded and dead peers are
+//! dropped; a peer outside the whitelist is refused.
 
 mod support;
 
-use axum::{routing::post, Router};
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{StatusCode, Uri},
+    middleware,
+    routing::post,
+    Json, Router,
+};
+use parking_lot::Mutex;
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Arc,
 };
-use support::{get_json, send_request, wait_for, Tm};
-use veil_tm_api::{KeyUrl, KeysResponse, PartyInfo};
+use support::{get_json, send_request, signed_post, signed_post_json, wait_for, Tm};
+use veil_enclave::TmPublicKey;
+use veil_tm_api::{KeyUrl, KeysResponse, PartyInfo, PeerUrl};
+use veil_txmanager::auth::{require_signed, signed::RequestSignature, Authenticator, Identity};
 
-/// A fake TM that claims keys it does not hold: it answers every ownership challenge with
-/// made-up bytes, and counts the challenges.
-async fn rogue() -> (String, Arc<AtomicUsize>) {
-    let challenges = Arc::new(AtomicUsize::new(0));
-    let counter = challenges.clone();
-    let router = Router::new().route(
+/// A fake TM with its own identity (it signs its requests and answers as the real software
+/// does) that claims a key it does not hold, relays every ownership challenge to the key's
+/// real holder, and counts what reaches it.
+struct Fake {
+    url: String,
+    identity: Arc<Identity>,
+    relays: Arc<Mutex<Vec<(u16, String)>>>,
+    pushes: Arc<AtomicUsize>,
+}
+
+#[derive(Clone)]
+struct FakeState {
+    url: String,
+    identity: Arc<Identity>,
+    claimed: TmPublicKey,
+    holder: String,
+    peers: Vec<String>,
+    relays: Arc<Mutex<Vec<(u16, String)>>>,
+    pushes: Arc<AtomicUsize>,
+}
+
+impl FakeState {
+    fn info(&self) -> PartyInfo {
+        PartyInfo {
+            url: self.url.clone(),
+            peers: self.peers.iter().map(|url| PeerUrl { url: url.clone() }).collect(),
+            keys: vec![KeyUrl { key: self.claimed, url: self.url.clone() }],
+        }
+    }
+}
+
+async fn fake_party_info(State(fake): State<FakeState>) -> Json<PartyInfo> {
+    Json(fake.info())
+}
+
+async fn fake_validate(State(fake): State<FakeState>, body: Bytes) -> (StatusCode, Vec<u8>) {
+    let http = reqwest::Client::new();
+    let octets = "application/octet-stream";
+    let answer = signed_post(
+        &http,
+        &fake.identity,
+        &fake.holder,
         "/partyinfo/validate",
-        post(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async { vec![0u8; 67] }
-        }),
-    );
+        octets,
+        body.to_vec(),
+    )
+    .await;
+    let status = answer.status();
+    let bytes = answer.bytes().await.unwrap_or_default().to_vec();
+    fake.relays.lock().push((status.as_u16(), String::from_utf8_lossy(&bytes).into_owned()));
+    (status, bytes)
+}
+
+async fn fake_push(State(fake): State<FakeState>) -> StatusCode {
+    fake.pushes.fetch_add(1, Ordering::SeqCst);
+    StatusCode::CREATED
+}
+
+/// Starts a fake TM claiming `claimed`, relaying challenges to `holder`'s P2P URL and
+/// listing `peers` as its own.
+async fn fake_tm(claimed: TmPublicKey, holder: &str, peers: Vec<String>) -> Fake {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let identity = Arc::new(Identity::generate());
+    let state = FakeState {
+        url: url.clone(),
+        identity: identity.clone(),
+        claimed,
+        holder: holder.to_string(),
+        peers,
+        relays: Arc::default(),
+        pushes: Arc::default(),
+    };
+    let fake = Fake {
+        url,
+        identity: identity.clone(),
+        relays: state.relays.clone(),
+        pushes: state.pushes.clone(),
+    };
+    let authenticator = Authenticator::new(Some(identity), 1 << 20, None);
+    let router = Router::new()
+        .route("/partyinfo", post(fake_party_info))
+        .route("/partyinfo/validate", post(fake_validate))
+        .route("/push", post(fake_push))
+        .layer(middleware::from_fn_with_state(authenticator, require_signed))
+        .with_state(state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    fake
+}
+
+impl Fake {
+    /// Announces to the TM at `url` that the fake holds its claimed key.
+    async fn announce(&self, url: &str, claimed: TmPublicKey) -> reqwest::Response {
+        let claim = PartyInfo {
+            url: self.url.clone(),
+            peers: vec![],
+            keys: vec![KeyUrl { key: claimed, url: self.url.clone() }],
+        };
+        signed_post_json(&reqwest::Client::new(), &self.identity, url, "/partyinfo", &claim).await
+    }
+}
+
+/// A server that records the path of every request and answers 404: where a TM's requests
+/// to flooded or unproven URLs would land.
+async fn sink() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    let router = Router::new().fallback(move |uri: Uri| {
+        record.lock().push(uri.path().to_string());
+        async { StatusCode::NOT_FOUND }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    (url, challenges)
+    (url, seen)
+}
+
+fn log_of(tm: &Tm) -> String {
+    std::fs::read_to_string(tm.log_path()).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tm_announcing_another_tms_key_is_not_believed() {
+async fn a_relayed_ownership_challenge_does_not_move_a_key() {
     let root = tempfile::tempdir().unwrap();
     let mut a = Tm::new(root.path(), "a", "127.0.0.1", false);
     let mut b = Tm::new(root.path(), "b", "127.0.0.1", false);
     a.start().await;
+    b.start().await;
     let http = reqwest::Client::new();
-    let (rogue_url, challenges) = rogue().await;
-    let claim = PartyInfo {
-        url: rogue_url.clone(),
-        peers: vec![],
-        keys: vec![KeyUrl { key: b.key, url: rogue_url.clone() }],
-    };
-    let post_claim = || http.post(format!("{}/partyinfo", a.p2p_url)).json(&claim).send();
-    assert!(post_claim().await.unwrap().status().is_success());
-    assert_eq!(challenges.load(Ordering::SeqCst), 1, "A challenged the claim");
+    let fake = fake_tm(b.key, &b.p2p_url, vec![]).await;
+
+    // Before A knows B: the fake claims B's key and relays A's challenge to B, which refuses
+    // to open a challenge naming another identity. A does not believe the fake.
+    assert!(fake.announce(&a.p2p_url, b.key).await.status().is_success());
+    let relays = fake.relays.lock().clone();
+    assert!(!relays.is_empty(), "A challenged the claim");
+    assert!(
+        relays.iter().all(|(status, text)| *status == 400 && text.contains("a relayed claim")),
+        "B opened a relayed challenge: {relays:?}"
+    );
+    assert!(log_of(&b).contains("refused an ownership challenge for another identity"));
     let info = a.party_info(&http).await.unwrap();
-    assert!(!info.keys.iter().any(|k| k.key == b.key), "A believed the rogue: {info:?}");
-    let request = send_request(b"for B only", vec![b.key]);
-    let refused = a.q2t().send(&request).await.unwrap_err().to_string();
+    assert!(!info.keys.iter().any(|k| k.key == b.key), "A believed the fake: {info:?}");
+    let to_b = send_request(b"for B only", vec![b.key]);
+    let refused = a.q2t().send(&to_b).await.unwrap_err().to_string();
     assert!(refused.contains("404") && refused.contains(&b.key.to_string()), "{refused}");
 
-    // The real B proves its key; a second rogue claim does not move it.
+    // The real B proves its key to A; the fake's claims no longer even get a challenge, and
+    // every send goes to B.
+    b.kill();
     b.add_peer(&a.p2p_url.clone());
     b.start().await;
     a.wait_knows(&http, &b.key, &b.p2p_url).await;
-    assert!(post_claim().await.unwrap().status().is_success());
-    assert_eq!(challenges.load(Ordering::SeqCst), 2);
-    let info = a.party_info(&http).await.unwrap();
-    let b_at: Vec<&str> =
-        info.keys.iter().filter(|k| k.key == b.key).map(|k| k.url.as_str()).collect();
-    assert_eq!(b_at, vec![b.p2p_url.as_str()]);
-    a.q2t().send(&request).await.unwrap();
+    let relayed_before = fake.relays.lock().len();
+    assert!(fake.announce(&a.p2p_url, b.key).await.status().is_success());
+    wait_for(10, "A to refuse the fake's claim on B's key", || async {
+        log_of(&a).contains("key claim refused: the key is held by another identity")
+    })
+    .await;
+    assert_eq!(fake.relays.lock().len(), relayed_before, "a held key was challenged again");
+    for i in 0..5u8 {
+        let sent = a.q2t().send(&send_request(&[i; 8], vec![b.key])).await.unwrap();
+        assert_eq!(b.q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0, [i; 8]);
+    }
+    assert_eq!(fake.pushes.load(Ordering::SeqCst), 0, "a payload went to the fake");
+    let b_at: Vec<String> = a
+        .party_info(&http)
+        .await
+        .unwrap()
+        .keys
+        .into_iter()
+        .filter(|k| k.key == b.key)
+        .map(|k| k.url)
+        .collect();
+    assert_eq!(b_at, vec![b.p2p_url.clone()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_missigned_stale_and_replayed_announcements_change_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a = Tm::new(root.path(), "a", "127.0.0.1", false);
+    a.start().await;
+    let (sink_url, seen) = sink().await;
+    let http = reqwest::Client::new();
+    let stranger = Identity::generate();
+    let announcement = |name: &str| {
+        let url = format!("{sink_url}/{name}");
+        let key = TmPublicKey([9; 32]);
+        serde_json::to_vec(&PartyInfo {
+            url: url.clone(),
+            peers: vec![],
+            keys: vec![KeyUrl { key, url }],
+        })
+        .unwrap()
+    };
+    let post = |body: Vec<u8>, signed: Option<RequestSignature>| {
+        let mut request = http
+            .post(format!("{}/partyinfo", a.p2p_url))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in signed.iter().flat_map(|s| s.headers()) {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let refusals = [
+        ("unsigned", None, "unsigned request"),
+        (
+            "missigned",
+            Some(RequestSignature::sign(&stranger, "POST", "/partyinfo", &announcement("other"))),
+            "bad signature",
+        ),
+        (
+            "stale",
+            Some(RequestSignature::sign_at(
+                &stranger,
+                "POST",
+                "/partyinfo",
+                &announcement("stale"),
+                veil_txmanager::auth::signed::now_ms() - 120_000,
+            )),
+            "stale request",
+        ),
+    ];
+    for (name, signature, message) in refusals {
+        let response = post(announcement(name), signature).await.unwrap();
+        assert_eq!(response.status(), 401, "{name}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(message), "{name}: {text}");
+    }
+    let valid = RequestSignature::sign(&stranger, "POST", "/partyinfo", &announcement("valid"));
+    assert_eq!(post(announcement("valid"), Some(valid.clone())).await.unwrap().status(), 200);
+    let replay = post(announcement("valid"), Some(valid)).await.unwrap();
+    assert_eq!(replay.status(), 401);
+    assert!(replay.text().await.unwrap().contains("replayed request"));
+
+    // A challenged the valid announcement's claim at its URL (and will contact it as a
+    // candidate); it never contacted the URLs of the refused ones.
+    wait_for(10, "A to contact the validly announced URL", || async {
+        seen.lock().iter().any(|p| p.starts_with("/valid/"))
+    })
+    .await;
+    wait_for(10, "A to drop the URL that does not answer", || async {
+        log_of(&a).contains("dropped a peer that does not answer")
+    })
+    .await;
+    let contacted = seen.lock().clone();
+    assert!(
+        contacted.iter().all(|p| p.starts_with("/valid/")),
+        "A acted on a refused announcement: {contacted:?}"
+    );
+    assert!(!a.party_info(&http).await.unwrap().keys.iter().any(|k| k.key == TmPublicKey([9; 32])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_peer_urls_is_bounded_and_dead_peers_are_dropped() {
+    let root = tempfile::tempdir().unwrap();
+    let (sink_url, seen) = sink().await;
+    let flood: Vec<String> = (0..300).map(|i| format!("{sink_url}/flood{i}")).collect();
+    let fake = fake_tm(TmPublicKey([8; 32]), &sink_url, flood).await;
+    let mut a = Tm::new(root.path(), "a", "127.0.0.1", false);
+    a.add_peer(&fake.url);
+    a.config["serverConfigs"][1]["properties"]["maxPeers"] = "20".into();
+    a.start().await;
+
+    // A stranger's signed announcement listing 200 URLs: a TM learns peers only from the
+    // answers of peers it asked, so none of them is contacted.
+    let stranger = Identity::generate();
+    let posted = PartyInfo {
+        url: format!("{sink_url}/stranger"),
+        peers: (0..200).map(|i| PeerUrl { url: format!("{sink_url}/posted{i}") }).collect(),
+        keys: vec![],
+    };
+    let http = reqwest::Client::new();
+    let answer = signed_post_json(&http, &stranger, &a.p2p_url, "/partyinfo", &posted).await;
+    assert_eq!(answer.status(), 200);
+
+    // The fake (a configured peer) answers with 300 URLs: A holds at most 20 peers, tries
+    // each flooded URL once, drops it and does not learn it again within the expiry.
+    wait_for(30, "A to try 60 of the flooded URLs", || async {
+        seen.lock().iter().filter(|p| p.starts_with("/flood")).count() >= 60
+    })
+    .await;
+    let log = log_of(&a);
+    assert!(log.contains("peer list full (maxPeers)"), "A never hit its peer bound");
+    assert!(log.contains("dropped a peer that does not answer"));
+    let contacted = seen.lock().clone();
+    let mut flooded: Vec<&String> = contacted.iter().filter(|p| p.starts_with("/flood")).collect();
+    let total = flooded.len();
+    flooded.sort();
+    flooded.dedup();
+    assert_eq!(flooded.len(), total, "a dropped URL was contacted again");
+    assert!(!contacted.iter().any(|p| p.starts_with("/posted")), "A contacted a posted URL");
+    // The dead URLs are not passed on to others.
+    let view = a.party_info(&http).await.unwrap();
+    assert!(!view.peers.iter().any(|p| p.url.starts_with(&sink_url)), "{view:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

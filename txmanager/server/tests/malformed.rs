@@ -5,9 +5,10 @@ mod support;
 
 use bytes::Bytes;
 use http::Method;
-use support::{post_json, send_request, Tm};
+use support::{identity_of, send_request, signed_post, signed_post_json, Tm};
 use veil_enclave::KeyPair;
 use veil_tm_api::{ResendRequest, ResendResponse, ResendType, TmClient};
+use veil_txmanager::auth::Identity;
 
 async fn call(
     client: &TmClient,
@@ -126,14 +127,15 @@ async fn malformed_requests_get_4xx_with_a_message_and_the_tm_keeps_serving() {
         assert!(text.contains(&message), "{method} {path}: {text:?} lacks {message:?}");
     }
     let p2p = reqwest::Client::new();
+    let stranger = Identity::generate();
     for (path, message) in [("/push", "not a Veil payload"), ("/partyinfo/validate", "bad magic")] {
-        let response =
-            p2p.post(format!("{}{path}", a.p2p_url)).body(vec![0u8; 40]).send().await.unwrap();
+        let octets = "application/octet-stream";
+        let response = signed_post(&p2p, &stranger, &a.p2p_url, path, octets, vec![0u8; 40]).await;
         assert_eq!(response.status(), 400, "{path}");
         assert!(response.text().await.unwrap().contains(message), "{path}");
     }
     let response =
-        p2p.post(format!("{}/partyinfo", a.p2p_url)).json(&"not party info").send().await.unwrap();
+        signed_post_json(&p2p, &stranger, &a.p2p_url, "/partyinfo", &"not party info").await;
     assert_eq!(response.status(), 400);
 
     // A body far beyond the limit: the TM answers 413 and closes without reading it all, so
@@ -169,11 +171,13 @@ async fn a_send_to_an_unreachable_recipient_fails_naming_it_and_stores_nothing()
     // A holds nothing for B: a resend of everything B is party to pushes none.
     b.start().await;
     let resend = ResendRequest { kind: ResendType::All, public_key: b.key, key: None };
-    let resend_url = format!("{}/resend", a.p2p_url);
-    let answer: ResendResponse = post_json(&http, &resend_url, &resend).await;
-    assert_eq!(answer.total, 0);
+    let as_b = identity_of(&b);
+    let resend_all = || async {
+        let answer = signed_post_json(&http, &as_b, &a.p2p_url, "/resend", &resend).await;
+        answer.json::<ResendResponse>().await.unwrap()
+    };
+    assert_eq!(resend_all().await.total, 0);
     // With B up, the same send goes through and the resend finds it.
     a.q2t().send(&request).await.unwrap();
-    let answer: ResendResponse = post_json(&http, &resend_url, &resend).await;
-    assert_eq!(answer.total, 1);
+    assert_eq!(resend_all().await.total, 1);
 }

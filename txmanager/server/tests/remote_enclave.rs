@@ -1,13 +1,17 @@
 //! Remote enclave mode: a `veil-tm enclave` process holds the keys and a TM without keys uses
 //! it. The TM's configuration and memory never hold the private key; the enclave's memory does
-//! (which shows the memory search finds a key where there is one).
+//! (which shows the memory search finds a key where there is one). The enclave serves only
+//! the TM identities its configuration lists.
 
 mod support;
 
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
-use support::{free_port, send_request, wait_for, Tm, BIN};
+use support::{free_port, send_request, signed_post_json, veil_tm, wait_for, Tm, BIN};
+use veil_enclave::EncodedPayload;
 use veil_testkit::memory_contains;
+use veil_tm_api::{Base64Bytes, ResendRequest, ResendType};
+use veil_txmanager::auth::Identity;
 
 struct Process(Child);
 
@@ -30,9 +34,27 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
     for file in ["key.key", "key.pub"] {
         std::fs::rename(b.dir.join(file), enclave_dir.join(file)).unwrap();
     }
+    // B's identity, written by keygen and locked with a password; the enclave serves only it.
+    std::fs::write(b.dir.join("identity.password"), "open sesame\n").unwrap();
+    let identity_base = b.dir.join("identity");
+    veil_tm(&[
+        "keygen",
+        "--identity",
+        "--filename",
+        identity_base.to_str().unwrap(),
+        "--password-file",
+        b.dir.join("identity.password").to_str().unwrap(),
+    ]);
+    let b_identity = std::fs::read_to_string(b.dir.join("identity.pub")).unwrap();
+    b.config["identity"] = json!({
+        "privateKeyPath": b.dir.join("identity.key"),
+        "publicKeyPath": b.dir.join("identity.pub"),
+        "passwordFile": b.dir.join("identity.password"),
+    });
     let enclave_url = format!("http://127.0.0.1:{}", free_port("127.0.0.1"));
     let enclave_config = json!({
         "serverConfigs": [{ "app": "ENCLAVE", "serverAddress": enclave_url }],
+        "servedIdentities": [b_identity.trim()],
         "keys": { "keyData": [{
             "privateKeyPath": enclave_dir.join("key.key"),
             "publicKeyPath": enclave_dir.join("key.pub")
@@ -91,4 +113,26 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
         memory_contains(enclave.0.id(), &private),
         "the search did not find the key in the enclave"
     );
+
+    // Anyone else asking the enclave to open B's copy (which /resend or the wire may give
+    // them) is refused: unsigned, 401; signed by a TM the enclave does not serve, 403.
+    let b_key = Identity::load(&b.dir.join("identity.key"), None, Some("open sesame")).unwrap();
+    let resend =
+        ResendRequest { kind: ResendType::Individual, public_key: b.key, key: Some(sent.key) };
+    let copy = signed_post_json(&http, &b_key, &a.p2p_url, "/resend", &resend).await;
+    assert_eq!(copy.status(), 200);
+    let copy = EncodedPayload::decode(&copy.bytes().await.unwrap()).unwrap();
+    let unencrypt = json!({ "data": Base64Bytes(copy.encode()), "providedKey": b.key });
+    let unsigned =
+        http.post(format!("{enclave_url}/unencrypt")).json(&unencrypt).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    assert!(unsigned.text().await.unwrap().contains("unsigned request"));
+    let stranger = Identity::generate();
+    let foreign = signed_post_json(&http, &stranger, &enclave_url, "/unencrypt", &unencrypt).await;
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.text().await.unwrap().contains("not one this server serves"));
+    // B's own identity opens it (what B's TM does).
+    let opened = signed_post_json(&http, &b_key, &enclave_url, "/unencrypt", &unencrypt).await;
+    assert_eq!(opened.status(), 200);
+    assert_eq!(opened.bytes().await.unwrap().as_ref(), b"via the enclave");
 }

@@ -27,13 +27,17 @@ pub struct RemoteIp(pub Option<IpAddr>);
 /// Routes every API has: `/upcheck`, `/version`, `/version/distribution`, `/version/api`,
 /// and a body limit that fits the largest payload in base64 JSON.
 fn common(router: Router<Manager>, manager: &Manager) -> Router<Manager> {
-    let body_limit = manager.payload_limit() / 3 * 4 + 64 * 1024;
     router
         .route("/upcheck", get(|| async { UPCHECK }))
         .route("/version", get(|| async { TM_VERSION }))
         .route("/version/distribution", get(|| async { TM_VERSION }))
         .route("/version/api", get(|| async { Json(API_VERSIONS) }))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(body_limit(manager)))
+}
+
+/// The largest request body read: the largest payload in base64 JSON.
+pub fn body_limit(manager: &Manager) -> usize {
+    manager.payload_limit() / 3 * 4 + 64 * 1024
 }
 
 /// A JSON body like axum's `Json`, but JSON that does not fit the request type is a 400 (as

@@ -1,27 +1,40 @@
-//! The P2P API between TMs: party info and its key challenges, push, resend. With
-//! `useWhiteList`, only the configured peers' addresses are served.
+//! The P2P API between TMs: party info and its key challenges, push, resend, each signed by
+//! the calling TM (`auth`). With `useWhiteList`, only the configured peers' addresses are
+//! served.
 
 use super::{common, JsonBody, Manager, RemoteIp};
-use crate::{discovery, error::TmError, manager::Resent};
+use crate::{
+    auth::{require_signed, Authenticator, Caller},
+    discovery,
+    error::TmError,
+    manager::Resent,
+};
 use axum::{
     body::Bytes,
     extract::{Request, State},
     http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Extension, Json, Router,
 };
 use std::{collections::HashSet, net::IpAddr, sync::Arc};
 use veil_tm_api::{PartyInfo, ResendRequest};
 
-/// The P2P routes; `whitelist`, when set, holds the only addresses served.
-pub fn router(manager: Manager, whitelist: Option<HashSet<IpAddr>>) -> Router {
-    let routes = Router::new()
-        .route("/partyinfo", post(post_party_info).get(get_party_info))
+/// The P2P routes; `whitelist`, when set, holds the only addresses served. Every POST must
+/// be signed by the calling TM's identity and every answer to one is signed by ours.
+pub fn router(
+    manager: Manager,
+    authenticator: Arc<Authenticator>,
+    whitelist: Option<HashSet<IpAddr>>,
+) -> Router {
+    let signed = Router::new()
+        .route("/partyinfo", post(post_party_info))
         .route("/partyinfo/validate", post(validate))
         .route("/push", post(push))
-        .route("/resend", post(resend));
+        .route("/resend", post(resend))
+        .layer(middleware::from_fn_with_state(authenticator, require_signed));
+    let routes = Router::new().route("/partyinfo", get(get_party_info)).merge(signed);
     let router = common(routes, &manager).with_state(manager);
     match whitelist {
         Some(allowed) => {
@@ -49,6 +62,7 @@ async fn only_whitelisted(
 
 async fn post_party_info(
     State(m): State<Manager>,
+    Extension(Caller(identity)): Extension<Caller>,
     JsonBody(theirs): JsonBody<PartyInfo>,
 ) -> Result<Json<PartyInfo>, TmError> {
     if !m.parties().may_announce(&theirs.url) {
@@ -58,7 +72,7 @@ async fn post_party_info(
         )));
     }
     m.parties().learn_peer(&theirs.url);
-    discovery::merge(&m, &theirs.url, &theirs).await;
+    discovery::merge(&m, identity, &theirs).await;
     Ok(Json(m.parties().info()))
 }
 
@@ -77,9 +91,10 @@ async fn push(State(m): State<Manager>, body: Bytes) -> Result<impl IntoResponse
 
 async fn resend(
     State(m): State<Manager>,
+    Extension(Caller(caller)): Extension<Caller>,
     JsonBody(r): JsonBody<ResendRequest>,
 ) -> Result<Response, TmError> {
-    Ok(match m.resend(&r).await? {
+    Ok(match m.resend(&r, caller).await? {
         Resent::All(total) => Json(total).into_response(),
         Resent::Individual(copy) => copy.into_response(),
     })

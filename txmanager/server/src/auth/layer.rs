@@ -1,0 +1,106 @@
+//! The server side of signed traffic: an axum middleware that admits only fresh, correctly
+//! signed, never-seen requests (from listed identities, when a list is given), tells the
+//! handler who called ([`Caller`]) and signs every answer.
+
+use super::{
+    identity::{Identity, IdentityKey},
+    signed::{now_ms, sign_response, AuthError, ReplayGuard, RequestSignature},
+};
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::{collections::HashSet, sync::Arc};
+
+/// Who signed the request a handler is answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller(pub IdentityKey);
+
+/// What the middleware needs: the identity answers are signed with, the replay guard, the
+/// largest body read, and (for a remote enclave) the only identities served.
+#[derive(Debug)]
+pub struct Authenticator {
+    identity: Option<Arc<Identity>>,
+    replay: ReplayGuard,
+    body_limit: usize,
+    allowed: Option<HashSet<IdentityKey>>,
+}
+
+impl Authenticator {
+    /// An authenticator signing answers as `identity` (when given), reading bodies up to
+    /// `body_limit` bytes and, with `allowed`, serving only those identities.
+    pub fn new(
+        identity: Option<Arc<Identity>>,
+        body_limit: usize,
+        allowed: Option<HashSet<IdentityKey>>,
+    ) -> Arc<Self> {
+        Arc::new(Self { identity, replay: ReplayGuard::default(), body_limit, allowed })
+    }
+
+    fn admit(
+        &self,
+        request: &Request,
+        body: &[u8],
+    ) -> Result<RequestSignature, (StatusCode, String)> {
+        let unauthorized = |e: AuthError| (StatusCode::UNAUTHORIZED, e.to_string());
+        let signature = RequestSignature::from_headers(request.headers()).map_err(unauthorized)?;
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let now = now_ms();
+        signature.verify(request.method().as_str(), path, body, now).map_err(unauthorized)?;
+        if let Some(allowed) = &self.allowed {
+            if !allowed.contains(&signature.identity) {
+                return Err((
+                    StatusCode::FORBIDDEN,
+                    format!("identity {} is not one this server serves", signature.identity),
+                ));
+            }
+        }
+        self.replay.check(&signature, now).map_err(|e| match e {
+            AuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            e => unauthorized(e),
+        })?;
+        Ok(signature)
+    }
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn require_signed(
+    State(auth): State<Arc<Authenticator>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match to_bytes(body, auth.body_limit).await {
+        Ok(body) => body,
+        Err(e) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}")).into_response()
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(body.clone()));
+    let signature = match auth.admit(&request, &body) {
+        Ok(signature) => signature,
+        Err((status, why)) => {
+            tracing::warn!(path = %request.uri().path(), %why, "refused a TM request");
+            return (status, why).into_response();
+        }
+    };
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(Caller(signature.identity));
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let Some(identity) = &auth.identity else { return response };
+    let (mut parts, body) = response.into_parts();
+    let body = match to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("answer body: {e}")).into_response()
+        }
+    };
+    for (name, value) in sign_response(identity, &signature.signature, parts.status.as_u16(), &body)
+    {
+        parts.headers.insert(name, value);
+    }
+    Response::from_parts(parts, Body::from(body))
+}
