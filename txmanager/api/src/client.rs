@@ -9,9 +9,17 @@ use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest as Connection};
 use hyper_util::rt::TokioIo;
-use std::{path::PathBuf, sync::Mutex};
+use std::{
+    path::PathBuf,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 use veil_primitives::{PayloadHash, TmPublicKey};
 
+/// How long a connection may sit idle and still be reused: well under the TM's
+/// `headerReadTimeout` (30 s by default), which closes idle connections, so that a request is
+/// never sent on a connection the server is closing.
+const MAX_IDLE_TIME: Duration = Duration::from_secs(5);
 /// Most idle connections a client keeps.
 const MAX_IDLE: usize = 64;
 
@@ -70,7 +78,7 @@ pub enum ClientError {
 #[derive(Debug)]
 pub struct TmClient {
     endpoint: TmEndpoint,
-    idle: Mutex<Vec<Connection<Full<Bytes>>>>,
+    idle: Mutex<Vec<(Instant, Connection<Full<Bytes>>)>>,
 }
 
 impl TmClient {
@@ -116,7 +124,8 @@ impl TmClient {
         loop {
             let cached = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match cached {
-                Some(mut connection) => {
+                Some((since, _)) if since.elapsed() > MAX_IDLE_TIME => {}
+                Some((_, mut connection)) => {
                     if connection.ready().await.is_ok() {
                         return Ok(connection);
                     }
@@ -152,7 +161,7 @@ impl TmClient {
             response.into_body().collect().await.map_err(|e| self.unreachable(e))?.to_bytes();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push(connection);
+            idle.push((Instant::now(), connection));
         }
         Ok((status, body))
     }

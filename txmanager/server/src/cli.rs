@@ -143,7 +143,9 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
             let listener =
                 Listener::bind(&address, tls).await.map_err(|e| eyre!("ENCLAVE server: {e}"))?;
             tracing::info!(address = %listener.describe(), keys = ?enclave.public_keys().iter().map(ToString::to_string).collect::<Vec<_>>(), "enclave ready");
-            let server = tokio::spawn(listener.serve(remote_enclave::router(enclave, served)));
+            let bounds = run::bounds(&config.server_configs[0])?;
+            let server =
+                tokio::spawn(listener.serve(remote_enclave::router(enclave, served), bounds));
             run::shutdown_signal().await;
             server.abort();
             Ok(())

@@ -33,7 +33,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 use veil_enclave::{Enclave, EnclaveError, EncodedPayload, LocalEnclave, TmPublicKey};
 use veil_tm_api::{Base64Bytes, UPCHECK};
 use zeroize::Zeroizing;
@@ -146,7 +146,7 @@ impl RemoteEnclave {
         tls: Option<&ClientTls>,
     ) -> Result<Self, EnclaveError> {
         let url = url.trim_end_matches('/').to_string();
-        let mut builder = reqwest::Client::builder();
+        let mut builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(5));
         if let Some(tls) = tls {
             let authority = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
             builder = builder

@@ -10,7 +10,7 @@ use crate::{
     party::{normalize, PartyStore, PeerLimits},
     peer_client::PeerClient,
     remote_enclave::RemoteEnclave,
-    serve::Listener,
+    serve::{Bounds, Listener},
     store::PayloadStore,
     tls::{ClientTls, ServerTls},
 };
@@ -65,13 +65,31 @@ pub fn load_identity(config: &TmConfig) -> eyre::Result<Identity> {
     }
 }
 
-/// The P2P property `name` as a number, if set.
+/// The server property `name` as a number, if set.
 fn property(server: &ServerConfig, name: &str) -> eyre::Result<Option<u64>> {
     server
         .properties
         .get(name)
-        .map(|v| v.parse().map_err(|_| eyre!("P2P property {name}: {v:?} is not a number")))
+        .map(|v| {
+            v.parse().map_err(|_| {
+                eyre!("{:?} server property {name}: {v:?} is not a number", server.app)
+            })
+        })
         .transpose()
+}
+
+/// A server's bounds: its properties `headerReadTimeoutMillis`, `bodyReadTimeoutMillis` and
+/// `maxConnectionsPerIp`, or the defaults.
+pub fn bounds(server: &ServerConfig) -> eyre::Result<Bounds> {
+    let defaults = Bounds::default();
+    Ok(Bounds {
+        header_read_timeout: property(server, "headerReadTimeoutMillis")?
+            .map_or(defaults.header_read_timeout, Duration::from_millis),
+        body_read_timeout: property(server, "bodyReadTimeoutMillis")?
+            .map_or(defaults.body_read_timeout, Duration::from_millis),
+        max_connections_per_ip: property(server, "maxConnectionsPerIp")?
+            .map_or(defaults.max_connections_per_ip, |n| n as usize),
+    })
 }
 
 /// The client TLS of the `ENCLAVE` server entry, when it has an `sslConfig`.
@@ -183,7 +201,7 @@ pub async fn run(config: TmConfig) -> eyre::Result<()> {
             .await
             .map_err(|e| eyre!("{:?} server: {e}", server.app))?;
         tracing::info!(app = ?server.app, address = %listener.describe(), "serving");
-        servers.push(tokio::spawn(listener.serve(router)));
+        servers.push(tokio::spawn(listener.serve(router, bounds(server)?)));
     }
     let interval = property(p2p, "partyInfoInterval")?
         .map_or(DEFAULT_PARTY_INFO_INTERVAL, Duration::from_millis);

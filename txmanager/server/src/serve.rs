@@ -1,17 +1,122 @@
 //! Serving a router on a unix socket, TCP or TLS: one HTTP/1.1 connection task per client,
-//! each request tagged with the client's IP ([`RemoteIp`]) for the whitelist.
+//! each request tagged with the client's IP ([`RemoteIp`]) for the whitelist, within
+//! [`Bounds`]: a client must send a request's headers within `headerReadTimeout` (which also
+//! closes connections idle that long) and its body within `bodyReadTimeout`, and one IP may
+//! hold at most `maxConnectionsPerIp` connections.
 
 use crate::{api::RemoteIp, tls::ServerTls};
 use axum::Router;
-use hyper::{body::Incoming, Request};
-use hyper_util::rt::TokioIo;
-use std::{net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
+use hyper::{
+    body::{Body, Bytes, Frame, Incoming, SizeHint},
+    Request,
+};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::IpAddr,
+    path::PathBuf,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 use tokio::net::{TcpListener, UnixListener};
 use tower::ServiceExt;
 use veil_config::ServerAddress;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take and how many connections one IP may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// From connection (or the end of the last answer) to a request's last header byte.
+    pub header_read_timeout: Duration,
+    /// From a request's headers to its body's last byte.
+    pub body_read_timeout: Duration,
+    /// Connections one IP address may hold at once (TCP only).
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(60),
+            max_connections_per_ip: 256,
+        }
+    }
+}
+
+/// Open connections per IP.
+#[derive(Debug, Default)]
+struct PerIp(Mutex<HashMap<IpAddr, usize>>);
+
+/// One counted connection; uncounted when dropped.
+struct Counted(Arc<PerIp>, IpAddr);
+
+impl PerIp {
+    fn admit(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Counted> {
+        let mut open = self.0.lock();
+        let count = open.entry(ip).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Counted(self.clone(), ip))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = (self.0).0.lock();
+        if let Some(count) = open.get_mut(&self.1) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// A request body that fails once its deadline passes.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    limit: Duration,
+}
+
+impl Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            let limit = self.limit.as_secs();
+            return Poll::Ready(Some(Err(format!(
+                "the request body was not sent within {limit} s (bodyReadTimeout)"
+            )
+            .into())));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// A bound listener, ready to serve.
 pub enum Listener {
@@ -60,13 +165,14 @@ impl Listener {
         }
     }
 
-    /// Serves `router` until the task is dropped.
-    pub async fn serve(self, router: Router) {
+    /// Serves `router` within `bounds` until the task is dropped.
+    pub async fn serve(self, router: Router, bounds: Bounds) {
+        let per_ip = Arc::new(PerIp::default());
         match &self {
             Listener::Unix(listener, _) => loop {
                 match listener.accept().await {
                     Ok((stream, _)) => {
-                        tokio::spawn(connection(stream, router.clone(), None));
+                        tokio::spawn(connection(stream, router.clone(), None, bounds));
                     }
                     Err(e) => accept_failed(e).await,
                 }
@@ -74,14 +180,28 @@ impl Listener {
             Listener::Tcp(listener, tls) => loop {
                 match listener.accept().await {
                     Ok((stream, peer)) => {
+                        let Some(counted) = per_ip.admit(peer.ip(), bounds.max_connections_per_ip)
+                        else {
+                            tracing::warn!(
+                                ip = %peer.ip(),
+                                max = bounds.max_connections_per_ip,
+                                "refused a connection: this IP holds the most allowed \
+                                 (maxConnectionsPerIp)"
+                            );
+                            continue;
+                        };
                         let _ = stream.set_nodelay(true);
                         let router = router.clone();
                         match tls.clone() {
                             None => {
-                                tokio::spawn(connection(stream, router, Some(peer.ip())));
+                                tokio::spawn(async move {
+                                    connection(stream, router, Some(peer.ip()), bounds).await;
+                                    drop(counted);
+                                });
                             }
                             Some(tls) => {
                                 tokio::spawn(async move {
+                                    let _counted = counted;
                                     let handshake = tokio::time::timeout(
                                         HANDSHAKE_TIMEOUT,
                                         tls.acceptor.accept(stream),
@@ -101,7 +221,7 @@ impl Listener {
                                     {
                                         return tracing::warn!(%peer, %why, "client certificate refused");
                                     }
-                                    connection(stream, router, Some(peer.ip())).await
+                                    connection(stream, router, Some(peer.ip()), bounds).await
                                 });
                             }
                         }
@@ -127,17 +247,27 @@ async fn accept_failed(error: std::io::Error) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-async fn connection<IO>(io: IO, router: Router, ip: Option<IpAddr>)
+async fn connection<IO>(io: IO, router: Router, ip: Option<IpAddr>, bounds: Bounds)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let mut request = request.map(|inner| {
+            axum::body::Body::new(DeadlineBody {
+                inner,
+                deadline: Box::pin(tokio::time::sleep(bounds.body_read_timeout)),
+                limit: bounds.body_read_timeout,
+            })
+        });
         request.extensions_mut().insert(RemoteIp(ip));
         router.clone().oneshot(request)
     });
-    if let Err(e) =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service).await
-    {
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(bounds.header_read_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+    if let Err(e) = served {
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }
