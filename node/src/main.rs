@@ -178,6 +178,16 @@ struct RpcArgs {
     /// eth_newPendingTransactionFilter) installed at once, over all clients.
     #[arg(long = "rpc.max-filters", default_value_t = 10_000)]
     max_filters: u32,
+    /// Seconds an HTTP/WS client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open).
+    #[arg(long = "rpc.read-header-timeout", default_value_t = 30)]
+    read_header_timeout: u64,
+    /// Seconds an HTTP client may take to send a request's body.
+    #[arg(long = "rpc.read-body-timeout", default_value_t = 60)]
+    read_body_timeout: u64,
+    /// Most HTTP/WS connections one IP address may hold.
+    #[arg(long = "rpc.max-connections-per-ip", default_value_t = 256)]
+    max_connections_per_ip: usize,
     /// Allow unlocking accounts while HTTP is served.
     #[arg(long = "allow-insecure-unlock")]
     allow_insecure_unlock: bool,
@@ -369,6 +379,11 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
             max_connections: r.max_connections,
             max_batch_len: r.batch_limit,
             max_filters: r.max_filters,
+            http: veil_node::rpc::server::Bounds {
+                header_read_timeout: Duration::from_secs(r.read_header_timeout),
+                body_read_timeout: Duration::from_secs(r.read_body_timeout),
+                max_connections_per_ip: r.max_connections_per_ip,
+            },
             ..Limits::default()
         },
         gas_cap: r.gas_cap,

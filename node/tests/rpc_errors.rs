@@ -258,3 +258,84 @@ fn filters_beyond_the_cap_are_refused_with_a_clear_error_until_one_is_uninstalle
     assert_eq!(node.call("eth_uninstallFilter", json!([first])).unwrap(), json!(true));
     node.call("eth_newBlockFilter", json!([])).unwrap();
 }
+
+/// Sends `prefix`, then one byte of `drip` every 200 ms; answers what the server sent before
+/// it closed the connection, or `None` if it never closed within 30 s.
+fn drip(address: &str, prefix: &[u8], drip: u8) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    stream.write_all(prefix).ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut answer = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let mut buffer = [0u8; 4096];
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(String::from_utf8_lossy(&answer).into_owned()),
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if stream.write_all(&[drip]).is_err() {
+                    return Some(String::from_utf8_lossy(&answer).into_owned());
+                }
+            }
+            Err(_) => return Some(String::from_utf8_lossy(&answer).into_owned()),
+        }
+    }
+    None
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_one_ip_holds_few_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = VeilProcess::start_dev(
+        dir.path(),
+        &[
+            "--ipcdisable",
+            "--ws",
+            "--ws.port",
+            "0",
+            "--rpc.read-header-timeout",
+            "1",
+            "--rpc.read-body-timeout",
+            "1",
+            "--rpc.max-connections-per-ip",
+            "4",
+        ],
+    );
+    let http = node.url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let ws = node.ws_url.clone().unwrap();
+    let ws = ws.trim_start_matches("ws://").trim_end_matches('/').to_string();
+
+    // Headers a byte at a time, on the HTTP and the WebSocket port: cut off.
+    for address in [&http, &ws] {
+        let closed = drip(address, b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", b'a');
+        assert!(closed.is_some(), "{address}: a slow-header client was never cut off");
+    }
+    // A body a byte at a time: cut off, never answered 200.
+    let slow_body = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[\"";
+    let answer = drip(&http, slow_body, b'a').expect("a slow-body client was never cut off");
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // Five connections from one IP: the fifth is refused, and the log says why.
+    let held: Vec<std::net::TcpStream> =
+        (0..5).map(|_| std::net::TcpStream::connect(&http).unwrap()).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let line = node
+            .log
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the node never logged the refused connection");
+        if line.contains("refused a connection: this IP holds the most allowed") {
+            assert!(line.contains("--rpc.max-connections-per-ip"), "{line}");
+            break;
+        }
+    }
+    drop(held);
+
+    // Still serving.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while node.call("eth_chainId", json!([])).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the node stopped serving");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

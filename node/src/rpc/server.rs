@@ -4,11 +4,13 @@
 
 use super::filters::new_id;
 use futures::FutureExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jsonrpsee::{
     core::BoxError,
     server::{
-        BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, IdProvider, Server, ServerConfig,
-        ServerHandle,
+        stop_channel, BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, IdProvider, Methods,
+        Server, ServerConfig, ServerHandle, StopHandle,
     },
     types::SubscriptionId,
     RpcModule,
@@ -19,9 +21,12 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+pub use veil_http_bounds::Bounds;
+use veil_http_bounds::{DeadlineBody, PerIp};
 
 /// Limits every transport enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +44,8 @@ pub struct Limits {
     /// Most polling filters installed on the node (`eth_newFilter` and friends), over all
     /// transports and clients.
     pub max_filters: u32,
+    /// Header and body read timeouts and connections per IP (HTTP and WS).
+    pub http: Bounds,
 }
 
 impl Default for Limits {
@@ -50,6 +57,7 @@ impl Default for Limits {
             max_batch_len: 1000,
             max_subscriptions: 1024,
             max_filters: 10_000,
+            http: Bounds::default(),
         }
     }
 }
@@ -221,6 +229,11 @@ pub enum Transport {
 
 /// Starts an HTTP or WS server on `addr` serving `module`; returns the bound address and the
 /// handle that stops it.
+///
+/// jsonrpsee serves each connection as a tower service; the accept loop is ours so that every
+/// connection runs within [`Limits::http`]: hyper's header read timeout (which also closes
+/// keep-alive connections idle that long), a deadline on each request body, and a cap on the
+/// connections one IP address holds.
 pub async fn start(
     transport: Transport,
     addr: SocketAddr,
@@ -247,10 +260,87 @@ pub async fn start(
             refused(&access, uri, headers).or_else(|| health_report(&health, method, uri))
         })))
         .layer(cors(cors_domains));
-    let server =
-        Server::builder().set_config(config).set_http_middleware(middleware).build(addr).await?;
-    let bound = server.local_addr()?;
-    Ok((bound, server.start(module)))
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let builder = Server::builder()
+        .set_config(config)
+        .set_http_middleware(middleware)
+        .to_service_builder()
+        .max_connections(limits.max_connections);
+    let methods: Methods = module.into();
+    let (stop, handle) = stop_channel();
+    let make = {
+        let stop = stop.clone();
+        move || builder.clone().build(methods.clone(), stop.clone())
+    };
+    tokio::spawn(accept(listener, make, stop, limits.http));
+    Ok((bound, handle))
+}
+
+/// Accepts connections until stopped, each within `bounds`, each served by a fresh service.
+async fn accept<S>(
+    listener: tokio::net::TcpListener,
+    make: impl Fn() -> S + Send + 'static,
+    stop: StopHandle,
+    bounds: Bounds,
+) where
+    S: Service<
+            HttpRequest<DeadlineBody<Incoming>>,
+            Response = HttpResponse<HttpBody>,
+            Error = BoxError,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let per_ip = Arc::new(PerIp::default());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(target: "rpc", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.clone().shutdown() => return,
+        };
+        let Some(counted) = per_ip.admit(peer.ip(), bounds.max_connections_per_ip) else {
+            tracing::warn!(
+                target: "rpc",
+                ip = %peer.ip(),
+                max = bounds.max_connections_per_ip,
+                "refused a connection: this IP holds the most allowed (--rpc.max-connections-per-ip)"
+            );
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = make();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: HttpRequest<Incoming>| {
+                let request = request.map(|body| {
+                    DeadlineBody::new(body, bounds.body_read_timeout, "--rpc.read-body-timeout")
+                });
+                service.clone().call(request)
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(bounds.header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stop.shutdown() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(counted);
+        });
+    }
 }
 
 #[cfg(test)]

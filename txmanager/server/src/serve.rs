@@ -6,117 +6,17 @@
 
 use crate::{api::RemoteIp, tls::ServerTls};
 use axum::Router;
-use hyper::{
-    body::{Body, Bytes, Frame, Incoming, SizeHint},
-    Request,
-};
+use hyper::{body::Incoming, Request};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use parking_lot::Mutex;
-use std::{
-    collections::HashMap,
-    future::Future,
-    net::IpAddr,
-    path::PathBuf,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
 use tokio::net::{TcpListener, UnixListener};
 use tower::ServiceExt;
 use veil_config::ServerAddress;
+pub use veil_http_bounds::Bounds;
+use veil_http_bounds::{DeadlineBody, PerIp};
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a client may take and how many connections one IP may hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bounds {
-    /// From connection (or the end of the last answer) to a request's last header byte.
-    pub header_read_timeout: Duration,
-    /// From a request's headers to its body's last byte.
-    pub body_read_timeout: Duration,
-    /// Connections one IP address may hold at once (TCP only).
-    pub max_connections_per_ip: usize,
-}
-
-impl Default for Bounds {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(30),
-            body_read_timeout: Duration::from_secs(60),
-            max_connections_per_ip: 256,
-        }
-    }
-}
-
-/// Open connections per IP.
-#[derive(Debug, Default)]
-struct PerIp(Mutex<HashMap<IpAddr, usize>>);
-
-/// One counted connection; uncounted when dropped.
-struct Counted(Arc<PerIp>, IpAddr);
-
-impl PerIp {
-    fn admit(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Counted> {
-        let mut open = self.0.lock();
-        let count = open.entry(ip).or_default();
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(Counted(self.clone(), ip))
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        let mut open = (self.0).0.lock();
-        if let Some(count) = open.get_mut(&self.1) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.1);
-            }
-        }
-    }
-}
-
-/// A request body that fails once its deadline passes.
-struct DeadlineBody {
-    inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-    limit: Duration,
-}
-
-impl Body for DeadlineBody {
-    type Data = Bytes;
-    type Error = axum::BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
-            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
-        }
-        if self.deadline.as_mut().poll(cx).is_ready() {
-            let limit = self.limit.as_secs();
-            return Poll::Ready(Some(Err(format!(
-                "the request body was not sent within {limit} s (bodyReadTimeout)"
-            )
-            .into())));
-        }
-        Poll::Pending
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
 
 /// A bound listener, ready to serve.
 pub enum Listener {
@@ -253,11 +153,11 @@ where
 {
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let mut request = request.map(|inner| {
-            axum::body::Body::new(DeadlineBody {
+            axum::body::Body::new(DeadlineBody::new(
                 inner,
-                deadline: Box::pin(tokio::time::sleep(bounds.body_read_timeout)),
-                limit: bounds.body_read_timeout,
-            })
+                bounds.body_read_timeout,
+                "server property bodyReadTimeoutMillis",
+            ))
         });
         request.extensions_mut().insert(RemoteIp(ip));
         router.clone().oneshot(request)
