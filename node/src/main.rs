@@ -185,6 +185,10 @@ struct RpcArgs {
     /// Seconds an HTTP client may take to send a request's body.
     #[arg(long = "rpc.read-body-timeout", default_value_t = 60)]
     read_body_timeout: u64,
+    /// Milliseconds the calls of one JSON-RPC batch may take together; later calls of the
+    /// batch are answered with an error instead of run.
+    #[arg(long = "rpc.batch-time-budget", default_value_t = 5000)]
+    batch_time_budget: u64,
     /// Most HTTP/WS connections one IP address may hold.
     #[arg(long = "rpc.max-connections-per-ip", default_value_t = 256)]
     max_connections_per_ip: usize,
@@ -384,6 +388,7 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
                 body_read_timeout: Duration::from_secs(r.read_body_timeout),
                 max_connections_per_ip: r.max_connections_per_ip,
             },
+            batch_time_budget: Duration::from_millis(r.batch_time_budget),
             ..Limits::default()
         },
         gas_cap: r.gas_cap,

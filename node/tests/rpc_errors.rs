@@ -287,7 +287,7 @@ fn drip(address: &str, prefix: &[u8], drip: u8) -> Option<String> {
 #[test]
 fn slow_clients_are_cut_off_and_one_ip_holds_few_connections() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = VeilProcess::start_dev(
+    let node = VeilProcess::start_dev(
         dir.path(),
         &[
             "--ipcdisable",
@@ -338,4 +338,56 @@ fn slow_clients_are_cut_off_and_one_ip_holds_few_connections() {
         assert!(std::time::Instant::now() < deadline, "the node stopped serving");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// Counts a batch answer's entries: those that ran (an answer from the EVM, here "out of
+/// gas") and those left unrun for the batch's time budget (-32002 naming the flag).
+fn ran_and_unrun(answers: &Value) -> (usize, usize) {
+    let answers = answers.as_array().expect("a batch answer");
+    let unrun = answers
+        .iter()
+        .filter(|a| {
+            a["error"]["code"] == -32002
+                && a["error"]["message"].as_str().unwrap().contains("--rpc.batch-time-budget")
+        })
+        .count();
+    let ran = answers
+        .iter()
+        .filter(|a| a["error"]["message"].as_str().is_some_and(|m| m.contains("out of gas")))
+        .count();
+    assert_eq!(ran + unrun, answers.len(), "{answers:?}");
+    (ran, unrun)
+}
+
+#[test]
+fn a_batch_beyond_its_time_budget_leaves_the_rest_unrun_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = VeilProcess::start_dev(dir.path(), &["--rpc.batch-time-budget", "200"]);
+    // 500 calls of an endless loop (JUMPDEST PUSH1 0 JUMP), each stopped by the gas cap.
+    let looping = "0x000000000000000000000000000000000000100f";
+    let calls: Vec<Value> = (0..500)
+        .map(|id| {
+            json!({
+                "jsonrpc": "2.0", "id": id, "method": "eth_call",
+                "params": [{ "to": looping }, "latest", { looping: { "code": "0x5b600056" } }]
+            })
+        })
+        .collect();
+    let batch = Value::Array(calls).to_string();
+
+    let (status, body) = http_post_ok(&node.url, &batch);
+    assert_eq!(status, 200, "{body}");
+    let (ran, unrun) = ran_and_unrun(&serde_json::from_str(&body).unwrap());
+    assert!(ran >= 1 && unrun >= 1, "HTTP: ran {ran}, unrun {unrun}");
+
+    let (mut stream, mut reader) = ipc_connect(node.ipc_path.as_ref().unwrap());
+    let answers = ipc_exchange(&mut stream, &mut reader, &format!("{batch}\n"));
+    let (ran, unrun) = ran_and_unrun(&answers);
+    assert!(ran >= 1 && unrun >= 1, "IPC: ran {ran}, unrun {unrun}");
+
+    // A small batch within the budget runs whole, and the node keeps serving.
+    let small = r#"[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"}]"#;
+    let (_, body) = http_post_ok(&node.url, small);
+    let answers: Value = serde_json::from_str(&body).unwrap();
+    assert!(answers.as_array().unwrap().iter().all(|a| a.get("result").is_some()), "{answers}");
 }

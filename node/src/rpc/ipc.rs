@@ -143,15 +143,15 @@ async fn serve(stream: UnixStream, module: Arc<RpcModule<()>>, limits: Limits) {
 }
 
 /// Answers one message (a call or a batch) as IPC would, without streaming subscriptions.
-pub async fn respond(module: &RpcModule<()>, text: &str, max_batch_len: u32) -> Option<String> {
-    answer(module, text, max_batch_len, &mut Vec::new()).await
+pub async fn respond(module: &RpcModule<()>, text: &str, limits: &Limits) -> Option<String> {
+    answer(module, text, limits, &mut Vec::new()).await
 }
 
 /// Runs one message (a call or a batch), queues its response, then streams the notifications
 /// of any subscription it opened.
 async fn handle(module: &RpcModule<()>, text: &str, out: &Writer, limits: Limits) {
     let mut streams = Vec::new();
-    let response = answer(module, text, limits.max_batch_len, &mut streams).await;
+    let response = answer(module, text, &limits, &mut streams).await;
     if let Some(response) = response {
         if !send_line(out, &response).await {
             return;
@@ -172,9 +172,10 @@ async fn handle(module: &RpcModule<()>, text: &str, out: &Writer, limits: Limits
 async fn answer(
     module: &RpcModule<()>,
     text: &str,
-    max_batch_len: u32,
+    limits: &Limits,
     streams: &mut Vec<Notifications>,
 ) -> Option<String> {
+    let max_batch_len = limits.max_batch_len;
     if !text.trim_start().starts_with('[') {
         call(module, text, streams).await
     } else {
@@ -186,9 +187,14 @@ async fn answer(
                 &format!("batch too large: at most {max_batch_len} calls"),
             )),
             Ok(calls) => {
+                let started = std::time::Instant::now();
                 let mut responses = Vec::with_capacity(calls.len());
                 for single in calls {
-                    responses.extend(call(module, single.get(), streams).await);
+                    if started.elapsed() >= limits.batch_time_budget {
+                        responses.extend(unrun(single.get(), limits.batch_time_budget));
+                    } else {
+                        responses.extend(call(module, single.get(), streams).await);
+                    }
                 }
                 (!responses.is_empty()).then(|| format!("[{}]", responses.join(",")))
             }
@@ -197,6 +203,18 @@ async fn answer(
 }
 
 type Notifications = mpsc::Receiver<Box<RawValue>>;
+
+/// The answer to a call a batch had no time left for (`None` for a notification).
+fn unrun(text: &str, budget: std::time::Duration) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    let id = serde_json::from_str::<Probe<'_>>(text).ok()?.id?;
+    let error = super::batch_budget::over_budget(budget);
+    Some(serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error }).to_string())
+}
 
 /// Runs one call; `None` for notifications (no `id`, or `"id": null`). A subscription's
 /// stream goes into `streams`.

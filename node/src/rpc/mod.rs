@@ -9,6 +9,7 @@
 
 mod admin;
 mod args;
+mod batch_budget;
 mod blocks;
 mod call;
 mod convert;

@@ -2,12 +2,12 @@
 //! response, batch, connection and subscription limits, CORS for HTTP (`--http.corsdomain`),
 //! virtual-host checks (`--http.vhosts`) and WebSocket origin checks (`--ws.origins`).
 
-use super::filters::new_id;
+use super::{batch_budget::BatchBudgetLayer, filters::new_id};
 use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use jsonrpsee::{
-    core::BoxError,
+    core::{middleware::RpcServiceBuilder, BoxError},
     server::{
         stop_channel, BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, IdProvider, Methods,
         Server, ServerConfig, ServerHandle, StopHandle,
@@ -46,6 +46,8 @@ pub struct Limits {
     pub max_filters: u32,
     /// Header and body read timeouts and connections per IP (HTTP and WS).
     pub http: Bounds,
+    /// Time the calls of one batch may take together (every transport).
+    pub batch_time_budget: Duration,
 }
 
 impl Default for Limits {
@@ -58,6 +60,7 @@ impl Default for Limits {
             max_subscriptions: 1024,
             max_filters: 10_000,
             http: Bounds::default(),
+            batch_time_budget: Duration::from_secs(5),
         }
     }
 }
@@ -262,9 +265,14 @@ pub async fn start(
         .layer(cors(cors_domains));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    let budget = BatchBudgetLayer {
+        budget: limits.batch_time_budget,
+        max_response_bytes: limits.max_response_bytes as usize,
+    };
     let builder = Server::builder()
         .set_config(config)
         .set_http_middleware(middleware)
+        .set_rpc_middleware(RpcServiceBuilder::new().layer(budget))
         .to_service_builder()
         .max_connections(limits.max_connections);
     let methods: Methods = module.into();
