@@ -3,7 +3,11 @@
 //! `start` refuses, `demo` shows the private contract on nodes 1 and 7 only, `stop` stops all;
 //! `init --keys` keeps a 7nodes-style key set's accounts, node keys and TM keys: GoQuorum's own
 //! node-1 keys come up as the node's account, enode id and TM public key; `chaos` runs a minute
-//! of load under injected faults and finds every acknowledged transaction mined once.
+//! of load under injected faults and finds every acknowledged transaction mined once. A fake
+//! TM claiming node 7's key while the demo runs gets no payload: node 7 executes them all.
+
+#[path = "../../txmanager/server/tests/support/fake_tm.rs"]
+mod fake_tm;
 
 use std::{path::Path, process::Command};
 
@@ -65,6 +69,46 @@ fn seven_nodes_start_show_their_state_run_the_private_demo_and_stop() {
 
     let (ok, out) = sim(&dir, &["start"]);
     assert!(!ok && out.contains("already running"), "{out}");
+
+    // A fake TM (an identity of its own, no keys) claims TM 7's key to TM 1, ready to relay
+    // any challenge to TM 7: TM 1 keeps the key with TM 7's identity and never challenges it.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let key7: veil_enclave::TmPublicKey =
+        std::fs::read_to_string(dir.join("c7/tm.pub")).unwrap().trim().parse().unwrap();
+    let p2p_url = |n: usize| {
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("c{n}/tm.json"))).unwrap(),
+        )
+        .unwrap();
+        let servers = config["serverConfigs"].as_array().unwrap().clone();
+        let p2p = servers.into_iter().find(|s| s["app"] == "P2P").unwrap();
+        p2p["serverAddress"].as_str().unwrap().trim_end_matches('/').to_string()
+    };
+    let (tm1, tm7) = (p2p_url(1), p2p_url(7));
+    let routed_to_tm7 = || {
+        runtime.block_on(async {
+            let Ok(answer) = reqwest::get(format!("{tm1}/partyinfo")).await else { return false };
+            let info: veil_tm_api::PartyInfo = answer.json().await.unwrap();
+            info.keys.iter().any(|k| k.key == key7 && k.url == tm7)
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !routed_to_tm7() {
+        assert!(std::time::Instant::now() < deadline, "TM 1 never learnt TM 7's key");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let fake = runtime.block_on(fake_tm::fake_tm(key7, &tm7, vec![]));
+    let announced = runtime.block_on(fake.announce(&tm1, key7));
+    assert!(announced.status().is_success());
+    let tm1_log = dir.join("c1/tm.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&tm1_log)
+        .unwrap_or_default()
+        .contains("key claim refused: the key is held by another identity")
+    {
+        assert!(std::time::Instant::now() < deadline, "TM 1 never refused the fake's claim");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 
     let (ok, out) = sim(&dir, &["demo"]);
     assert!(ok, "{out}");
@@ -132,6 +176,13 @@ var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode,
         assert!(std::time::Instant::now() < deadline, "node 7 never showed 4");
     }
     assert_eq!(read(4, get), "0");
+    assert!(routed_to_tm7(), "the fake moved TM 7's key");
+    assert_eq!(
+        fake.pushes.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a payload went to the fake"
+    );
+    assert!(fake.relays.lock().is_empty(), "TM 1 challenged a claim on a key it holds proven");
 
     // A console script on node 7 prints from a timer callback.
     let script = root.path().join("count.js");

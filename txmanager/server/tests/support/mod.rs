@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod fake_tm;
+
 use serde_json::{json, Value};
 use std::{
     path::{Path, PathBuf},
@@ -229,33 +231,5 @@ pub fn identity_of(tm: &Tm) -> veil_txmanager::auth::Identity {
     veil_txmanager::auth::Identity::load(&private, None, None).expect("the TM's identity")
 }
 
-/// POSTs `body` to `url` + `path`, signed by `identity` as a TM signs its P2P requests.
-pub async fn signed_post(
-    client: &reqwest::Client,
-    identity: &veil_txmanager::auth::Identity,
-    url: &str,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    let signed =
-        veil_txmanager::auth::signed::RequestSignature::sign(identity, "POST", path, &body);
-    let mut request =
-        client.post(format!("{url}{path}")).header("content-type", content_type).body(body);
-    for (name, value) in signed.headers() {
-        request = request.header(name, value);
-    }
-    request.send().await.expect("signed POST")
-}
-
-/// [`signed_post`] of a JSON body.
-pub async fn signed_post_json(
-    client: &reqwest::Client,
-    identity: &veil_txmanager::auth::Identity,
-    url: &str,
-    path: &str,
-    body: &impl serde::Serialize,
-) -> reqwest::Response {
-    let body = serde_json::to_vec(body).unwrap();
-    signed_post(client, identity, url, path, "application/json", body).await
-}
+#[allow(unused_imports)]
+pub use fake_tm::{signed_post, signed_post_json};
