@@ -4,7 +4,7 @@
 
 use crate::{
     auth::{
-        signed::{verify_response, RequestSignature},
+        signed::{now_ms, verify_response, AnswerTo, RequestSignature},
         Identity, IdentityKey,
     },
     tls::ClientTls,
@@ -42,7 +42,7 @@ impl std::fmt::Debug for PeerClient {
 pub struct Answer {
     /// The answering TM's identity.
     pub identity: IdentityKey,
-    /// Our request's timestamp.
+    /// When we sent the request (unix ms).
     pub signed_ms: u64,
     /// The body.
     pub body: bytes::Bytes,
@@ -78,35 +78,40 @@ impl PeerClient {
         Ok(client)
     }
 
-    /// Posts a signed request; a success must be signed by the answering TM (by `expected`,
-    /// when given).
+    /// Posts a request (signed by our identity when `signed`); a success must be signed by
+    /// the answering TM (by `expected`, when given).
     async fn post(
         &self,
         url: &str,
         path: &str,
         content_type: &str,
         body: Vec<u8>,
+        signed: bool,
         expected: Option<IdentityKey>,
     ) -> Result<Answer, String> {
-        let signed = RequestSignature::sign(&self.identity, "POST", path, &body);
-        let mut request = self
-            .client(url)?
-            .post(format!("{url}{path}"))
-            .header("content-type", content_type)
-            .body(body);
-        for (name, value) in signed.headers() {
+        let mut request =
+            self.client(url)?.post(format!("{url}{path}")).header("content-type", content_type);
+        let (answer_to, signed_ms) = if signed {
+            let signature = RequestSignature::sign(&self.identity, "POST", path, &body);
+            for (name, value) in signature.headers() {
+                request = request.header(name, value);
+            }
+            (AnswerTo::new(signature.nonce, &body), signature.timestamp_ms)
+        } else {
+            let to = AnswerTo::new(rand::random(), &body);
+            let (name, value) = to.header();
             request = request.header(name, value);
-        }
-        let response = request.send().await.map_err(|e| describe(&e))?;
+            (to, now_ms())
+        };
+        let response = request.body(body).send().await.map_err(|e| describe(&e))?;
         let (status, headers) = (response.status(), response.headers().clone());
         let body = response.bytes().await.map_err(|e| describe(&e))?;
         if !status.is_success() {
             return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
         }
-        let identity =
-            verify_response(&headers, &signed.signature, status.as_u16(), &body, expected)
-                .map_err(|e| format!("{url} answered {status} without a valid signature: {e}"))?;
-        Ok(Answer { identity, signed_ms: signed.timestamp_ms, body })
+        let identity = verify_response(&headers, &answer_to, status.as_u16(), &body, expected)
+            .map_err(|e| format!("{url} answered {status} without a valid signature: {e}"))?;
+        Ok(Answer { identity, signed_ms, body })
     }
 
     /// `POST /push`: stores a copy of a payload at the peer, which must answer as `owner`.
@@ -116,7 +121,9 @@ impl PeerClient {
         encoded: Vec<u8>,
         owner: IdentityKey,
     ) -> Result<(), String> {
-        self.post(url, "/push", "application/octet-stream", encoded, Some(owner)).await.map(drop)
+        self.post(url, "/push", "application/octet-stream", encoded, false, Some(owner))
+            .await
+            .map(drop)
     }
 
     /// `POST /partyinfo`: tells the peer what we know; answers who it is, when we asked, and
@@ -127,7 +134,7 @@ impl PeerClient {
         ours: &PartyInfo,
     ) -> Result<(IdentityKey, u64, PartyInfo), String> {
         let body = serde_json::to_vec(ours).map_err(|e| e.to_string())?;
-        let answer = self.post(url, "/partyinfo", "application/json", body, None).await?;
+        let answer = self.post(url, "/partyinfo", "application/json", body, true, None).await?;
         let info = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
         Ok((answer.identity, answer.signed_ms, info))
     }
@@ -141,7 +148,14 @@ impl PeerClient {
         claimant: IdentityKey,
     ) -> Result<(Vec<u8>, u64), String> {
         let answer = self
-            .post(url, "/partyinfo/validate", "application/octet-stream", challenge, Some(claimant))
+            .post(
+                url,
+                "/partyinfo/validate",
+                "application/octet-stream",
+                challenge,
+                true,
+                Some(claimant),
+            )
             .await?;
         Ok((answer.body.to_vec(), answer.signed_ms))
     }
@@ -153,7 +167,7 @@ impl PeerClient {
         request: &ResendRequest,
     ) -> Result<ResendResponse, String> {
         let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        let answer = self.post(url, "/resend", "application/json", body, None).await?;
+        let answer = self.post(url, "/resend", "application/json", body, true, None).await?;
         serde_json::from_slice(&answer.body).map_err(|e| e.to_string())
     }
 }

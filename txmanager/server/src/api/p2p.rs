@@ -4,7 +4,7 @@
 
 use super::{common, JsonBody, Manager, RemoteIp};
 use crate::{
-    auth::{require_signed, Authenticator, Caller},
+    auth::{require_signed, sign_answers, Authenticator, Caller},
     discovery,
     error::TmError,
     manager::Resent,
@@ -21,8 +21,10 @@ use axum::{
 use std::{collections::HashSet, net::IpAddr, sync::Arc};
 use veil_tm_api::{PartyInfo, ResendRequest};
 
-/// The P2P routes; `whitelist`, when set, holds the only addresses served. Every POST must
-/// be signed by the calling TM's identity and every answer to one is signed by ours.
+/// The P2P routes; `whitelist`, when set, holds the only addresses served. Every POST but
+/// `/push` must be signed by the calling TM's identity (a push's payload is authenticated
+/// end to end, and a stranger's identity would prove nothing), and every answer to a POST is
+/// signed by ours: a push counts only with its recipient's signed 201.
 pub fn router(
     manager: Manager,
     authenticator: Arc<Authenticator>,
@@ -31,10 +33,13 @@ pub fn router(
     let signed = Router::new()
         .route("/partyinfo", post(post_party_info))
         .route("/partyinfo/validate", post(validate))
-        .route("/push", post(push))
         .route("/resend", post(resend))
-        .layer(middleware::from_fn_with_state(authenticator, require_signed));
-    let routes = Router::new().route("/partyinfo", get(get_party_info)).merge(signed);
+        .layer(middleware::from_fn_with_state(authenticator.clone(), require_signed));
+    let answered = Router::new()
+        .route("/push", post(push))
+        .layer(middleware::from_fn_with_state(authenticator, sign_answers));
+    let routes =
+        Router::new().route("/partyinfo", get(get_party_info)).merge(signed).merge(answered);
     let router = common(routes, &manager).with_state(manager);
     match whitelist {
         Some(allowed) => {

@@ -7,19 +7,44 @@
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::LazyLock,
+};
 use veil_enclave::keyfile::{self, KeyFileError};
 
 /// A TM's public identity (an ed25519 public key), shown as base64.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdentityKey(pub [u8; 32]);
 
+/// Decompressed public keys by their bytes: decompression (a field square root) is a third of
+/// a verification's cost, and a TM hears from few identities. Cleared when full, so a flood of
+/// made-up identities costs only the flooder's own requests.
+static DECOMPRESSED: LazyLock<Mutex<HashMap<[u8; 32], VerifyingKey>>> =
+    LazyLock::new(Mutex::default);
+const DECOMPRESSED_CAPACITY: usize = 4096;
+
 impl IdentityKey {
-    /// Checks `signature` over `message`.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), String> {
+    fn verifying_key(&self) -> Result<VerifyingKey, String> {
+        if let Some(key) = DECOMPRESSED.lock().get(&self.0) {
+            return Ok(*key);
+        }
         let key = VerifyingKey::from_bytes(&self.0)
             .map_err(|_| format!("identity {self} is not an ed25519 public key"))?;
+        let mut cache = DECOMPRESSED.lock();
+        if cache.len() >= DECOMPRESSED_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(self.0, key);
+        Ok(key)
+    }
+
+    /// Checks `signature` over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), String> {
+        let key = self.verifying_key()?;
         let signature = Signature::from_slice(signature)
             .map_err(|_| format!("a signature of {} bytes, want 64", signature.len()))?;
         key.verify_strict(message, &signature)

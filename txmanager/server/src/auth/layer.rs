@@ -1,13 +1,14 @@
-//! The server side of signed traffic: an axum middleware that admits only fresh, correctly
-//! signed, never-seen requests (from listed identities, when a list is given), tells the
-//! handler who called ([`Caller`]) and signs every answer.
+//! The server side of signed traffic: [`require_signed`] admits only fresh, correctly signed,
+//! never-seen requests (from listed identities, when a list is given) and tells the handler
+//! who called ([`Caller`]); [`sign_answers`] serves requests whose caller need not be known.
+//! Both sign every answer.
 
 use super::{
     identity::{Identity, IdentityKey},
-    signed::{now_ms, sign_response, AuthError, ReplayGuard, RequestSignature},
+    signed::{now_ms, sign_response, AnswerTo, AuthError, ReplayGuard, RequestSignature},
 };
 use axum::{
-    body::{to_bytes, Body},
+    body::{to_bytes, Body, Bytes},
     extract::{Request, State},
     http::StatusCode,
     middleware::Next,
@@ -66,18 +67,53 @@ impl Authenticator {
     }
 }
 
-/// The middleware (`axum::middleware::from_fn_with_state`).
+/// Reads a request's body (at most `limit` bytes): 413 when larger, 400 when it breaks off or
+/// comes too slowly.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    to_bytes(body, limit).await.map_err(|e| {
+        let error = e.into_inner();
+        let status = if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        (status, format!("request body: {error}")).into_response()
+    })
+}
+
+/// Runs the request and signs its answer as bound to `to`.
+async fn answer_signed(
+    auth: &Authenticator,
+    to: AnswerTo,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(identity) = &auth.identity else { return response };
+    let (mut parts, body) = response.into_parts();
+    let body = match to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("answer body: {e}")).into_response()
+        }
+    };
+    for (name, value) in sign_response(identity, &to, parts.status.as_u16(), &body) {
+        parts.headers.insert(name, value);
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The middleware for requests that must be signed (`axum::middleware::from_fn_with_state`):
+/// refuses the others, tells the handler the [`Caller`], signs the answer.
 pub async fn require_signed(
     State(auth): State<Arc<Authenticator>>,
     request: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match to_bytes(body, auth.body_limit).await {
+    let body = match read_body(body, auth.body_limit).await {
         Ok(body) => body,
-        Err(e) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}")).into_response()
-        }
+        Err(refusal) => return refusal,
     };
     let request = Request::from_parts(parts, Body::from(body.clone()));
     let signature = match auth.admit(&request, &body) {
@@ -87,20 +123,27 @@ pub async fn require_signed(
             return (status, why).into_response();
         }
     };
-    let (mut parts, body) = request.into_parts();
+    let (mut parts, body_stream) = request.into_parts();
     parts.extensions.insert(Caller(signature.identity));
-    let response = next.run(Request::from_parts(parts, body)).await;
-    let Some(identity) = &auth.identity else { return response };
-    let (mut parts, body) = response.into_parts();
-    let body = match to_bytes(body, usize::MAX).await {
+    let to = AnswerTo::new(signature.nonce, &body);
+    answer_signed(&auth, to, Request::from_parts(parts, body_stream), next).await
+}
+
+/// The middleware for requests whose caller need not be known (a push): each must carry a
+/// nonce, and its answer is signed as bound to the nonce and the request body.
+pub async fn sign_answers(
+    State(auth): State<Arc<Authenticator>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match read_body(body, auth.body_limit).await {
         Ok(body) => body,
-        Err(e) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("answer body: {e}")).into_response()
-        }
+        Err(refusal) => return refusal,
     };
-    for (name, value) in sign_response(identity, &signature.signature, parts.status.as_u16(), &body)
-    {
-        parts.headers.insert(name, value);
-    }
-    Response::from_parts(parts, Body::from(body))
+    let to = match AnswerTo::from_headers(&parts.headers, &body) {
+        Ok(to) => to,
+        Err(why) => return (StatusCode::BAD_REQUEST, why.to_string()).into_response(),
+    };
+    answer_signed(&auth, to, Request::from_parts(parts, Body::from(body)), next).await
 }

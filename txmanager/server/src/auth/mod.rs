@@ -7,4 +7,4 @@ pub mod layer;
 pub mod signed;
 
 pub use identity::{Identity, IdentityKey};
-pub use layer::{require_signed, Authenticator, Caller};
+pub use layer::{require_signed, sign_answers, Authenticator, Caller};

@@ -10,11 +10,13 @@
 //! ```
 //!
 //! A request older or newer than [`MAX_CLOCK_SKEW`] is stale; one whose signature was seen
-//! before is a replay ([`ReplayGuard`]). The answer carries [`IDENTITY_HEADER`] and
-//! [`SIGNATURE_HEADER`], the answerer's signature over
+//! before is a replay ([`ReplayGuard`]). A request whose caller need not be known (a push:
+//! the payload inside is what is authenticated, and identities are free) carries only
+//! [`NONCE_HEADER`]. Every answer carries [`IDENTITY_HEADER`] and [`SIGNATURE_HEADER`], the
+//! answerer's signature over
 //!
 //! ```text
-//! "veil-tm response v1\n" ‖ the request's signature ‖ status (2 bytes, big-endian) ‖ sha256(body)
+//! "veil-tm response v1\n" ‖ nonce (8 bytes, big-endian) ‖ sha256(request body) ‖ status (2 bytes) ‖ sha256(body)
 //! ```
 //!
 //! so an answer cannot be forged or replayed for another request: whoever is on the path
@@ -26,7 +28,7 @@ use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::{
-    collections::HashMap,
+    collections::HashSet,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -40,7 +42,7 @@ pub const NONCE_HEADER: &str = "veil-tm-nonce";
 pub const SIGNATURE_HEADER: &str = "veil-tm-signature";
 /// How far a request's timestamp may be from the receiver's clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
-/// How many recent request signatures the replay guard holds at most (~48 bytes each).
+/// How many recent request signatures the replay guard holds at most (~40 bytes each).
 pub const REPLAY_CAPACITY: usize = 1 << 20;
 
 /// Why a signed request or answer was refused.
@@ -62,7 +64,7 @@ pub enum AuthError {
     #[error("stale request: signed {0} ms from this TM's clock (at most {max} ms allowed)", max = MAX_CLOCK_SKEW.as_millis())]
     Stale(i64),
     /// Seen before.
-    #[error("replayed request: this signature was already used")]
+    #[error("replayed request: this request (identity, timestamp, nonce) was already served")]
     Replayed,
     /// The replay guard is full.
     #[error("too many signed requests in the last {} s; try again", 2 * MAX_CLOCK_SKEW.as_secs())]
@@ -108,12 +110,44 @@ fn request_message(
     message
 }
 
-fn response_message(request: &[u8; 64], status: u16, body: &[u8]) -> Vec<u8> {
-    let mut message = b"veil-tm response v1\n".to_vec();
-    message.extend_from_slice(request);
-    message.extend_from_slice(&status.to_be_bytes());
-    message.extend_from_slice(&Sha256::digest(body));
-    message
+/// What an answer is bound to: its request's nonce and body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnswerTo {
+    nonce: u64,
+    request_digest: [u8; 32],
+}
+
+impl AnswerTo {
+    /// The request with `nonce` and `body`.
+    pub fn new(nonce: u64, body: &[u8]) -> Self {
+        Self { nonce, request_digest: Sha256::digest(body).into() }
+    }
+
+    /// The request with these headers and `body` (its [`NONCE_HEADER`] is required).
+    pub fn from_headers(headers: &HeaderMap, body: &[u8]) -> Result<Self, AuthError> {
+        let nonce = header_text(headers, NONCE_HEADER)?
+            .ok_or_else(|| {
+                AuthError::Malformed(format!("{NONCE_HEADER} is required on TM requests"))
+            })?
+            .trim()
+            .parse()
+            .map_err(|_| AuthError::Malformed(format!("{NONCE_HEADER} is not a 64-bit number")))?;
+        Ok(Self::new(nonce, body))
+    }
+
+    /// The nonce header of an unsigned request.
+    pub fn header(&self) -> (&'static str, HeaderValue) {
+        (NONCE_HEADER, value(self.nonce.to_string()))
+    }
+
+    fn message(&self, status: u16, body: &[u8]) -> Vec<u8> {
+        let mut message = b"veil-tm response v1\n".to_vec();
+        message.extend_from_slice(&self.nonce.to_be_bytes());
+        message.extend_from_slice(&self.request_digest);
+        message.extend_from_slice(&status.to_be_bytes());
+        message.extend_from_slice(&Sha256::digest(body));
+        message
+    }
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
@@ -217,22 +251,21 @@ impl RequestSignature {
 /// The headers of an answer to `request`, signed by `identity`.
 pub fn sign_response(
     identity: &Identity,
-    request: &[u8; 64],
+    request: &AnswerTo,
     status: u16,
     body: &[u8],
 ) -> [(&'static str, HeaderValue); 2] {
-    let signature = identity.sign(&response_message(request, status, body));
+    let signature = identity.sign(&request.message(status, body));
     [
         (IDENTITY_HEADER, value(identity.public().to_string())),
         (SIGNATURE_HEADER, value(STANDARD.encode(signature))),
     ]
 }
 
-/// Checks an answer to the request signed `request`; answers who signed it, which must be
-/// `expected` when given.
+/// Checks an answer to `request`; answers who signed it, which must be `expected` when given.
 pub fn verify_response(
     headers: &HeaderMap,
-    request: &[u8; 64],
+    request: &AnswerTo,
     status: u16,
     body: &[u8],
     expected: Option<IdentityKey>,
@@ -246,39 +279,48 @@ pub fn verify_response(
     if let Some(expected) = expected.filter(|e| *e != identity) {
         return Err(AuthError::WrongIdentity { expected, found: identity });
     }
-    identity
-        .verify(&response_message(request, status, body), &signature)
-        .map_err(AuthError::BadSignature)?;
+    identity.verify(&request.message(status, body), &signature).map_err(AuthError::BadSignature)?;
     Ok(identity)
 }
 
-/// Remembers the signatures of recent requests so that none is accepted twice. Entries
-/// expire once their request would be stale anyway; at [`REPLAY_CAPACITY`] new requests are
-/// refused until some expire (a flood of one's own signed requests cannot push others' out).
+/// Remembers recent requests so that none is accepted twice: two sets, the
+/// current one and the one before, swapped every `2 × MAX_CLOCK_SKEW`, so that a signature is
+/// kept at least until its request would be stale anyway. At [`REPLAY_CAPACITY`] new requests
+/// are refused until a swap (a flood of one's own signed requests cannot push others' out).
 #[derive(Debug, Default)]
 pub struct ReplayGuard {
-    seen: Mutex<HashMap<[u8; 32], u64>>,
+    inner: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    current: HashSet<[u8; 32]>,
+    previous: HashSet<[u8; 32]>,
+    swapped_ms: u64,
 }
 
 impl ReplayGuard {
     /// Records `request` (already verified fresh) at `now_ms`, refusing one seen before.
     pub fn check(&self, request: &RequestSignature, now_ms: u64) -> Result<(), AuthError> {
-        let mut id = [0u8; 32];
-        id.copy_from_slice(&request.signature[..32]);
-        let expires = request.timestamp_ms + MAX_CLOCK_SKEW.as_millis() as u64;
-        let mut seen = self.seen.lock();
-        if seen.contains_key(&id) {
+        // The request's identity, time and nonce, not its signature bytes: a second valid
+        // signature over the same request is still the same request.
+        let mut hasher = Sha256::new();
+        hasher.update(request.identity.0);
+        hasher.update(request.timestamp_ms.to_be_bytes());
+        hasher.update(request.nonce.to_be_bytes());
+        let id: [u8; 32] = hasher.finalize().into();
+        let mut seen = self.inner.lock();
+        if now_ms.saturating_sub(seen.swapped_ms) > 2 * MAX_CLOCK_SKEW.as_millis() as u64 {
+            seen.previous = std::mem::take(&mut seen.current);
+            seen.swapped_ms = now_ms;
+        }
+        if seen.current.contains(&id) || seen.previous.contains(&id) {
             return Err(AuthError::Replayed);
         }
-        if seen.len() >= REPLAY_CAPACITY {
-            seen.retain(|_, until| *until >= now_ms);
-            if seen.len() >= REPLAY_CAPACITY {
-                return Err(AuthError::Busy);
-            }
-        } else if seen.len() % 4096 == 4095 {
-            seen.retain(|_, until| *until >= now_ms);
+        if seen.current.len() + seen.previous.len() >= REPLAY_CAPACITY {
+            return Err(AuthError::Busy);
         }
-        seen.insert(id, expires);
+        seen.current.insert(id);
         Ok(())
     }
 }
@@ -335,28 +377,27 @@ mod tests {
 
     #[test]
     fn an_answer_verifies_only_for_its_request_status_body_and_signer() {
-        let (caller, answerer, other) =
-            (Identity::generate(), Identity::generate(), Identity::generate());
-        let request = RequestSignature::sign(&caller, "POST", "/push", b"x").signature;
+        let (answerer, other) = (Identity::generate(), Identity::generate());
+        let request = AnswerTo::new(7, b"x");
         let answer: HeaderMap = sign_response(&answerer, &request, 201, b"hash")
             .into_iter()
             .map(|(k, v)| (http::HeaderName::from_static(k), v))
             .collect();
+        let expected = Some(answerer.public());
         assert_eq!(
-            verify_response(&answer, &request, 201, b"hash", Some(answerer.public())),
+            verify_response(&answer, &request, 201, b"hash", expected),
             Ok(answerer.public())
         );
         assert!(verify_response(&answer, &request, 200, b"hash", None).is_err());
         assert!(verify_response(&answer, &request, 201, b"hasH", None).is_err());
-        let other_request = RequestSignature::sign(&caller, "POST", "/push", b"x").signature;
-        assert!(verify_response(&answer, &other_request, 201, b"hash", None).is_err());
+        for other_request in [AnswerTo::new(8, b"x"), AnswerTo::new(7, b"y")] {
+            assert!(verify_response(&answer, &other_request, 201, b"hash", None).is_err());
+        }
         assert!(matches!(
             verify_response(&answer, &request, 201, b"hash", Some(other.public())),
             Err(AuthError::WrongIdentity { .. })
         ));
-        assert_eq!(
-            verify_response(&HeaderMap::new(), &request, 201, b"hash", None),
-            Err(AuthError::Unsigned)
-        );
+        let unsigned = verify_response(&HeaderMap::new(), &request, 201, b"hash", None);
+        assert_eq!(unsigned, Err(AuthError::Unsigned));
     }
 }

@@ -102,11 +102,12 @@ pub async fn fake_tm(claimed: TmPublicKey, holder: &str, peers: Vec<String>) -> 
         pushes: state.pushes.clone(),
     };
     let authenticator = Authenticator::new(Some(identity), 1 << 20, None);
+    // Pushes are counted however they come, signed or not.
     let router = Router::new()
         .route("/partyinfo", post(fake_party_info))
         .route("/partyinfo/validate", post(fake_validate))
-        .route("/push", post(fake_push))
         .layer(middleware::from_fn_with_state(authenticator, require_signed))
+        .route("/push", post(fake_push))
         .with_state(state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     fake
