@@ -239,3 +239,34 @@ async fn with_a_whitelist_only_configured_peers_are_served() {
     assert!(a_keys.keys.iter().any(|k| k.key == b.key));
     assert!(!a_keys.keys.iter().any(|k| k.key == outsider.key));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_url_answers_as_another_identity_fails_sends_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a = Tm::new(root.path(), "a", "127.0.0.1", false);
+    let mut b = Tm::new(root.path(), "b", "127.0.0.1", false);
+    b.add_peer(&a.p2p_url.clone());
+    a.start().await;
+    b.start().await;
+    let http = reqwest::Client::new();
+    a.wait_knows(&http, &b.key, &b.p2p_url).await;
+    a.q2t().send(&send_request(b"to B", vec![b.key])).await.unwrap();
+
+    // B's host comes back with B's key file but a new identity (its identity file lost): A
+    // does not hand B's key to the new identity, and refuses to send rather than guess.
+    b.kill();
+    let (identity_file, _) = veil_txmanager::auth::identity::default_paths(&b.store_path());
+    std::fs::remove_file(identity_file).unwrap();
+    b.start().await;
+    wait_for(20, "A to refuse the new identity's claim on B's key", || async {
+        log_of(&a).contains("key claim refused: the key is held by another identity")
+    })
+    .await;
+    let refused = a.q2t().send(&send_request(b"to B again", vec![b.key])).await.unwrap_err();
+    let refused = refused.to_string();
+    assert!(refused.contains("502") && refused.contains(&b.key.to_string()), "{refused}");
+    // Whichever A learnt first: that B's URL now answers as another identity, or that the
+    // push's 201 was signed by another identity than the key's owner.
+    let named = refused.contains("not as its owner") || refused.contains("answered by identity");
+    assert!(named, "{refused}");
+}

@@ -10,7 +10,7 @@ use super::{
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
-    http::StatusCode,
+    http::{request::Parts, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -43,14 +43,14 @@ impl Authenticator {
 
     fn admit(
         &self,
-        request: &Request,
+        request: &Parts,
         body: &[u8],
     ) -> Result<RequestSignature, (StatusCode, String)> {
         let unauthorized = |e: AuthError| (StatusCode::UNAUTHORIZED, e.to_string());
-        let signature = RequestSignature::from_headers(request.headers()).map_err(unauthorized)?;
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let signature = RequestSignature::from_headers(&request.headers).map_err(unauthorized)?;
+        let path = request.uri.path_and_query().map_or("/", |p| p.as_str());
         let now = now_ms();
-        signature.verify(request.method().as_str(), path, body, now).map_err(unauthorized)?;
+        signature.verify(request.method.as_str(), path, body, now).map_err(unauthorized)?;
         if let Some(allowed) = &self.allowed {
             if !allowed.contains(&signature.identity) {
                 return Err((
@@ -69,8 +69,9 @@ impl Authenticator {
 
 /// Reads a request's body (at most `limit` bytes): 413 when larger, 400 when it breaks off or
 /// comes too slowly.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
-    to_bytes(body, limit).await.map_err(|e| {
+async fn buffered(request: Request, limit: usize) -> Result<(Parts, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, limit).await.map_err(|e| {
         let error = e.into_inner();
         let status = if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
             StatusCode::PAYLOAD_TOO_LARGE
@@ -78,7 +79,8 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
             StatusCode::BAD_REQUEST
         };
         (status, format!("request body: {error}")).into_response()
-    })
+    })?;
+    Ok((parts, body))
 }
 
 /// Runs the request and signs its answer as bound to `to`.
@@ -110,23 +112,20 @@ pub async fn require_signed(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match read_body(body, auth.body_limit).await {
-        Ok(body) => body,
+    let (mut parts, body) = match buffered(request, auth.body_limit).await {
+        Ok(buffered) => buffered,
         Err(refusal) => return refusal,
     };
-    let request = Request::from_parts(parts, Body::from(body.clone()));
-    let signature = match auth.admit(&request, &body) {
+    let signature = match auth.admit(&parts, &body) {
         Ok(signature) => signature,
         Err((status, why)) => {
-            tracing::warn!(path = %request.uri().path(), %why, "refused a TM request");
+            tracing::warn!(path = %parts.uri.path(), %why, "refused a TM request");
             return (status, why).into_response();
         }
     };
-    let (mut parts, body_stream) = request.into_parts();
     parts.extensions.insert(Caller(signature.identity));
     let to = AnswerTo::new(signature.nonce, &body);
-    answer_signed(&auth, to, Request::from_parts(parts, body_stream), next).await
+    answer_signed(&auth, to, Request::from_parts(parts, Body::from(body)), next).await
 }
 
 /// The middleware for requests whose caller need not be known (a push): each must carry a
@@ -136,14 +135,13 @@ pub async fn sign_answers(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match read_body(body, auth.body_limit).await {
-        Ok(body) => body,
-        Err(refusal) => return refusal,
+    let answered = async {
+        let (parts, body) = buffered(request, auth.body_limit).await?;
+        let to = AnswerTo::from_headers(&parts.headers, &body)
+            .map_err(|why| (StatusCode::BAD_REQUEST, why.to_string()).into_response())?;
+        Ok::<_, Response>(
+            answer_signed(&auth, to, Request::from_parts(parts, Body::from(body)), next).await,
+        )
     };
-    let to = match AnswerTo::from_headers(&parts.headers, &body) {
-        Ok(to) => to,
-        Err(why) => return (StatusCode::BAD_REQUEST, why.to_string()).into_response(),
-    };
-    answer_signed(&auth, to, Request::from_parts(parts, Body::from(body)), next).await
+    answered.await.unwrap_or_else(|refusal| refusal)
 }
