@@ -24,6 +24,17 @@ impl Drop for Process {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
+    remote_enclave(false).await;
+}
+
+/// The same over `https://`: the enclave with a generated certificate, B trusting it on first
+/// use, as an enclave on another host would be run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_enclave_is_served_over_tls() {
+    remote_enclave(true).await;
+}
+
+async fn remote_enclave(tls: bool) {
     let root = tempfile::tempdir().unwrap();
     let mut a = Tm::new(root.path(), "a", "127.0.0.1", false);
     let mut b = Tm::new(root.path(), "b", "127.0.0.1", false);
@@ -51,9 +62,28 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
         "publicKeyPath": b.dir.join("identity.pub"),
         "passwordFile": b.dir.join("identity.password"),
     });
-    let enclave_url = format!("http://127.0.0.1:{}", free_port("127.0.0.1"));
+    let scheme = if tls { "https" } else { "http" };
+    let enclave_url = format!("{scheme}://127.0.0.1:{}", free_port("127.0.0.1"));
+    let mut enclave_server = json!({ "app": "ENCLAVE", "serverAddress": enclave_url });
+    let mut b_enclave_entry = enclave_server.clone();
+    if tls {
+        enclave_server["sslConfig"] = json!({
+            "tls": "STRICT",
+            "generateKeyStoreIfNotExisted": true,
+            "serverTlsCertificatePath": enclave_dir.join("server.pem"),
+            "serverTlsKeyPath": enclave_dir.join("server.key"),
+            "serverTrustMode": "NONE"
+        });
+        b_enclave_entry["sslConfig"] = json!({
+            "tls": "STRICT",
+            "clientTrustMode": "TOFU",
+            "knownServersFile": b.dir.join("knownEnclave")
+        });
+    }
+    // Only for looking at the enclave from the test: any certificate.
+    let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
     let enclave_config = json!({
-        "serverConfigs": [{ "app": "ENCLAVE", "serverAddress": enclave_url }],
+        "serverConfigs": [enclave_server],
         "servedIdentities": [b_identity.trim()],
         "keys": { "keyData": [{
             "privateKeyPath": enclave_dir.join("key.key"),
@@ -71,20 +101,17 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
             .unwrap(),
     );
     wait_for(30, "the enclave", || async {
-        reqwest::get(format!("{enclave_url}/upcheck")).await.is_ok_and(|r| r.status().is_success())
+        let upcheck = http.get(format!("{enclave_url}/upcheck")).send().await;
+        upcheck.is_ok_and(|r| r.status().is_success())
     })
     .await;
     b.config.as_object_mut().unwrap().remove("keys");
-    b.config["serverConfigs"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({ "app": "ENCLAVE", "serverAddress": enclave_url }));
+    b.config["serverConfigs"].as_array_mut().unwrap().push(b_enclave_entry);
     a.add_peer(&b.p2p_url.clone());
     b.add_peer(&a.p2p_url.clone());
     a.start().await;
     b.start().await;
 
-    let http = reqwest::Client::new();
     a.wait_knows(&http, &b.key, &b.p2p_url).await;
     b.wait_knows(&http, &a.key, &a.p2p_url).await;
     let to_b = send_request(b"via the enclave", vec![b.key]);
@@ -135,4 +162,12 @@ async fn a_tm_with_a_remote_enclave_works_without_holding_the_key() {
     let opened = signed_post_json(&http, &b_key, &enclave_url, "/unencrypt", &unencrypt).await;
     assert_eq!(opened.status(), 200);
     assert_eq!(opened.bytes().await.unwrap().as_ref(), b"via the enclave");
+
+    if tls {
+        // B recorded the enclave's certificate; plain HTTP is not served on its port.
+        let known = std::fs::read_to_string(b.dir.join("knownEnclave")).unwrap();
+        assert!(known.starts_with(enclave_url.trim_start_matches("https://")), "{known}");
+        let plain = enclave_url.replace("https://", "http://");
+        assert!(reqwest::get(format!("{plain}/upcheck")).await.is_err());
+    }
 }
