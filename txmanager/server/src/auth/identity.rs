@@ -105,12 +105,16 @@ impl std::fmt::Debug for Identity {
 }
 
 /// The files of the identity a TM keeps when none is configured (as geth keeps its `nodekey`
-/// in its data directory): beside its payload store (`storage.path`), not inside it, so that
-/// a TM that lost its store and asks its peers to resend is still the identity that proved
-/// its keys.
+/// in its data directory): beside its payload store, named after it (`db` →
+/// `db.identity.key`), not inside it, so that a TM that lost its store and asks its peers to
+/// resend is still the identity that proved its keys, and two TMs whose stores share a parent
+/// directory still have one identity each.
 pub fn default_paths(storage: &Path) -> (PathBuf, PathBuf) {
-    let home = storage.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    (home.join("identity.key"), home.join("identity.pub"))
+    let name = storage.file_name().map_or("store".into(), |n| n.to_string_lossy().into_owned());
+    (
+        storage.with_file_name(format!("{name}.identity.key")),
+        storage.with_file_name(format!("{name}.identity.pub")),
+    )
 }
 
 impl Identity {
@@ -164,14 +168,14 @@ impl Identity {
         std::fs::write(public_path, self.public().to_string()).map_err(|e| invalid(public_path, e))
     }
 
-    /// The identity kept beside the store at `storage` (unlocked, owner-only), created on
-    /// first use.
+    /// The identity kept beside the store at `storage` ([`default_paths`]; unlocked,
+    /// owner-only), created on first use.
     pub fn load_or_create(storage: &Path) -> Result<Self, KeyFileError> {
         let (private_path, public_path) = default_paths(storage);
         if private_path.exists() {
             return Self::load(&private_path, None, None);
         }
-        if let Some(home) = private_path.parent() {
+        if let Some(home) = private_path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(home).map_err(|e| invalid(home, e))?;
         }
         let identity = Self::generate();
@@ -200,6 +204,18 @@ mod tests {
         assert!(matches!(wrong, KeyFileError::WrongPassword { .. }), "{wrong}");
         let missing = Identity::load(&private, Some(&public), None).unwrap_err();
         assert!(matches!(missing, KeyFileError::PasswordNeeded { .. }), "{missing}");
+    }
+
+    #[test]
+    fn each_store_keeps_its_own_identity_beside_it_and_finds_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = (dir.path().join("tm1db"), dir.path().join("tm2db"));
+        let one = Identity::load_or_create(&first).unwrap();
+        let two = Identity::load_or_create(&second).unwrap();
+        assert_ne!(one.public(), two.public(), "stores sharing a directory share an identity");
+        assert_eq!(Identity::load_or_create(&first).unwrap().public(), one.public());
+        assert!(!first.exists(), "the identity went inside the store");
+        assert_eq!(default_paths(&first).0, dir.path().join("tm1db.identity.key"));
     }
 
     #[test]
