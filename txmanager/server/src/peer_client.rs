@@ -4,13 +4,19 @@
 
 use crate::{
     auth::{
+        session::{Opening, SessionKey, Welcome, MAC_HEADER, SESSION_HEADER, SESSION_LIFETIME},
         signed::{now_ms, verify_response, AnswerTo, RequestSignature},
         Identity, IdentityKey,
     },
     tls::ClientTls,
 };
 use parking_lot::Mutex;
-use std::{collections::HashMap, net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use veil_tm_api::{PartyInfo, ResendRequest, ResendResponse};
 
 /// How long a peer may take to answer.
@@ -27,6 +33,14 @@ pub struct PeerClient {
     local_address: Option<IpAddr>,
     tls: Option<Arc<ClientTls>>,
     clients: Mutex<HashMap<String, reqwest::Client>>,
+    sessions: Mutex<HashMap<String, HeldSession>>,
+}
+
+/// A session this TM opened with a peer.
+struct HeldSession {
+    key: SessionKey,
+    peer: IdentityKey,
+    opened: Instant,
 }
 
 impl std::fmt::Debug for PeerClient {
@@ -56,7 +70,7 @@ impl PeerClient {
         local_address: Option<IpAddr>,
         tls: Option<Arc<ClientTls>>,
     ) -> Self {
-        Self { identity, local_address, tls, clients: Mutex::default() }
+        Self { identity, local_address, tls, clients: Mutex::default(), sessions: Mutex::default() }
     }
 
     fn client(&self, url: &str) -> Result<reqwest::Client, String> {
@@ -88,9 +102,13 @@ impl PeerClient {
         body: Vec<u8>,
         signed: bool,
         expected: Option<IdentityKey>,
+        session: Option<&SessionKey>,
     ) -> Result<Answer, String> {
         let mut request =
             self.client(url)?.post(format!("{url}{path}")).header("content-type", content_type);
+        if let Some(session) = session {
+            request = request.header(SESSION_HEADER, session.header());
+        }
         let (answer_to, signed_ms) = if signed {
             let signature = RequestSignature::sign(&self.identity, "POST", path, &body);
             for (name, value) in signature.headers() {
@@ -109,8 +127,24 @@ impl PeerClient {
         if !status.is_success() {
             return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
         }
-        let identity = verify_response(&headers, &answer_to, status.as_u16(), &body, expected)
-            .map_err(|e| format!("{url} answered {status} without a valid signature: {e}"))?;
+        let mac = headers.get(MAC_HEADER).and_then(|v| v.to_str().ok());
+        let identity = match (session, expected, mac) {
+            (Some(session), Some(peer), Some(mac)) => {
+                session
+                    .verify(&answer_to, status.as_u16(), &body, mac)
+                    .map_err(|e| format!("{url} answered {status} with a bad MAC: {e}"))?;
+                peer
+            }
+            _ => {
+                if session.is_some() {
+                    // The peer no longer keeps our session: open a new one next time.
+                    self.sessions.lock().remove(url);
+                }
+                verify_response(&headers, &answer_to, status.as_u16(), &body, expected).map_err(
+                    |e| format!("{url} answered {status} without a valid signature: {e}"),
+                )?
+            }
+        };
         Ok(Answer { identity, signed_ms, body })
     }
 
@@ -121,9 +155,37 @@ impl PeerClient {
         encoded: Vec<u8>,
         owner: IdentityKey,
     ) -> Result<(), String> {
-        self.post(url, "/push", "application/octet-stream", encoded, false, Some(owner))
+        let session = self.session(url, owner).await;
+        let octets = "application/octet-stream";
+        self.post(url, "/push", octets, encoded, false, Some(owner), session.as_ref())
             .await
             .map(drop)
+    }
+
+    /// Our session with the TM `peer` at `url`: the one held, or a new one (`None` if it
+    /// cannot be opened; the answer is then signed instead).
+    async fn session(&self, url: &str, peer: IdentityKey) -> Option<SessionKey> {
+        if let Some(held) = self.sessions.lock().get(url) {
+            if held.peer == peer && held.opened.elapsed() < SESSION_LIFETIME {
+                return Some(held.key.clone());
+            }
+        }
+        let (opening, hello) = Opening::new();
+        let body = serde_json::to_vec(&hello).ok()?;
+        let json = "application/json";
+        let answer = match self.post(url, "/session", json, body, true, Some(peer), None).await {
+            Ok(answer) => answer,
+            Err(why) => {
+                tracing::debug!(%url, %why, "no session; answers will be signed");
+                return None;
+            }
+        };
+        let welcome: Welcome = serde_json::from_slice(&answer.body).ok()?;
+        let key = opening.finish(&self.identity.public(), &peer, &welcome).ok()?;
+        tracing::debug!(%url, %peer, "opened a session");
+        let held = HeldSession { key: key.clone(), peer, opened: Instant::now() };
+        self.sessions.lock().insert(url.to_string(), held);
+        Some(key)
     }
 
     /// `POST /partyinfo`: tells the peer what we know; answers who it is, when we asked, and
@@ -134,7 +196,8 @@ impl PeerClient {
         ours: &PartyInfo,
     ) -> Result<(IdentityKey, u64, PartyInfo), String> {
         let body = serde_json::to_vec(ours).map_err(|e| e.to_string())?;
-        let answer = self.post(url, "/partyinfo", "application/json", body, true, None).await?;
+        let answer =
+            self.post(url, "/partyinfo", "application/json", body, true, None, None).await?;
         let info = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
         Ok((answer.identity, answer.signed_ms, info))
     }
@@ -155,6 +218,7 @@ impl PeerClient {
                 challenge,
                 true,
                 Some(claimant),
+                None,
             )
             .await?;
         Ok((answer.body.to_vec(), answer.signed_ms))
@@ -167,7 +231,7 @@ impl PeerClient {
         request: &ResendRequest,
     ) -> Result<ResendResponse, String> {
         let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        let answer = self.post(url, "/resend", "application/json", body, true, None).await?;
+        let answer = self.post(url, "/resend", "application/json", body, true, None, None).await?;
         serde_json::from_slice(&answer.body).map_err(|e| e.to_string())
     }
 }

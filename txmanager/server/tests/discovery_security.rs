@@ -62,6 +62,7 @@ async fn a_relayed_ownership_challenge_does_not_move_a_key() {
         assert_eq!(b.q2t().receive(&sent.key, None).await.unwrap().unwrap().payload.0, [i; 8]);
     }
     assert_eq!(fake.pushes.load(Ordering::SeqCst), 0, "a payload went to the fake");
+    assert!(log_of(&a).contains("opened a session"), "the pushes were not MAC'd in a session");
     let b_at: Vec<String> = a
         .party_info(&http)
         .await

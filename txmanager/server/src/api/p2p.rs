@@ -4,7 +4,11 @@
 
 use super::{common, JsonBody, Manager, RemoteIp};
 use crate::{
-    auth::{require_signed, sign_answers, Authenticator, Caller},
+    auth::{
+        require_signed,
+        session::{Hello, Welcome},
+        sign_answers, Authenticator, Caller,
+    },
     discovery,
     error::TmError,
     manager::Resent,
@@ -34,12 +38,16 @@ pub fn router(
         .route("/partyinfo", post(post_party_info))
         .route("/partyinfo/validate", post(validate))
         .route("/resend", post(resend))
+        .route("/session", post(open_session))
         .layer(middleware::from_fn_with_state(authenticator.clone(), require_signed));
     let answered = Router::new()
         .route("/push", post(push))
-        .layer(middleware::from_fn_with_state(authenticator, sign_answers));
-    let routes =
-        Router::new().route("/partyinfo", get(get_party_info)).merge(signed).merge(answered);
+        .layer(middleware::from_fn_with_state(authenticator.clone(), sign_answers));
+    let routes = Router::new()
+        .route("/partyinfo", get(get_party_info))
+        .merge(signed)
+        .merge(answered)
+        .layer(Extension(authenticator));
     let router = common(routes, &manager).with_state(manager);
     match whitelist {
         Some(allowed) => {
@@ -79,6 +87,14 @@ async fn post_party_info(
     m.parties().learn_peer(&theirs.url);
     discovery::merge(&m, identity, &theirs).await;
     Ok(Json(m.parties().info()))
+}
+
+async fn open_session(
+    Extension(auth): Extension<Arc<Authenticator>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    JsonBody(hello): JsonBody<Hello>,
+) -> Result<Json<Welcome>, TmError> {
+    auth.open_session(&caller, &hello).map(Json).map_err(TmError::BadRequest)
 }
 
 async fn get_party_info(State(m): State<Manager>) -> Json<PartyInfo> {

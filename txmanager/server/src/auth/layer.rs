@@ -5,15 +5,17 @@
 
 use super::{
     identity::{Identity, IdentityKey},
+    session::{Hello, Sessions, Welcome, MAC_HEADER, SESSION_HEADER},
     signed::{now_ms, sign_response, AnswerTo, AuthError, ReplayGuard, RequestSignature},
 };
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
-    http::{request::Parts, StatusCode},
+    http::{request::Parts, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use base64::{engine::general_purpose::STANDARD, Engine};
 use std::{collections::HashSet, sync::Arc};
 
 /// Who signed the request a handler is answering.
@@ -26,6 +28,7 @@ pub struct Caller(pub IdentityKey);
 pub struct Authenticator {
     identity: Option<Arc<Identity>>,
     replay: ReplayGuard,
+    sessions: Sessions,
     body_limit: usize,
     allowed: Option<HashSet<IdentityKey>>,
 }
@@ -38,7 +41,19 @@ impl Authenticator {
         body_limit: usize,
         allowed: Option<HashSet<IdentityKey>>,
     ) -> Arc<Self> {
-        Arc::new(Self { identity, replay: ReplayGuard::default(), body_limit, allowed })
+        Arc::new(Self {
+            identity,
+            replay: ReplayGuard::default(),
+            sessions: Sessions::default(),
+            body_limit,
+            allowed,
+        })
+    }
+
+    /// Opens a session for `caller` (`POST /session`, already admitted as signed by it).
+    pub fn open_session(&self, caller: &IdentityKey, hello: &Hello) -> Result<Welcome, String> {
+        let own = self.identity.as_ref().ok_or("this server has no identity to open sessions")?;
+        self.sessions.open(&own.public(), caller, hello)
     }
 
     fn admit(
@@ -83,13 +98,19 @@ async fn buffered(request: Request, limit: usize) -> Result<(Parts, Bytes), Resp
     Ok((parts, body))
 }
 
-/// Runs the request and signs its answer as bound to `to`.
+/// Runs the request and signs its answer as bound to `to`: with the HMAC of the session the
+/// request names, if this server keeps it, else with this server's identity.
 async fn answer_signed(
     auth: &Authenticator,
     to: AnswerTo,
     request: Request,
     next: Next,
 ) -> Response {
+    let session = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|id| auth.sessions.get(id));
     let response = next.run(request).await;
     let Some(identity) = &auth.identity else { return response };
     let (mut parts, body) = response.into_parts();
@@ -99,8 +120,16 @@ async fn answer_signed(
             return (StatusCode::INTERNAL_SERVER_ERROR, format!("answer body: {e}")).into_response()
         }
     };
-    for (name, value) in sign_response(identity, &to, parts.status.as_u16(), &body) {
-        parts.headers.insert(name, value);
+    match session {
+        Some(session) => {
+            let mac = STANDARD.encode(session.mac(&to, parts.status.as_u16(), &body));
+            parts.headers.insert(MAC_HEADER, HeaderValue::try_from(mac).expect("base64"));
+        }
+        None => {
+            for (name, value) in sign_response(identity, &to, parts.status.as_u16(), &body) {
+                parts.headers.insert(name, value);
+            }
+        }
     }
     Response::from_parts(parts, Body::from(body))
 }

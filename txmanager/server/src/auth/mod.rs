@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod layer;
+pub mod session;
 pub mod signed;
 
 pub use identity::{Identity, IdentityKey};

@@ -140,7 +140,7 @@ impl AnswerTo {
         (NONCE_HEADER, value(self.nonce.to_string()))
     }
 
-    fn message(&self, status: u16, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn message(&self, status: u16, body: &[u8]) -> Vec<u8> {
         let mut message = b"veil-tm response v1\n".to_vec();
         message.extend_from_slice(&self.nonce.to_be_bytes());
         message.extend_from_slice(&self.request_digest);
