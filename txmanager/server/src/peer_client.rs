@@ -36,6 +36,33 @@ pub struct PeerClient {
     sessions: Mutex<HashMap<String, HeldSession>>,
 }
 
+const JSON: &str = "application/json";
+const OCTETS: &str = "application/octet-stream";
+
+/// One request to a peer.
+struct Call<'a> {
+    path: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// Signed by our identity (else it carries only a nonce).
+    signed: bool,
+    /// Who must answer.
+    expected: Option<IdentityKey>,
+    /// The session whose MAC may answer it.
+    session: Option<&'a SessionKey>,
+}
+
+impl Call<'_> {
+    fn signed(
+        path: &'static str,
+        content_type: &'static str,
+        body: Vec<u8>,
+        expected: Option<IdentityKey>,
+    ) -> Self {
+        Self { path, content_type, body, signed: true, expected, session: None }
+    }
+}
+
 /// A session this TM opened with a peer.
 struct HeldSession {
     key: SessionKey,
@@ -92,18 +119,10 @@ impl PeerClient {
         Ok(client)
     }
 
-    /// Posts a request (signed by our identity when `signed`); a success must be signed by
-    /// the answering TM (by `expected`, when given).
-    async fn post(
-        &self,
-        url: &str,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-        signed: bool,
-        expected: Option<IdentityKey>,
-        session: Option<&SessionKey>,
-    ) -> Result<Answer, String> {
+    /// Posts `call`; a success must be signed by the answering TM (by `call.expected`, when
+    /// given), or MAC'd in the call's session.
+    async fn post(&self, url: &str, call: Call<'_>) -> Result<Answer, String> {
+        let Call { path, content_type, body, signed, expected, session } = call;
         let mut request =
             self.client(url)?.post(format!("{url}{path}")).header("content-type", content_type);
         if let Some(session) = session {
@@ -156,10 +175,15 @@ impl PeerClient {
         owner: IdentityKey,
     ) -> Result<(), String> {
         let session = self.session(url, owner).await;
-        let octets = "application/octet-stream";
-        self.post(url, "/push", octets, encoded, false, Some(owner), session.as_ref())
-            .await
-            .map(drop)
+        let call = Call {
+            path: "/push",
+            content_type: "application/octet-stream",
+            body: encoded,
+            signed: false,
+            expected: Some(owner),
+            session: session.as_ref(),
+        };
+        self.post(url, call).await.map(drop)
     }
 
     /// Our session with the TM `peer` at `url`: the one held, or a new one (`None` if it
@@ -172,8 +196,7 @@ impl PeerClient {
         }
         let (opening, hello) = Opening::new();
         let body = serde_json::to_vec(&hello).ok()?;
-        let json = "application/json";
-        let answer = match self.post(url, "/session", json, body, true, Some(peer), None).await {
+        let answer = match self.post(url, Call::signed("/session", JSON, body, Some(peer))).await {
             Ok(answer) => answer,
             Err(why) => {
                 tracing::debug!(%url, %why, "no session; answers will be signed");
@@ -196,8 +219,7 @@ impl PeerClient {
         ours: &PartyInfo,
     ) -> Result<(IdentityKey, u64, PartyInfo), String> {
         let body = serde_json::to_vec(ours).map_err(|e| e.to_string())?;
-        let answer =
-            self.post(url, "/partyinfo", "application/json", body, true, None, None).await?;
+        let answer = self.post(url, Call::signed("/partyinfo", JSON, body, None)).await?;
         let info = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
         Ok((answer.identity, answer.signed_ms, info))
     }
@@ -210,17 +232,8 @@ impl PeerClient {
         challenge: Vec<u8>,
         claimant: IdentityKey,
     ) -> Result<(Vec<u8>, u64), String> {
-        let answer = self
-            .post(
-                url,
-                "/partyinfo/validate",
-                "application/octet-stream",
-                challenge,
-                true,
-                Some(claimant),
-                None,
-            )
-            .await?;
+        let call = Call::signed("/partyinfo/validate", OCTETS, challenge, Some(claimant));
+        let answer = self.post(url, call).await?;
         Ok((answer.body.to_vec(), answer.signed_ms))
     }
 
@@ -231,7 +244,7 @@ impl PeerClient {
         request: &ResendRequest,
     ) -> Result<ResendResponse, String> {
         let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        let answer = self.post(url, "/resend", "application/json", body, true, None, None).await?;
+        let answer = self.post(url, Call::signed("/resend", JSON, body, None)).await?;
         serde_json::from_slice(&answer.body).map_err(|e| e.to_string())
     }
 }
