@@ -49,6 +49,35 @@ fn remaining_methods_answer_as_geth_does() {
     assert_eq!(tx.sender().to_string().to_lowercase(), from.as_str().unwrap().to_lowercase());
     assert_eq!(signed["tx"]["hash"], json!(tx.hash()));
 
+    // The raw-transaction reads give back exactly the bytes that were sent, by hash and by
+    // block and index; the header reads give the block's fields without transactions, uncles
+    // and size (geth's RPCMarshalHeader).
+    let sent = ipc.result("eth_sendRawTransaction", json!([signed["raw"]]));
+    support::wait_until("the signed transaction is mined", Duration::from_secs(30), || {
+        !ipc.result("eth_getTransactionReceipt", json!([sent])).is_null()
+    });
+    assert_eq!(ipc.result("eth_getRawTransactionByHash", json!([sent])), signed["raw"]);
+    let receipt = ipc.result("eth_getTransactionReceipt", json!([sent]));
+    let (number, index) = (&receipt["blockNumber"], &receipt["transactionIndex"]);
+    let by_number =
+        ipc.result("eth_getRawTransactionByBlockNumberAndIndex", json!([number, index]));
+    assert_eq!(by_number, signed["raw"]);
+    let by_hash = ipc
+        .result("eth_getRawTransactionByBlockHashAndIndex", json!([receipt["blockHash"], index]));
+    assert_eq!(by_hash, signed["raw"]);
+    let unknown = format!("0x{}", "ab".repeat(32));
+    assert!(ipc.result("eth_getRawTransactionByHash", json!([unknown])).is_null());
+    assert!(ipc
+        .result("eth_getRawTransactionByBlockNumberAndIndex", json!([number, "0x63"]))
+        .is_null());
+    let mut block = ipc.result("eth_getBlockByNumber", json!([number, false]));
+    for field in ["transactions", "uncles", "size", "withdrawals"] {
+        block.as_object_mut().unwrap().remove(field);
+    }
+    assert_eq!(ipc.result("eth_getHeaderByNumber", json!([number])), block);
+    assert_eq!(ipc.result("eth_getHeaderByHash", json!([receipt["blockHash"]])), block);
+    assert!(ipc.result("eth_getHeaderByHash", json!([unknown])).is_null());
+
     // newPendingTransactions over IPC, then unsubscribe.
     let (sub, _) = ipc.call("eth_subscribe", json!(["newPendingTransactions"]));
     let (hash, mut notes) = ipc.call(

@@ -86,6 +86,33 @@ impl RpcContext {
         }
     }
 
+    /// A block's transaction at `index` in its EIP-2718 encoding (geth's
+    /// `eth_getRawTransactionBy…AndIndex`), or `None`.
+    fn raw_transaction_at(&self, id: BlockId, index: U64) -> MethodResult<Option<Bytes>> {
+        let Some(LoadedBlock { block, .. }) = self.load_block(id)? else { return Ok(None) };
+        let tx = block.body.transactions.get(index.to::<usize>());
+        Ok(tx.map(|tx| Bytes::from(tx.encoded_2718())))
+    }
+
+    /// A mined or pooled transaction in its EIP-2718 encoding, as geth's
+    /// `eth_getRawTransactionByHash`, or `None`.
+    fn raw_transaction_by_hash(&self, hash: B256) -> MethodResult<Option<Bytes>> {
+        if let Some(location) = self.chain.store().tx_location(hash).map_err(internal_error)? {
+            let block = BlockId::Hash(location.block_hash.into());
+            return self.raw_transaction_at(block, U64::from(location.index));
+        }
+        Ok(self.pool.get(&hash).map(|tx| Bytes::from(tx.tx().encoded_2718())))
+    }
+
+    /// A block's header as geth's `eth_getHeaderBy…` shows it (the block's fields without
+    /// its transactions, uncles and size), or `null`.
+    fn header_json(&self, id: BlockId) -> MethodResult<Value> {
+        let Some(LoadedBlock { hash, block, .. }) = self.load_block(id)? else {
+            return Ok(Value::Null);
+        };
+        serde_json::to_value(convert::header(hash, block.header, None)).map_err(internal_error)
+    }
+
     fn transaction_by_hash(&self, hash: B256) -> MethodResult<Value> {
         let store = self.chain.store();
         if let Some(location) = store.tx_location(hash).map_err(internal_error)? {
@@ -424,6 +451,24 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     })?;
     method(&mut m, "eth_getTransactionByBlockHashAndIndex", |c, a| {
         c.transaction_at(BlockId::Hash(a.required::<B256>(0)?.into()), a.required(1)?)
+    })?;
+    method(&mut m, "eth_getRawTransactionByHash", |c, a| {
+        c.raw_transaction_by_hash(a.at_most(1)?.required(0)?)
+    })?;
+    method(&mut m, "eth_getRawTransactionByBlockNumberAndIndex", |c, a| {
+        c.raw_transaction_at(BlockId::Number(a.at_most(2)?.required(0)?), a.required(1)?)
+    })?;
+    method(&mut m, "eth_getRawTransactionByBlockHashAndIndex", |c, a| {
+        c.raw_transaction_at(
+            BlockId::Hash(a.at_most(2)?.required::<B256>(0)?.into()),
+            a.required(1)?,
+        )
+    })?;
+    method(&mut m, "eth_getHeaderByNumber", |c, a| {
+        c.header_json(BlockId::Number(a.at_most(1)?.required(0)?))
+    })?;
+    method(&mut m, "eth_getHeaderByHash", |c, a| {
+        c.header_json(BlockId::Hash(a.at_most(1)?.required::<B256>(0)?.into()))
     })?;
     method(&mut m, "eth_getTransactionReceipt", |c, a| c.receipt(a.required(0)?))?;
     method(&mut m, "eth_getBlockReceipts", |c, a| c.block_receipts(a.required(0)?))?;
