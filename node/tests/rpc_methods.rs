@@ -77,6 +77,10 @@ fn remaining_methods_answer_as_geth_does() {
     assert_eq!(ipc.result("eth_getHeaderByNumber", json!([number])), block);
     assert_eq!(ipc.result("eth_getHeaderByHash", json!([receipt["blockHash"]])), block);
     assert!(ipc.result("eth_getHeaderByHash", json!([unknown])).is_null());
+    let uncle = ipc.result("eth_getUncleByBlockNumberAndIndex", json!([number, "0x0"]));
+    assert!(uncle.is_null(), "no block has uncles: {uncle}");
+    let uncle = ipc.result("eth_getUncleByBlockHashAndIndex", json!([receipt["blockHash"], "0x0"]));
+    assert!(uncle.is_null(), "no block has uncles: {uncle}");
 
     // newPendingTransactions over IPC, then unsubscribe.
     let (sub, _) = ipc.call("eth_subscribe", json!(["newPendingTransactions"]));

@@ -445,6 +445,18 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     })?;
     method(&mut m, "eth_getUncleCountByBlockNumber", |_, _| Ok(U64::ZERO))?;
     method(&mut m, "eth_getUncleCountByBlockHash", |_, _| Ok(U64::ZERO))?;
+    // No block has uncles (Raft and QBFT seal one block per height): geth's answer for an
+    // index past a block's uncles, or an unknown block, is null.
+    method(&mut m, "eth_getUncleByBlockNumberAndIndex", |_, a| {
+        a.at_most(2)?.required::<BlockNumberOrTag>(0)?;
+        a.required::<U64>(1)?;
+        Ok(Value::Null)
+    })?;
+    method(&mut m, "eth_getUncleByBlockHashAndIndex", |_, a| {
+        a.at_most(2)?.required::<B256>(0)?;
+        a.required::<U64>(1)?;
+        Ok(Value::Null)
+    })?;
     method(&mut m, "eth_getTransactionByHash", |c, a| c.transaction_by_hash(a.required(0)?))?;
     method(&mut m, "eth_getTransactionByBlockNumberAndIndex", |c, a| {
         c.transaction_at(BlockId::Number(a.required(0)?), a.required(1)?)
