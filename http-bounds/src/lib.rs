@@ -1,15 +1,14 @@
 //! What a stranger may hold of an HTTP server, shared by the node's JSON-RPC servers and the
 //! TM's servers (both serve HTTP/1.1 connections with hyper):
 //!
-//! - [`Bounds::header_read_timeout`]: hyper's header read timeout (with a [`hyper_util`]-style
-//!   tokio timer); it also closes a keep-alive connection idle that long.
+//! - [`Bounds::header_read_timeout`]: hyper's header read timeout on tokio's timer
+//!   ([`Bounds::http1`]); it also closes a keep-alive connection idle that long.
 //! - [`DeadlineBody`]: a request body that fails once [`Bounds::body_read_timeout`] has passed
 //!   since its headers arrived, however slowly the bytes trickle in.
 //! - [`PerIp`]: at most [`Bounds::max_connections_per_ip`] open connections per address.
-//!
-//! [`hyper_util`]: https://docs.rs/hyper-util
 
 use hyper::body::{Body, Bytes, Frame, SizeHint};
+use hyper_util::rt::TokioTimer;
 use parking_lot::Mutex;
 use std::{
     collections::HashMap,
@@ -39,6 +38,20 @@ impl Default for Bounds {
             body_read_timeout: Duration::from_secs(60),
             max_connections_per_ip: 256,
         }
+    }
+}
+
+impl Bounds {
+    /// hyper's HTTP/1.1 connection builder with the header read timeout (on tokio's timer).
+    pub fn http1(&self) -> hyper::server::conn::http1::Builder {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(self.header_read_timeout);
+        builder
+    }
+
+    /// `body` under the body read deadline; its error names `flag`.
+    pub fn deadline<B>(&self, body: B, flag: &'static str) -> DeadlineBody<B> {
+        DeadlineBody::new(body, self.body_read_timeout, flag)
     }
 }
 

@@ -204,14 +204,16 @@ async fn answer(
 
 type Notifications = mpsc::Receiver<Box<RawValue>>;
 
+/// A call's `id`, without parsing the rest (absent or `null` for a notification).
+#[derive(serde::Deserialize)]
+struct IdProbe<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+}
+
 /// The answer to a call a batch had no time left for (`None` for a notification).
 fn unrun(text: &str, budget: std::time::Duration) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Probe<'a> {
-        #[serde(borrow)]
-        id: Option<&'a RawValue>,
-    }
-    let id = serde_json::from_str::<Probe<'_>>(text).ok()?.id?;
+    let id = serde_json::from_str::<IdProbe<'_>>(text).ok()?.id?;
     let error = super::batch_budget::over_budget(budget);
     Some(serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error }).to_string())
 }
@@ -224,13 +226,8 @@ async fn call(
     streams: &mut Vec<Notifications>,
 ) -> Option<String> {
     // Only the presence of an id matters here; jsonrpsee parses the request itself.
-    #[derive(serde::Deserialize)]
-    struct Probe<'a> {
-        #[serde(borrow)]
-        id: Option<&'a RawValue>,
-    }
-    match serde_json::from_str::<Probe<'_>>(text) {
-        Ok(Probe { id: None }) => return None,
+    match serde_json::from_str::<IdProbe<'_>>(text) {
+        Ok(IdProbe { id: None }) => return None,
         Ok(_) => {}
         Err(_) => return Some(error_response(-32600, "invalid request")),
     }

@@ -5,7 +5,7 @@
 use super::{batch_budget::BatchBudgetLayer, filters::new_id};
 use futures::FutureExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use jsonrpsee::{
     core::{middleware::RpcServiceBuilder, BoxError},
     server::{
@@ -328,16 +328,11 @@ async fn accept<S>(
         let stop = stop.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: HttpRequest<Incoming>| {
-                let request = request.map(|body| {
-                    DeadlineBody::new(body, bounds.body_read_timeout, "--rpc.read-body-timeout")
-                });
+                let request = request.map(|body| bounds.deadline(body, "--rpc.read-body-timeout"));
                 service.clone().call(request)
             });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(bounds.header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
+            let connection =
+                bounds.http1().serve_connection(TokioIo::new(stream), service).with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}

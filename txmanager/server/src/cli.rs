@@ -11,7 +11,7 @@ use crate::{
     tls::{ClientTls, ServerTls},
 };
 use clap::{Args, Parser, Subcommand};
-use eyre::{eyre, WrapErr};
+use eyre::eyre;
 use std::collections::HashSet;
 use std::{path::PathBuf, sync::Arc};
 use veil_config::{EnclaveConfig, TmApp, TmConfig};
@@ -81,15 +81,6 @@ pub struct ConfigFile {
     pub configfile: PathBuf,
 }
 
-fn first_line(path: Option<&PathBuf>) -> eyre::Result<Option<zeroize::Zeroizing<String>>> {
-    let Some(path) = path else { return Ok(None) };
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?,
-    );
-    let line = text.lines().next().unwrap_or("");
-    Ok((!line.is_empty()).then(|| zeroize::Zeroizing::new(line.to_string())))
-}
-
 /// Runs the command line.
 pub async fn main(cli: Cli) -> eyre::Result<()> {
     match cli.command {
@@ -99,7 +90,7 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
             run::run(TmConfig::from_file(&path)?).await
         }
         Some(Command::Keygen { filename, identity: true, password_file }) => {
-            let password = first_line(password_file.as_ref())?;
+            let password = run::first_line(password_file.as_deref())?;
             for name in filename {
                 let identity = Identity::generate();
                 identity.write(
@@ -112,7 +103,7 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
             Ok(())
         }
         Some(Command::Keygen { filename, identity: false, password_file }) => {
-            let password = first_line(password_file.as_ref())?;
+            let password = run::first_line(password_file.as_deref())?;
             for name in filename {
                 let pair = KeyPair::generate();
                 keyfile::write_private_key(
@@ -151,8 +142,8 @@ pub async fn main(cli: Cli) -> eyre::Result<()> {
             Ok(())
         }
         Some(Command::UpdatePassword { keyfile: path, password_file, new_password_file }) => {
-            let old = first_line(password_file.as_ref())?;
-            let new = first_line(new_password_file.as_ref())?;
+            let old = run::first_line(password_file.as_deref())?;
+            let new = run::first_line(new_password_file.as_deref())?;
             let key = keyfile::read_private_key(&path, old.as_deref().map(|p| p.as_str()))?;
             keyfile::write_private_key(&path, &key, new.as_deref().map(|p| p.as_str()))?;
             println!(

@@ -156,14 +156,6 @@ impl PartyStore {
         }
     }
 
-    /// The URL `key`'s payloads go to, if routable.
-    pub fn url_of(&self, key: &TmPublicKey) -> Option<String> {
-        match self.route(key) {
-            Route::To { url, .. } => Some(url),
-            _ => None,
-        }
-    }
-
     /// The identity that proved `key`.
     pub fn owner_of(&self, key: &TmPublicKey) -> Option<IdentityKey> {
         self.inner.read().owners.get(key).copied()
@@ -197,6 +189,13 @@ impl PartyStore {
     /// `identity`'s own fresh, signed announcement lists `keys` as all it holds: the keys it
     /// held before and no longer lists are released.
     pub fn announced(&self, identity: &IdentityKey, keys: &[TmPublicKey]) {
+        let releases = |owners: &HashMap<TmPublicKey, IdentityKey>| {
+            owners.iter().any(|(key, owner)| owner == identity && !keys.contains(key))
+        };
+        // Every party-info round comes here; most change nothing and need no write lock.
+        if !releases(&self.inner.read().owners) {
+            return;
+        }
         let mut inner = self.inner.write();
         inner.owners.retain(|key, owner| {
             let keep = owner != identity || keys.contains(key);

@@ -47,22 +47,23 @@ pub fn load_keys(keys: &KeysConfig) -> eyre::Result<Vec<KeyPair>> {
 pub fn load_identity(config: &TmConfig) -> eyre::Result<Identity> {
     match &config.identity {
         Some(id) => {
-            let password = match &id.password_file {
-                None => None,
-                Some(path) => Some(Zeroizing::new(
-                    std::fs::read_to_string(path)
-                        .wrap_err_with(|| format!("reading {}", path.display()))?
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .to_string(),
-                )),
-            };
-            let password = password.as_deref().map(String::as_str).filter(|p| !p.is_empty());
+            let password = first_line(id.password_file.as_deref())?;
+            let password = password.as_deref().map(String::as_str);
             Ok(Identity::load(&id.private_key_path, id.public_key_path.as_deref(), password)?)
         }
         None => Ok(Identity::load_or_create(&config.storage.path)?),
     }
+}
+
+/// The first line of a password file (wiped when dropped), `None` without a file or for a
+/// blank line.
+pub fn first_line(path: Option<&std::path::Path>) -> eyre::Result<Option<Zeroizing<String>>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?,
+    );
+    let line = text.lines().next().unwrap_or("");
+    Ok((!line.is_empty()).then(|| Zeroizing::new(line.to_string())))
 }
 
 /// The server property `name` as a number, if set.

@@ -7,13 +7,13 @@
 use crate::{api::RemoteIp, tls::ServerTls};
 use axum::Router;
 use hyper::{body::Incoming, Request};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::{net::IpAddr, path::PathBuf, sync::Arc, time::Duration};
 use tokio::net::{TcpListener, UnixListener};
 use tower::ServiceExt;
 use veil_config::ServerAddress;
 pub use veil_http_bounds::Bounds;
-use veil_http_bounds::{DeadlineBody, PerIp};
+use veil_http_bounds::PerIp;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -153,20 +153,12 @@ where
 {
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let mut request = request.map(|inner| {
-            axum::body::Body::new(DeadlineBody::new(
-                inner,
-                bounds.body_read_timeout,
-                "server property bodyReadTimeoutMillis",
-            ))
+            axum::body::Body::new(bounds.deadline(inner, "server property bodyReadTimeoutMillis"))
         });
         request.extensions_mut().insert(RemoteIp(ip));
         router.clone().oneshot(request)
     });
-    let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(bounds.header_read_timeout)
-        .serve_connection(TokioIo::new(io), service)
-        .await;
+    let served = bounds.http1().serve_connection(TokioIo::new(io), service).await;
     if let Err(e) = served {
         tracing::debug!(error = %e, "connection ended with an error");
     }
