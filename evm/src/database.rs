@@ -1,11 +1,13 @@
 //! The adapter through which revm reads Veil state.
 
 use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use revm::{
     bytecode::Bytecode,
     database_interface::{DBErrorMarker, DatabaseRef},
     state::AccountInfo,
 };
+use std::collections::HashSet;
 use veil_storage::{ChainStore, StateReader, StorageError};
 
 /// A storage failure seen by revm.
@@ -43,12 +45,20 @@ impl BlockHashes for StateTestBlockHashes {
 pub struct StateDatabase<S, H> {
     state: S,
     hashes: H,
+    /// Accounts read so far that hold storage but neither code nor nonce: only they can make
+    /// a creation collide through storage alone (EIP-7610, [`crate::CollisionGuard`]).
+    storage_only: parking_lot::Mutex<HashSet<Address>>,
 }
 
 impl<S: StateReader, H: BlockHashes> StateDatabase<S, H> {
     /// revm's view of `state`, resolving `BLOCKHASH` through `hashes`.
     pub fn new(state: S, hashes: H) -> Self {
-        Self { state, hashes }
+        Self { state, hashes, storage_only: Default::default() }
+    }
+
+    /// Whether `address` was read as an account with storage but neither code nor nonce.
+    pub fn loaded_storage_only(&self, address: Address) -> bool {
+        self.storage_only.lock().contains(&address)
     }
 
     /// Where `BLOCKHASH` looks.
@@ -61,7 +71,16 @@ impl<S: StateReader, H: BlockHashes> DatabaseRef for StateDatabase<S, H> {
     type Error = StateError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        Ok(self.state.account(address)?.map(|account| AccountInfo {
+        let account = self.state.account(address)?;
+        if let Some(account) = &account {
+            if account.nonce == 0
+                && account.code_hash == KECCAK_EMPTY
+                && account.storage_root != EMPTY_ROOT_HASH
+            {
+                self.storage_only.lock().insert(address);
+            }
+        }
+        Ok(account.map(|account| AccountInfo {
             balance: account.balance,
             nonce: account.nonce,
             code_hash: account.code_hash,

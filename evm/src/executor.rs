@@ -3,7 +3,7 @@
 use crate::{
     bundle_to_diff, cfg_env,
     private::{PrivateExecution, PrivateInputs, PrivatePayload, PrivateRunner},
-    BlockHashes, StateDatabase, StateError,
+    BlockHashes, CollisionGuard, StateDatabase, StateError,
 };
 use alloy_consensus::{Eip658Value, Header, Receipt as ReceiptFields, ReceiptEnvelope};
 use alloy_primitives::{Address, TxKind, B256, U256};
@@ -12,7 +12,7 @@ use revm::{
     context_interface::result::{EVMError, ExecutionResult},
     database::{states::bundle_state::BundleRetention, State},
     database_interface::bal::EvmDatabaseError,
-    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    Context, InspectCommitEvm, MainBuilder, MainContext,
 };
 use std::collections::HashSet;
 use veil_config::ChainSpec;
@@ -204,7 +204,7 @@ where
         .with_block(block.block_env())
         .with_cfg(cfg)
         .with_db(&mut state)
-        .build_mainnet();
+        .build_mainnet_with_inspector(CollisionGuard);
     let mut included = Vec::with_capacity(transactions.len());
     let mut receipts = Vec::with_capacity(transactions.len());
     let mut rejected = Vec::new();
@@ -244,7 +244,7 @@ where
             )
         } else {
             let env = if payload.is_some() { private_marker(&tx) } else { tx_env(&tx) };
-            match evm.transact_commit(env) {
+            match evm.inspect_tx_commit(env) {
                 Ok(result) => {
                     pool_used += result.tx_gas_used();
                     if payload.is_none() {

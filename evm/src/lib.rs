@@ -12,6 +12,7 @@
 //! - [`genesis_header`] builds the genesis block; [`run_state_test_file`] runs ethereum/tests
 //!   state fixtures through all of the above.
 
+mod collision;
 mod database;
 mod diff;
 mod executor;
@@ -22,6 +23,7 @@ mod simulate;
 mod spec;
 mod statetest;
 
+pub use collision::{CollisionGuard, StorageOccupancy};
 pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes};
 pub use diff::bundle_to_diff;
 pub use executor::{

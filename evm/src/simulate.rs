@@ -2,13 +2,15 @@
 //! tracing all execute here, on a copy-on-write view ([`CacheDB`]) of some block's state: what
 //! a run changes stays in the view and never reaches the database.
 
-use crate::{cfg_env, tx_env, BlockContext, BlockHashes, StateDatabase, StateError};
+use crate::{
+    cfg_env, tx_env, BlockContext, BlockHashes, CollisionGuard, StateDatabase, StateError,
+};
 use revm::{
     context::{BlockEnv, CfgEnv, TxEnv},
     context_interface::result::{EVMError, ExecutionResult, InvalidTransaction},
     database::CacheDB,
     handler::MainnetContext,
-    Context, DatabaseCommit, ExecuteEvm, InspectEvm, Inspector, MainBuilder, MainContext,
+    Context, DatabaseCommit, InspectEvm, Inspector, MainBuilder, MainContext,
 };
 use veil_config::ChainSpec;
 use veil_primitives::RecoveredTx;
@@ -95,8 +97,8 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
 
     /// Runs a transaction of the block being replayed and keeps its changes in the view.
     pub fn replay(&mut self, tx: &RecoveredTx) -> Result<ExecutionResult, SimulationError> {
-        let mut evm = self.context().build_mainnet();
-        let outcome = evm.transact(tx_env(tx)).map_err(simulation_error)?;
+        let mut evm = self.context().build_mainnet_with_inspector(CollisionGuard);
+        let outcome = evm.inspect_tx(tx_env(tx)).map_err(simulation_error)?;
         drop(evm);
         self.db.commit(outcome.state);
         Ok(outcome.result)
@@ -104,8 +106,8 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
 
     /// Runs `tx` and discards its changes.
     pub fn run(&mut self, tx: TxEnv) -> Result<ExecutionResult, SimulationError> {
-        let mut evm = self.context().build_mainnet();
-        Ok(evm.transact(tx).map_err(simulation_error)?.result)
+        let mut evm = self.context().build_mainnet_with_inspector(CollisionGuard);
+        Ok(evm.inspect_tx(tx).map_err(simulation_error)?.result)
     }
 
     /// Runs `tx` under `inspector`, discards its changes, and hands the inspector back.
@@ -117,8 +119,8 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
     where
         I: for<'a> Inspector<MainnetContext<&'a mut SimulationDb<S, H>>>,
     {
-        let mut evm = self.context().build_mainnet_with_inspector(inspector);
+        let mut evm = self.context().build_mainnet_with_inspector((CollisionGuard, inspector));
         let result = evm.inspect_tx(tx).map_err(simulation_error)?.result;
-        Ok((result, evm.inspector))
+        Ok((result, evm.inspector.1))
     }
 }

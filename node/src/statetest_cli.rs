@@ -7,8 +7,10 @@ use std::{
 use veil_evm::{run_state_test_file, CaseOutcome};
 
 /// Totals of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Cases that matched, per fork as the fixtures name it.
+    pub passed_per_fork: std::collections::BTreeMap<String, usize>,
     /// Cases run.
     pub ran: usize,
     /// Cases that matched.
@@ -18,6 +20,26 @@ pub struct Summary {
     /// Cases not run.
     pub skipped: usize,
 }
+
+/// Forks in activation order, as ethereum/tests names them.
+const FORK_ORDER: &[&str] = &[
+    "Frontier",
+    "Homestead",
+    "EIP150",
+    "EIP158",
+    "Byzantium",
+    "Constantinople",
+    "ConstantinopleFix",
+    "Istanbul",
+    "Berlin",
+    "London",
+    "Paris",
+    "Merge",
+    "Shanghai",
+    "Cancun",
+    "Prague",
+    "Osaka",
+];
 
 fn fixture_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -57,6 +79,7 @@ pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::R
                         CaseOutcome::Pass => {
                             summary.ran += 1;
                             summary.passed += 1;
+                            *summary.passed_per_fork.entry(case.fork.clone()).or_default() += 1;
                             writeln!(out, "PASS {label}")?;
                         }
                         CaseOutcome::Fail(reason) => {
@@ -73,6 +96,10 @@ pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::R
             }
         }
     }
+    let mut forks: Vec<_> = summary.passed_per_fork.iter().collect();
+    forks.sort_by_key(|(fork, _)| FORK_ORDER.iter().position(|f| f == fork));
+    let forks: Vec<String> = forks.iter().map(|(fork, n)| format!("{fork} {n}")).collect();
+    writeln!(out, "passed per fork: {}", forks.join(", "))?;
     writeln!(
         out,
         "statetest: {} ran, {} passed, {} failed, {} skipped",

@@ -5,24 +5,69 @@ mod support;
 
 use support::vectors_dir;
 
-#[test]
-fn every_supported_fork_matches_the_fixtures() {
+fn run_folder(folder: &str) -> (veil_node::statetest_cli::Summary, String) {
     let mut out = Vec::new();
     let summary =
-        veil_node::statetest_cli::run_files(&[vectors_dir().join("state")], &mut out).unwrap();
+        veil_node::statetest_cli::run_files(&[vectors_dir().join(folder)], &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let failures: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
-    println!("{}", text.lines().last().unwrap_or_default());
+    for line in text.lines().rev().take(2) {
+        println!("{folder}: {line}");
+    }
     assert!(
         failures.is_empty(),
         "{} failures, first: {:#?}",
         failures.len(),
         &failures[..failures.len().min(10)]
     );
-    // The fixtures' README: 1481 cases, of which revm skips the one Constantinople entry.
+    (summary, text)
+}
+
+fn skipped_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.starts_with("SKIP")).collect()
+}
+
+#[test]
+fn every_fork_of_the_state_fixtures_matches() {
+    let (summary, text) = run_folder("state");
+    // The fixtures' README: 1481 cases; the one Constantinople entry needs EIP-1283.
     assert_eq!(summary.ran + summary.skipped, 1481);
-    assert_eq!(summary.skipped, 1);
     assert_eq!(summary.passed, 1480);
+    let skipped = skipped_lines(&text);
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].starts_with("SKIP sstoreGas.json sstoreGas Constantinople"), "{skipped:?}");
+}
+
+#[test]
+fn every_fork_of_the_extra_state_fixtures_matches_from_frontier_to_cancun() {
+    let (summary, text) = run_folder("state-extra");
+    // The fixtures' README: 6350 cases, 5915 of them Istanbul to Cancun, 435 older.
+    assert_eq!(summary.ran + summary.skipped, 6350);
+    let count = |forks: &[&str]| -> usize {
+        forks.iter().map(|f| summary.passed_per_fork.get(*f).copied().unwrap_or(0)).sum()
+    };
+    assert_eq!(
+        count(&["Istanbul", "Berlin", "London", "Paris", "Merge", "Shanghai", "Cancun"]),
+        5915
+    );
+    let older = ["Frontier", "Homestead", "EIP150", "EIP158", "Byzantium", "Constantinople"];
+    assert_eq!(count(&older) + count(&["ConstantinopleFix"]) + summary.skipped, 435);
+    // Rejected transactions before EIP-161 (the coinbase is touched into existence) and
+    // EIP-7610 collisions (storage alone occupies an address) are among them.
+    for case in [
+        "PASS NoSrcAccountCreate.json NoSrcAccountCreate Frontier #0",
+        "PASS HighGasPrice.json HighGasPrice Homestead #0",
+        "PASS InitCollision.json InitCollision Istanbul #0",
+        "PASS create2collisionStorageParis.json create2collisionStorageParis Cancun #0",
+        "PASS RevertInCreateInInit_Paris.json RevertInCreateInInit_Paris Shanghai #0",
+        "PASS dynamicAccountOverwriteEmpty_Paris.json dynamicAccountOverwriteEmpty_Paris Cancun #0",
+    ] {
+        assert!(text.lines().any(|l| l == case), "missing: {case}");
+    }
+    // Only the two Constantinople cases that need EIP-1283 are not run.
+    let skipped = skipped_lines(&text);
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped.iter().all(|l| l.contains(" Constantinople #") && l.contains("EIP-1283")));
 }
 
 #[test]
