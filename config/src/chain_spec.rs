@@ -5,6 +5,7 @@ use crate::{
     Hardfork, QuorumConfig,
 };
 use alloy_consensus::{constants::EMPTY_OMMER_ROOT_HASH, Header};
+use alloy_eips::eip7840::BlobParams;
 use alloy_genesis::Genesis;
 use alloy_primitives::{Bloom, B256, B64};
 use alloy_trie::EMPTY_ROOT_HASH;
@@ -153,15 +154,16 @@ impl ChainSpec {
     /// The fork whose rules apply to a block with this number and timestamp.
     pub fn hardfork_at(&self, number: u64, timestamp: u64) -> Hardfork {
         let c = &self.genesis.config;
+        let q = &self.quorum;
         let by_time = |t: Option<u64>| t.is_some_and(|t| timestamp >= t);
         let by_block = |b: Option<u64>| b.is_some_and(|b| number >= b);
         let merged = by_block(c.merge_netsplit_block)
             || c.terminal_total_difficulty.is_some_and(|ttd| ttd.is_zero());
         let schedule = [
-            (by_time(c.osaka_time), Hardfork::Osaka),
-            (by_time(c.prague_time), Hardfork::Prague),
-            (by_time(c.cancun_time), Hardfork::Cancun),
-            (by_time(c.shanghai_time), Hardfork::Shanghai),
+            (by_time(c.osaka_time) || by_block(q.osaka_block), Hardfork::Osaka),
+            (by_time(c.prague_time) || by_block(q.prague_block), Hardfork::Prague),
+            (by_time(c.cancun_time) || by_block(q.cancun_block), Hardfork::Cancun),
+            (by_time(c.shanghai_time) || by_block(q.shanghai_block), Hardfork::Shanghai),
             (merged, Hardfork::Paris),
             (by_block(c.gray_glacier_block), Hardfork::GrayGlacier),
             (by_block(c.arrow_glacier_block), Hardfork::ArrowGlacier),
@@ -201,6 +203,43 @@ impl ChainSpec {
                     .unwrap_or(0),
             ),
         }
+    }
+
+    /// The blob parameters at a block (EIP-4844, EIP-7691, EIP-7918), from the genesis
+    /// `blobSchedule` where it names the fork, else the fork's mainnet values; `None` before
+    /// Cancun.
+    pub fn blob_params(&self, number: u64, timestamp: u64) -> Option<BlobParams> {
+        let (name, default) = match self.hardfork_at(number, timestamp) {
+            Hardfork::Osaka => ("osaka", BlobParams::osaka()),
+            Hardfork::Prague => ("prague", BlobParams::prague()),
+            Hardfork::Cancun => ("cancun", BlobParams::cancun()),
+            _ => return None,
+        };
+        let scheduled = self.genesis.config.blob_schedule.get(name).map(|params| {
+            params
+                .with_blob_base_cost(default.blob_base_cost)
+                .with_max_blobs_per_tx(default.max_blobs_per_tx.min(params.max_blob_count))
+        });
+        Some(scheduled.unwrap_or(default))
+    }
+
+    /// The `excessBlobGas` of the block after `parent` (EIP-4844; EIP-7918 from Osaka), or
+    /// `None` before Cancun. A parent from before Cancun counts as zero excess and use.
+    pub fn next_excess_blob_gas(
+        &self,
+        parent: &Header,
+        number: u64,
+        timestamp: u64,
+    ) -> Option<u64> {
+        let params = self.blob_params(number, timestamp)?;
+        Some(match (parent.excess_blob_gas, parent.blob_gas_used) {
+            (Some(excess), Some(used)) => params.next_block_excess_blob_gas_osaka(
+                excess,
+                used,
+                parent.base_fee_per_gas.unwrap_or_default(),
+            ),
+            _ => 0,
+        })
     }
 
     /// The genesis header for a state with root `state_root`, with the optional fields each

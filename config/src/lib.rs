@@ -13,11 +13,15 @@
 //! ```
 
 mod chain_spec;
+mod evm_version;
 mod hardfork;
 mod quorum;
 mod tm;
 
 pub use chain_spec::{ChainSpec, ConfigError};
+pub use evm_version::{
+    fork_of_evm_version, genesis_fork_schedule, genesis_system_contracts, EVM_VERSIONS, NEWEST_FORK,
+};
 pub use hardfork::Hardfork;
 pub use quorum::{MaxCodeSizeAt, QuorumConfig};
 pub use tm::{

@@ -23,6 +23,15 @@ pub struct QuorumConfig {
     pub max_code_size: Option<u64>,
     /// Largest contract code in KiB by block.
     pub max_code_size_config: Vec<MaxCodeSizeAt>,
+    /// GoQuorum's block-number activation of Shanghai (its chains have no beacon clock); a
+    /// fork is active when either its block or its time (`shanghaiTime`) is reached.
+    pub shanghai_block: Option<u64>,
+    /// Cancun by block number, as `shanghaiBlock`.
+    pub cancun_block: Option<u64>,
+    /// Prague by block number, as `shanghaiBlock`.
+    pub prague_block: Option<u64>,
+    /// Osaka by block number, as `shanghaiBlock`.
+    pub osaka_block: Option<u64>,
 }
 
 /// GoQuorum's default `txnSizeLimit` in KiB.

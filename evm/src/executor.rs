@@ -3,6 +3,7 @@
 use crate::{
     bundle_to_diff, cfg_env,
     private::{PrivateExecution, PrivateInputs, PrivatePayload, PrivateRunner},
+    system_calls::{run_system_call, system_calls},
     BlockHashes, CollisionGuard, StateDatabase, StateError,
 };
 use alloy_consensus::{Eip658Value, Header, Receipt as ReceiptFields, ReceiptEnvelope};
@@ -36,6 +37,12 @@ pub struct BlockContext {
     pub prevrandao: B256,
     /// Difficulty.
     pub difficulty: U256,
+    /// The parent's hash, which the EIP-2935 history contract records (Prague on).
+    pub parent_hash: B256,
+    /// The beacon root the EIP-4788 contract records (Cancun on; zero on Veil chains).
+    pub parent_beacon_block_root: Option<B256>,
+    /// The block's `excessBlobGas`, which prices blob gas (Cancun on).
+    pub excess_blob_gas: Option<u64>,
 }
 
 impl BlockContext {
@@ -49,11 +56,14 @@ impl BlockContext {
             base_fee: header.base_fee_per_gas,
             prevrandao: header.mix_hash,
             difficulty: header.difficulty,
+            parent_hash: header.parent_hash,
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            excess_blob_gas: header.excess_blob_gas,
         }
     }
 
-    pub(crate) fn block_env(&self) -> BlockEnv {
-        BlockEnv {
+    pub(crate) fn block_env(&self, chain: &ChainSpec) -> BlockEnv {
+        let mut env = BlockEnv {
             number: U256::from(self.number),
             beneficiary: self.beneficiary,
             timestamp: U256::from(self.timestamp),
@@ -62,7 +72,13 @@ impl BlockContext {
             difficulty: self.difficulty,
             prevrandao: Some(self.prevrandao),
             ..Default::default()
+        };
+        if let (Some(excess), Some(params)) =
+            (self.excess_blob_gas, chain.blob_params(self.number, self.timestamp))
+        {
+            env.set_blob_excess_gas_and_price(excess, params.update_fraction as u64);
         }
+        env
     }
 }
 
@@ -126,7 +142,7 @@ pub(crate) fn database_error(error: EvmDatabaseError<StateError>) -> ExecutionEr
 /// revm's transaction environment for a recovered transaction.
 pub fn tx_env(tx: &RecoveredTx) -> TxEnv {
     let t = tx.tx().fields();
-    TxEnv {
+    let mut env = TxEnv {
         tx_type: tx.tx().tx_type(),
         caller: tx.sender(),
         gas_limit: t.gas_limit(),
@@ -141,7 +157,12 @@ pub fn tx_env(tx: &RecoveredTx) -> TxEnv {
         blob_hashes: t.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
         max_fee_per_blob_gas: t.max_fee_per_blob_gas().unwrap_or_default(),
         ..Default::default()
+    };
+    if let Some(authorizations) = t.authorization_list() {
+        // EIP-7702: revm recovers each authority and skips the ones that do not verify.
+        env.set_signed_authorization(authorizations.to_vec());
     }
+    env
 }
 
 fn receipt(tx_type: u8, result: &ExecutionResult, cumulative_gas_used: u64) -> Receipt {
@@ -196,15 +217,20 @@ where
     Q: StateReader,
 {
     let cfg = cfg_env(chain, block.number, block.timestamp);
+    let block_env = block.block_env(chain);
     let mut private = private.map(|inputs| {
-        PrivateRunner::new(inputs, db.hashes().clone(), cfg.clone(), block.block_env())
+        PrivateRunner::new(inputs, db.hashes().clone(), cfg.clone(), block_env.clone())
     });
     let mut state = State::builder().with_database_ref(db).with_bundle_update().build();
+    let system_calls = system_calls(chain, block, &mut state)?;
     let mut evm = Context::mainnet()
-        .with_block(block.block_env())
+        .with_block(block_env)
         .with_cfg(cfg)
         .with_db(&mut state)
         .build_mainnet_with_inspector(CollisionGuard);
+    for (contract, input) in system_calls {
+        run_system_call(&mut evm, contract, input)?;
+    }
     let mut included = Vec::with_capacity(transactions.len());
     let mut receipts = Vec::with_capacity(transactions.len());
     let mut rejected = Vec::new();

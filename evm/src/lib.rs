@@ -22,6 +22,7 @@ pub mod private;
 mod simulate;
 mod spec;
 mod statetest;
+mod system_calls;
 
 pub use collision::{CollisionGuard, StorageOccupancy};
 pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes};

@@ -64,7 +64,7 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
         Self {
             db: CacheDB::new(db),
             cfg: cfg_env(chain, block.number, block.timestamp),
-            block: block.block_env(),
+            block: block.block_env(chain),
         }
     }
 
@@ -75,6 +75,8 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
         self.cfg.disable_base_fee = true;
         self.cfg.disable_eip3607 = true;
         self.cfg.disable_block_gas_limit = true;
+        // Nor EIP-7825's per-transaction cap (Osaka): a call may use what its caller allows.
+        self.cfg.tx_gas_limit_cap = Some(u64::MAX);
         self
     }
 

@@ -1,11 +1,12 @@
 //! The chain: genesis, head, and block import (recover senders, execute, verify, commit).
 
 use alloy_consensus::{constants::EMPTY_OMMER_ROOT_HASH, Header, TxReceipt};
+use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_primitives::{Address, Bloom, B256, U256};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::sync::Arc;
-use veil_config::ChainSpec;
+use veil_config::{ChainSpec, Hardfork};
 use veil_evm::{
     execute_block, execute_block_with_private, BlockContext, BlockExecution, ExecutionMode,
     PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt, StateDatabase,
@@ -320,6 +321,7 @@ impl Chain {
         let number = parent.number + 1;
         let timestamp = timestamp.max(parent.timestamp);
         let fork = self.spec.hardfork_at(number, timestamp);
+        let excess_blob_gas = self.spec.next_excess_blob_gas(&parent, number, timestamp);
         let context = BlockContext {
             number,
             timestamp,
@@ -328,6 +330,10 @@ impl Chain {
             base_fee: self.spec.next_base_fee(&parent, number, timestamp),
             prevrandao: B256::ZERO,
             difficulty: U256::from(1),
+            parent_hash,
+            // No beacon chain: the root is zero (docs/design/forks.md).
+            parent_beacon_block_root: excess_blob_gas.map(|_| B256::ZERO),
+            excess_blob_gas,
         };
         let execution =
             self.execute_on_head(&context, candidates, ExecutionMode::Build, payloads)?;
@@ -355,8 +361,11 @@ impl Chain {
             gas_used: execution.gas_used,
             timestamp,
             base_fee_per_gas: context.base_fee,
-            withdrawals_root: (fork >= veil_config::Hardfork::Shanghai)
-                .then_some(alloy_trie::EMPTY_ROOT_HASH),
+            withdrawals_root: (fork >= Hardfork::Shanghai).then_some(alloy_trie::EMPTY_ROOT_HASH),
+            blob_gas_used: excess_blob_gas.map(|_| blob_gas_used(&execution.transactions)),
+            excess_blob_gas,
+            parent_beacon_block_root: context.parent_beacon_block_root,
+            requests_hash: (fork >= Hardfork::Prague).then_some(EMPTY_REQUESTS_HASH),
             ..Default::default()
         };
         let body = BlockBody {
@@ -463,6 +472,7 @@ impl Chain {
         }
         let expected_base_fee = self.spec.next_base_fee(&head, number, header.timestamp);
         check(number, "base fee", header.base_fee_per_gas, expected_base_fee)?;
+        self.check_fork_fields(&header, &head, &transactions)?;
         let raw: Vec<Transaction> = transactions.iter().map(|tx| tx.tx().clone()).collect();
         check(number, "transactions root", header.transactions_root, transactions_root(&raw))?;
 
@@ -491,6 +501,60 @@ impl Chain {
             private,
         };
         Ok(self.commit(header, execution.transactions, executed)?)
+    }
+
+    /// The header fields later forks add: present from their fork on, absent before, and
+    /// with the values this block's transactions and parent give. The parent beacon root is
+    /// taken as it is (a consensus layer's value; zero on Veil chains).
+    fn check_fork_fields(
+        &self,
+        header: &Header,
+        parent: &Header,
+        transactions: &[RecoveredTx],
+    ) -> Result<(), ImportError> {
+        let number = header.number;
+        let fork = self.spec.hardfork_at(number, header.timestamp);
+        let presence = |field: &str, present: bool, from: Hardfork| {
+            if present == (fork >= from) {
+                Ok(())
+            } else {
+                Err(ImportError::InvalidHeader {
+                    number,
+                    reason: format!(
+                        "{field} is {} under {fork:?} (it is present from {from:?} on)",
+                        if present { "present" } else { "missing" }
+                    ),
+                })
+            }
+        };
+        presence("withdrawalsRoot", header.withdrawals_root.is_some(), Hardfork::Shanghai)?;
+        presence("blobGasUsed", header.blob_gas_used.is_some(), Hardfork::Cancun)?;
+        presence("excessBlobGas", header.excess_blob_gas.is_some(), Hardfork::Cancun)?;
+        presence(
+            "parentBeaconBlockRoot",
+            header.parent_beacon_block_root.is_some(),
+            Hardfork::Cancun,
+        )?;
+        presence("requestsHash", header.requests_hash.is_some(), Hardfork::Prague)?;
+        if let Some(params) = self.spec.blob_params(number, header.timestamp) {
+            let used = blob_gas_used(transactions);
+            check(number, "blob gas used", header.blob_gas_used, Some(used))?;
+            if used > params.max_blob_gas_per_block() {
+                return Err(ImportError::InvalidHeader {
+                    number,
+                    reason: format!(
+                        "blob gas used {used} is above the block's {}",
+                        params.max_blob_gas_per_block()
+                    ),
+                });
+            }
+            let expected = self.spec.next_excess_blob_gas(parent, number, header.timestamp);
+            check(number, "excess blob gas", header.excess_blob_gas, expected)?;
+        }
+        if fork >= Hardfork::Prague {
+            check(number, "requests hash", header.requests_hash, Some(EMPTY_REQUESTS_HASH))?;
+        }
+        Ok(())
     }
 
     /// The head, when `header` extends it.
@@ -601,6 +665,11 @@ fn check<T: PartialEq + std::fmt::Debug>(
             computed: format!("{computed:?}"),
         })
     }
+}
+
+/// The blob gas a block's transactions use (EIP-4844).
+fn blob_gas_used(transactions: &[RecoveredTx]) -> u64 {
+    transactions.iter().filter_map(|tx| tx.tx().fields().blob_gas_used()).sum()
 }
 
 fn block_bloom(receipts: &[veil_primitives::Receipt]) -> Bloom {

@@ -3,8 +3,7 @@
 //! THE DEV KEYS ARE PUBLIC (keccak256 of "veil dev account N"). Never use them for anything
 //! of value.
 
-use alloy_genesis::{ChainConfig, Genesis, GenesisAccount};
-use alloy_primitives::{keccak256, Address, U256};
+use alloy_primitives::{keccak256, Address};
 use veil_config::ChainSpec;
 
 /// Chain id of dev chains (geth's `--dev` uses 1337).
@@ -23,29 +22,26 @@ pub fn dev_addresses() -> Vec<Address> {
     (0..DEV_ACCOUNTS).map(|i| veil_primitives::address_of(&dev_key(i))).collect()
 }
 
-/// The dev chain: a gas-free Quorum-style chain with every fork through London from genesis
-/// and the dev accounts holding 10^9 ether each.
+/// The dev chain: a gas-free Quorum-style chain with every fork through the newest Veil runs
+/// ([`veil_config::NEWEST_FORK`]) from genesis, so contracts compiled for solc's default
+/// target deploy, and the dev accounts holding 10^9 ether each.
 pub fn dev_chain_spec() -> ChainSpec {
-    let mut config = ChainConfig {
-        chain_id: DEV_CHAIN_ID,
-        homestead_block: Some(0),
-        eip150_block: Some(0),
-        eip155_block: Some(0),
-        eip158_block: Some(0),
-        byzantium_block: Some(0),
-        constantinople_block: Some(0),
-        petersburg_block: Some(0),
-        istanbul_block: Some(0),
-        berlin_block: Some(0),
-        london_block: Some(0),
-        ..Default::default()
-    };
-    config.extra_fields.insert("isQuorum".into(), serde_json::Value::Bool(true));
-    let balance = U256::from(10u64).pow(U256::from(27));
-    let alloc = dev_addresses()
-        .into_iter()
-        .map(|a| (a, GenesisAccount { balance, ..Default::default() }))
-        .collect();
-    let genesis = Genesis { config, alloc, gas_limit: 0xE000_0000, ..Default::default() };
-    ChainSpec::from_genesis(genesis).unwrap_or_else(|e| panic!("dev chain spec is valid: {e}"))
+    let mut config = veil_config::genesis_fork_schedule(veil_config::NEWEST_FORK);
+    config.insert("chainId".into(), DEV_CHAIN_ID.into());
+    config.insert("isQuorum".into(), true.into());
+    let mut alloc = veil_config::genesis_system_contracts(veil_config::NEWEST_FORK);
+    for address in dev_addresses() {
+        alloc.insert(
+            format!("{address:#x}"),
+            serde_json::json!({ "balance": "0x33b2e3c9fd0803ce8000000" }),
+        );
+    }
+    let genesis = serde_json::json!({
+        "config": config,
+        "alloc": alloc,
+        "gasLimit": "0xE0000000",
+        "difficulty": "0x0",
+    });
+    ChainSpec::from_json(&genesis.to_string())
+        .unwrap_or_else(|e| panic!("dev chain spec is valid: {e}"))
 }

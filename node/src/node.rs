@@ -221,14 +221,10 @@ fn check_supported_chain(chain: &Chain) -> eyre::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(head.timestamp, |d| d.as_secs());
     let fork = spec.hardfork_at(head.number + 1, now.max(head.timestamp));
-    let config = &spec.genesis().config;
-    let later =
-        config.cancun_time.is_some() || config.prague_time.is_some() || config.osaka_time.is_some();
-    if fork < Hardfork::Byzantium || later {
+    if fork < Hardfork::Byzantium {
         eyre::bail!(
-            "this node mints and imports blocks under Byzantium through Shanghai rules; the genesis \
-             config schedules {fork:?}{}",
-            if later { " and Cancun or later" } else { "" }
+            "this node mints and imports blocks under Byzantium through Osaka rules; the genesis \
+             config schedules {fork:?}"
         );
     }
     Ok(())

@@ -34,12 +34,25 @@ fn init_writes_the_published_genesis_and_refuses_a_different_one() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("incompatible genesis"), "{stderr}");
+}
 
-    // Sepolia schedules Cancun: this node refuses to run it, and says why.
-    let out = veil(&[], dir.path());
+#[test]
+fn a_chain_before_byzantium_is_refused_with_the_forks_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = dir.path().join("genesis.json");
+    std::fs::write(
+        &genesis,
+        r#"{"config":{"chainId":4242,"homesteadBlock":0,"isQuorum":true},
+        "alloc":{},"gasLimit":"0x1000000","difficulty":"0x0"}"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    assert!(veil(&["init", genesis.to_str().unwrap()], &data).status.success());
+    let out = veil(&[], &data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("Byzantium through Shanghai"), "{stderr}");
+    assert!(stderr.contains("Byzantium through Osaka"), "{stderr}");
+    assert!(stderr.contains("schedules Homestead"), "{stderr}");
 }
 
 #[test]

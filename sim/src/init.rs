@@ -3,6 +3,7 @@
 use crate::{bins, layout::Layout};
 use serde_json::{json, Value};
 use std::{path::Path, process::Command};
+use veil_config::Hardfork;
 
 /// 7nodes' chain id.
 const CHAIN_ID: u64 = 10;
@@ -11,7 +12,7 @@ const BALANCE: &str = "1000000000000000000000000000";
 
 /// Creates the network in `layout.dir`; with `keys`, reuses a 7nodes-style key set (`keyN`
 /// keystores, `nodekeyN`, `tmN.pub` / `tmN.key`).
-pub(crate) fn init(layout: &Layout, keys: Option<&Path>) -> eyre::Result<()> {
+pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre::Result<()> {
     eyre::ensure!(
         !layout.dir.join("network.json").exists(),
         "{} already holds a network; remove it or choose another --dir",
@@ -72,7 +73,8 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>) -> eyre::Result<()> {
             }
         }
     }
-    let genesis = genesis(alloc);
+    alloc.extend(veil_config::genesis_system_contracts(fork));
+    let genesis = genesis(alloc, fork);
     let genesis_path = layout.dir.join("genesis.json");
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis)?)?;
     let enodes = serde_json::to_vec_pretty(&enodes)?;
@@ -100,14 +102,13 @@ fn keystore_address(path: &Path) -> eyre::Result<String> {
     Ok(format!("0x{}", address.trim_start_matches("0x")))
 }
 
-/// A gas-free (isQuorum) chain with every fork through Istanbul at genesis, as 7nodes'.
-fn genesis(alloc: serde_json::Map<String, Value>) -> Value {
+/// A gas-free (isQuorum) chain in 7nodes' shape, with every fork through `fork` at genesis.
+fn genesis(alloc: serde_json::Map<String, Value>, fork: Hardfork) -> Value {
+    let mut config = veil_config::genesis_fork_schedule(fork);
+    config.insert("chainId".into(), CHAIN_ID.into());
+    config.insert("isQuorum".into(), true.into());
     json!({
-        "config": {
-            "chainId": CHAIN_ID, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
-            "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
-            "petersburgBlock": 0, "istanbulBlock": 0, "isQuorum": true
-        },
+        "config": config,
         "alloc": alloc,
         "coinbase": "0x0000000000000000000000000000000000000000",
         "difficulty": "0x0",

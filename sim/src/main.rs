@@ -42,6 +42,10 @@ enum Cmd {
         /// Added to every port (to run several networks on one machine).
         #[arg(long, default_value_t = 0)]
         port_offset: u16,
+        /// The EVM the chain runs from genesis, by solc's name for it (homestead … osaka):
+        /// match an older network, or the `evmVersion` your contracts were compiled for.
+        #[arg(long, default_value = "osaka", value_parser = veil_config::fork_of_evm_version)]
+        evm_version: veil_config::Hardfork,
     },
     /// Starts the TMs, then the nodes; returns once the network is ready.
     Start,
@@ -103,10 +107,10 @@ fn say(text: &str) {
 
 fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
-        Cmd::Init { nodes, keys, port_offset } => {
+        Cmd::Init { nodes, keys, port_offset, evm_version } => {
             std::fs::create_dir_all(&cli.dir)?;
             let layout = Layout { dir: cli.dir.canonicalize()?, nodes, port_offset };
-            init::init(&layout, keys.as_deref())?;
+            init::init(&layout, keys.as_deref(), evm_version)?;
             say(&format!("{} nodes and TMs initialised in {}\n", nodes, layout.dir.display()));
         }
         Cmd::Start => {
@@ -154,7 +158,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             if !cli.dir.join("network.json").exists() {
                 std::fs::create_dir_all(&cli.dir)?;
                 let layout = Layout { dir: cli.dir.canonicalize()?, nodes: 7, port_offset: 0 };
-                init::init(&layout, None)?;
+                init::init(&layout, None, veil_config::NEWEST_FORK)?;
                 say(&format!("7 nodes and TMs initialised in {}\n", layout.dir.display()));
             }
             let layout = Layout::load(&cli.dir.canonicalize()?)?;

@@ -7,17 +7,20 @@
 //! pending ([`TxPool::unannounced_local`]), and a local one that leaves the pool unmined is
 //! logged as a warning with its hash and why.
 
+mod delegation;
 mod journal;
 
 pub use journal::{Journal, JournalEntry};
 
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256};
+use alloy_trie::KECCAK_EMPTY;
+use delegation::{authorities, is_delegated};
 use parking_lot::Mutex;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::time::{Duration, Instant};
-use veil_config::ChainSpec;
+use veil_config::{ChainSpec, Hardfork};
 use veil_primitives::RecoveredTx;
 use veil_storage::{StateReader, StorageError};
 
@@ -110,6 +113,34 @@ pub enum PoolError {
     /// A type we do not execute.
     #[error("transaction type not supported: type {0}")]
     TxTypeNotSupported(u8),
+    /// A type of a fork this chain has not reached.
+    #[error("transaction type not supported: type {tx_type} needs {fork}, which this chain has not activated")]
+    TxTypeNotActive {
+        /// The type.
+        tx_type: u8,
+        /// The fork that brings it.
+        fork: &'static str,
+    },
+    /// Above the per-transaction gas cap of EIP-7825 (Osaka on).
+    #[error("transaction gas limit too high (cap: {cap}, tx: {gas})")]
+    GasLimitAboveCap {
+        /// The transaction's gas limit.
+        gas: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// EIP-4844 blob transactions have nowhere to go on a Veil chain.
+    #[error("transaction type not supported: blob transactions (type 3) carry data for a beacon chain's data availability layer, which a Veil chain does not have; put the data in calldata")]
+    BlobsNotSupported,
+    /// An EIP-7702 transaction without authorizations (geth: "EIP-7702 transaction with empty auth list").
+    #[error("EIP-7702 transaction with empty auth list")]
+    EmptyAuthorizations,
+    /// A delegated account, or one being delegated, may have one transaction in the pool.
+    #[error("in-flight transaction limit reached for delegated accounts: {0} has a transaction pooled already")]
+    DelegatedInflightLimit(Address),
+    /// A set-code transaction would delegate an account that has transactions pooled.
+    #[error("authority already reserved: {0} has transactions pooled")]
+    AuthorityReserved(Address),
     /// A gas-free network takes only gas price 0.
     #[error("gas price not 0: this is a gas-free (isQuorum) network, send gasPrice 0")]
     GasPriceNotZero,
@@ -242,6 +273,8 @@ struct PoolState {
     senders: HashMap<Address, SenderTxs>,
     by_hash: HashMap<B256, (Address, u64)>,
     next_seq: u64,
+    /// Hashes of pooled EIP-7702 set-code transactions (some may have left the pool since).
+    set_code: HashSet<B256>,
 }
 
 /// Counts of what the pool holds.
@@ -328,13 +361,27 @@ impl TxPool {
         if t.is_private() && !self.config.private_transactions {
             return Err(PoolError::PrivateUnsupported);
         }
-        if t.tx_type() > 2 {
-            return Err(PoolError::TxTypeNotSupported(t.tx_type()));
+        let fork = self.spec.hardfork_at(head.number + 1, head.timestamp);
+        match t.tx_type() {
+            0..=2 => {}
+            3 => return Err(PoolError::BlobsNotSupported),
+            4 if fork < Hardfork::Prague => {
+                return Err(PoolError::TxTypeNotActive { tx_type: 4, fork: "Prague" })
+            }
+            4 if t.fields().authorization_list().is_none_or(<[_]>::is_empty) => {
+                return Err(PoolError::EmptyAuthorizations)
+            }
+            4 => {}
+            other => return Err(PoolError::TxTypeNotSupported(other)),
         }
         if let Some(have) = t.chain_id() {
             if have != self.spec.chain_id() {
                 return Err(PoolError::InvalidChainId { have, want: self.spec.chain_id() });
             }
+        }
+        let cap = revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
+        if fork >= Hardfork::Osaka && t.gas_limit() > cap {
+            return Err(PoolError::GasLimitAboveCap { gas: t.gas_limit(), cap });
         }
         if t.gas_limit() > head.gas_limit {
             return Err(PoolError::ExceedsBlockGasLimit {
@@ -397,9 +444,32 @@ impl TxPool {
             return Err(PoolError::InsufficientFunds { sender, balance, cost });
         }
 
+        let delegated = account.is_some_and(|a| a.code_hash != KECCAK_EMPTY)
+            && is_delegated(state, account.map(|a| a.code_hash))?;
+        let authorities = authorities(&tx);
+
         let mut pool = self.state.lock();
         if pool.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
+        }
+        // EIP-7702, geth's pool rules: an account whose code is a delegation, or that a pooled
+        // set-code transaction delegates, may have one transaction pooled (its code can move
+        // its balance and nonce at any time); an account with transactions pooled cannot be
+        // delegated by another sender's set-code transaction.
+        let pooled_nonces =
+            |pool: &PoolState, who: &Address| pool.senders.get(who).map_or(0, |s| s.by_nonce.len());
+        let replaces_own =
+            pool.senders.get(&sender).is_some_and(|s| s.by_nonce.contains_key(&nonce));
+        if (delegated || pool.being_delegated(&sender))
+            && pooled_nonces(&pool, &sender) > 0
+            && !replaces_own
+        {
+            return Err(PoolError::DelegatedInflightLimit(sender));
+        }
+        if let Some(reserved) =
+            authorities.iter().find(|a| **a != sender && pooled_nonces(&pool, a) > 0)
+        {
+            return Err(PoolError::AuthorityReserved(*reserved));
         }
         let seq = pool.next_seq;
         let total = pool.by_hash.len();
@@ -439,6 +509,9 @@ impl TxPool {
             pool.by_hash.remove(&old);
         }
         pool.by_hash.insert(hash, (sender, nonce));
+        if !authorities.is_empty() {
+            pool.set_code.insert(hash);
+        }
         if let Some(journal) = &self.journal {
             journal.record(seq, &tx, replaced)?;
         }
