@@ -184,6 +184,63 @@ var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode,
     );
     assert!(fake.relays.lock().is_empty(), "TM 1 challenged a claim on a key it holds proven");
 
+    // A contract compiled for solc's default target (Osaka: PUSH0, transient storage, MCOPY),
+    // deployed privately from node 1 for node 7, then called privately.
+    let js = veil_testkit::package_dir().join("../node/tests/js");
+    let compiled = std::process::Command::new("node")
+        .arg(js.join("compile.cjs"))
+        .arg(js.join("../fixtures/Modern.sol"))
+        .current_dir(&js)
+        .output()
+        .expect("run node");
+    assert!(compiled.status.success(), "{}", String::from_utf8_lossy(&compiled.stderr));
+    let modern: serde_json::Value = serde_json::from_slice(&compiled.stdout).unwrap();
+    let modern = &modern["Modern"];
+    assert_eq!(modern["evmVersion"], "osaka", "solc's default target");
+    let deploy = root.path().join("modern.js");
+    std::fs::write(
+        &deploy,
+        format!(
+            r#"var c = eth.contract({abi}).new(7, {{from: eth.accounts[0], data: "{bytecode}", gas: 3000000, privateFor: ["{key}"]}});
+var end = Date.now() + 30000;
+while (eth.getTransactionReceipt(c.transactionHash) === null && Date.now() < end) admin.sleep(0.05);
+var address = eth.getTransactionReceipt(c.transactionHash).contractAddress;
+var m = eth.contract({abi}).at(address);
+var h = m.keep("0xabcdef", {{from: eth.accounts[0], gas: 3000000, privateFor: ["{key}"]}});
+while (eth.getTransactionReceipt(h) === null && Date.now() < end) admin.sleep(0.05);
+console.log("modern at " + address + " status " + eth.getTransactionReceipt(h).status);"#,
+            abi = modern["abi"],
+            bytecode = modern["bytecode"].as_str().unwrap(),
+            key = key7.trim()
+        ),
+    )
+    .unwrap();
+    let (ok, out) = sim(&dir, &["run", "1", deploy.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let line = out.lines().find(|l| l.starts_with("modern at ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.ends_with("status 0x1"), "{out}");
+    let modern_address = line.split(' ').nth(2).unwrap().to_string();
+    let read_modern = |n: usize| {
+        let script = root.path().join(format!("modern{n}.js"));
+        std::fs::write(
+            &script,
+            format!(
+                "var m = eth.contract({}).at(\"{modern_address}\"); console.log(m.stored() + ' ' + m.last());",
+                modern["abi"]
+            ),
+        )
+        .unwrap();
+        let (ok, out) = sim(&dir, &["run", &n.to_string(), script.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        out.lines().rev().nth(1).unwrap_or_default().to_string()
+    };
+    assert_eq!(read_modern(1), "6 0xabcdefabcdef");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while read_modern(7) != "6 0xabcdefabcdef" {
+        assert!(std::time::Instant::now() < deadline, "node 7 never ran the private call");
+    }
+    assert_eq!(read_modern(3), "0 0x", "a non-party has no contract");
+
     // A console script on node 7 prints from a timer callback.
     let script = root.path().join("count.js");
     std::fs::write(

@@ -8,8 +8,8 @@ const file = process.argv[2];
 const input = {
   language: "Solidity",
   sources: { [path.basename(file)]: { content: fs.readFileSync(file, "utf8") } },
-  // London: the EVM of GoQuorum-style chains (no PUSH0), as the dev chain runs.
-  settings: { evmVersion: "london", outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+  // solc's default EVM target (the newest it knows), as a Hardhat or Foundry project compiles.
+  settings: { outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "metadata"] } } },
 };
 const out = JSON.parse(solc.compile(JSON.stringify(input)));
 const errors = (out.errors || []).filter((e) => e.severity === "error");
@@ -19,6 +19,7 @@ if (errors.length > 0) {
 }
 const contracts = {};
 for (const [name, c] of Object.entries(out.contracts[path.basename(file)])) {
-  contracts[name] = { abi: c.abi, bytecode: "0x" + c.evm.bytecode.object };
+  const evmVersion = JSON.parse(c.metadata).settings.evmVersion;
+  contracts[name] = { abi: c.abi, bytecode: "0x" + c.evm.bytecode.object, evmVersion };
 }
 console.log(JSON.stringify(contracts));

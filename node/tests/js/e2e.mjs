@@ -29,12 +29,14 @@ function compile() {
   const input = {
     language: "Solidity",
     sources: { "Counter.sol": { content: SOURCE } },
-    settings: { evmVersion: "london", outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+    settings: { outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "metadata"] } } },
   };
   const out = JSON.parse(solc.compile(JSON.stringify(input)));
   const errors = (out.errors || []).filter((e) => e.severity === "error");
   assert.equal(errors.length, 0, JSON.stringify(errors));
   const c = out.contracts["Counter.sol"].Counter;
+  // solc's default target, the newest EVM it knows.
+  assert.equal(JSON.parse(c.metadata).settings.evmVersion, "osaka");
   return { abi: c.abi, bytecode: "0x" + c.evm.bytecode.object };
 }
 
@@ -189,6 +191,24 @@ const mail = { to: wallet.address, contents: "hello" };
 const typedSig = await nodeSigner.signTypedData(domain, types, mail);
 assert.equal(ethers.verifyTypedData(domain, types, mail, typedSig), accounts[0].address);
 ok("eth_signTypedData_v4 verifies with ethers");
+
+// A contract compiled for solc's default target using transient storage and MCOPY.
+const modernSource = (await import("node:fs")).readFileSync(new URL("../fixtures/Modern.sol", import.meta.url), "utf8");
+const modernOut = JSON.parse(solc.compile(JSON.stringify({
+  language: "Solidity",
+  sources: { "Modern.sol": { content: modernSource } },
+  settings: { outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+})));
+const modernC = modernOut.contracts["Modern.sol"].Modern;
+const modern = await (await new ethers.ContractFactory(modernC.abi, "0x" + modernC.evm.bytecode.object, wallet).deploy(7)).waitForDeployment();
+assert.equal(await modern.stored(), 7n);
+const kept = await (await modern.keep("0xabcdef")).wait(1, DEADLINE_MS);
+assert.equal(kept.status, 1);
+assert.equal(await modern.last(), "0xabcdefabcdef");
+assert.equal(await modern.stored(), 6n);
+assert.equal(await modern.locked(), 0n);
+ok("a contract with transient storage and MCOPY deploys and runs");
+
 
 const ipcWallet = new ethers.Wallet(ethers.id("veil dev account 2"), ipc);
 const sent = await ipcWallet.sendTransaction({ to: wallet.address, value: 1n });
