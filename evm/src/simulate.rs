@@ -7,7 +7,7 @@ use crate::{
 };
 use revm::{
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::{EVMError, ExecutionResult, InvalidTransaction},
+    context_interface::result::{EVMError, ExecutionResult, InvalidTransaction, ResultAndState},
     database::CacheDB,
     handler::MainnetContext,
     Context, DatabaseCommit, InspectEvm, Inspector, MainBuilder, MainContext,
@@ -112,17 +112,18 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
         Ok(evm.inspect_tx(tx).map_err(simulation_error)?.result)
     }
 
-    /// Runs `tx` under `inspector`, discards its changes, and hands the inspector back.
+    /// Runs `tx` under `inspector`, discards its changes, and hands back its outcome with the
+    /// state it would write, and the inspector.
     pub fn inspect<I>(
         &mut self,
         tx: TxEnv,
         inspector: I,
-    ) -> Result<(ExecutionResult, I), SimulationError>
+    ) -> Result<(ResultAndState, I), SimulationError>
     where
         I: for<'a> Inspector<MainnetContext<&'a mut SimulationDb<S, H>>>,
     {
         let mut evm = self.context().build_mainnet_with_inspector((CollisionGuard, inspector));
-        let result = evm.inspect_tx(tx).map_err(simulation_error)?.result;
-        Ok((result, evm.inspector.1))
+        let outcome = evm.inspect_tx(tx).map_err(simulation_error)?;
+        Ok((outcome, evm.inspector.1))
     }
 }

@@ -10,7 +10,7 @@ use alloy_primitives::{address, hex, Address, Bytes, TxKind, B256, U256};
 use secp256k1::SecretKey;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use support::{rpc_error, wait_for_receipt, VeilProcess};
+use support::{deploying, eip1559, raw_tx, rpc_error, wait_for_receipt, VeilProcess};
 use veil_config::{ChainSpec, Hardfork};
 use veil_node::{dev::dev_key, pool::Journal, Chain, Minter, PoolConfig, TxPool};
 use veil_primitives::{address_of, sign_hash, sign_transaction, RecoveredTx, Transaction};
@@ -21,15 +21,6 @@ const HISTORY: Address = address!("0x0000F90827F1C53a10cb7A02335B175320002935");
 /// A contract whose code stores its caller in slot 0: CALLER PUSH1 0 SSTORE STOP.
 const STORE_CALLER_RUNTIME: [u8; 5] = [0x33, 0x60, 0x00, 0x55, 0x00];
 
-/// Init code returning [`STORE_CALLER_RUNTIME`]: PUSH5 code PUSH1 0 MSTORE PUSH1 5 PUSH1 27
-/// RETURN.
-fn store_caller_initcode() -> Bytes {
-    let mut code = vec![0x64];
-    code.extend_from_slice(&STORE_CALLER_RUNTIME);
-    code.extend_from_slice(&[0x60, 0x00, 0x52, 0x60, 0x05, 0x60, 0x1b, 0xf3]);
-    code.into()
-}
-
 fn sign_authorization(
     chain_id: u64,
     delegate: Address,
@@ -39,20 +30,6 @@ fn sign_authorization(
     let auth = Authorization { chain_id: U256::from(chain_id), address: delegate, nonce };
     let signature = sign_hash(auth.signature_hash(), key);
     auth.into_signed(signature)
-}
-
-fn eip1559(chain_id: u64, nonce: u64, to: TxKind, input: Bytes) -> TxEip1559 {
-    TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: 1_000_000,
-        max_fee_per_gas: 0,
-        max_priority_fee_per_gas: 0,
-        to,
-        value: U256::ZERO,
-        access_list: Default::default(),
-        input,
-    }
 }
 
 fn set_code(chain_id: u64, nonce: u64, to: Address, auths: Vec<SignedAuthorization>) -> TxEip7702 {
@@ -86,10 +63,6 @@ fn blob_tx(chain_id: u64) -> TxEip4844Variant {
     })
 }
 
-fn raw(tx: impl Into<TypedTransaction>, key: &SecretKey) -> String {
-    format!("0x{}", hex::encode(sign_transaction(tx.into(), key).encoded_2718()))
-}
-
 fn call(node: &VeilProcess, method: &str, params: Value) -> Value {
     node.call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
 }
@@ -104,8 +77,8 @@ fn a_dev_chain_runs_osaka_with_the_fields_and_opcodes_of_every_fork() {
     // A few blocks, each a deployment of the caller-storing contract.
     let mut receipts = Vec::new();
     for nonce in 0..3 {
-        let tx = eip1559(chain_id, nonce, TxKind::Create, store_caller_initcode());
-        let hash = call(&node, "eth_sendRawTransaction", json!([raw(tx, &deployer)]));
+        let tx = eip1559(chain_id, nonce, TxKind::Create, deploying(&STORE_CALLER_RUNTIME));
+        let hash = call(&node, "eth_sendRawTransaction", json!([raw_tx(tx, &deployer)]));
         receipts.push(wait_for_receipt(&node.url, &hash));
     }
     let delegate: Address = serde_json::from_value(receipts[0]["contractAddress"].clone()).unwrap();
@@ -153,7 +126,7 @@ fn a_dev_chain_runs_osaka_with_the_fields_and_opcodes_of_every_fork() {
             as u64;
     let auth = sign_authorization(chain_id, delegate, user_nonce, &user);
     let tx = set_code(chain_id, 3, user_address, vec![auth]);
-    let hash = call(&node, "eth_sendRawTransaction", json!([raw(tx, &deployer)]));
+    let hash = call(&node, "eth_sendRawTransaction", json!([raw_tx(tx, &deployer)]));
     let receipt = wait_for_receipt(&node.url, &hash);
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     assert_eq!(receipt["type"], "0x4");
@@ -167,13 +140,13 @@ fn a_dev_chain_runs_osaka_with_the_fields_and_opcodes_of_every_fork() {
 
     // Blob transactions are refused with the reason.
     let error =
-        rpc_error(&node.url, "eth_sendRawTransaction", json!([raw(blob_tx(chain_id), &user)]));
+        rpc_error(&node.url, "eth_sendRawTransaction", json!([raw_tx(blob_tx(chain_id), &user)]));
     let message = error["message"].as_str().unwrap_or_default();
     assert!(message.contains("blob transactions (type 3)"), "{error}");
     // So is gas above EIP-7825's cap.
     let mut big = eip1559(chain_id, 10, TxKind::Call(Address::ZERO), Bytes::new());
     big.gas_limit = 16_777_217;
-    let error = rpc_error(&node.url, "eth_sendRawTransaction", json!([raw(big, &user)]));
+    let error = rpc_error(&node.url, "eth_sendRawTransaction", json!([raw_tx(big, &user)]));
     assert!(
         error["message"].as_str().unwrap_or_default().contains("gas limit too high"),
         "{error}"

@@ -1,101 +1,95 @@
-//! `debug_traceTransaction` and `debug_traceCall` with geth's default struct logger and
-//! `callTracer` (revm-inspectors), plus `debug_getRawTransaction` and `debug_getRawBlock`.
+//! `debug_traceTransaction`, `debug_traceBlockByNumber`, `debug_traceBlockByHash` and
+//! `debug_traceCall` with geth's tracers ([`super::tracers`]), plus `debug_getRawTransaction`
+//! and `debug_getRawBlock`.
 
 use super::{
     blocking,
     call::{simulation_error, CallSimulation},
-    error::{internal_error, invalid_params, server_error},
-    method, MethodResult, Module, RpcContext,
+    error::{internal_error, server_error},
+    method,
+    tracers::trace,
+    MethodResult, Module, RpcContext,
 };
-use alloy_eips::BlockId;
+use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Bytes, B256};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_rpc_types_trace::geth::{
-    GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingCallOptions,
-    GethDebugTracingOptions, GethTrace,
+    GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace,
 };
 use jsonrpsee::core::RegisterMethodError;
-use revm::context::TxEnv;
-use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+use serde_json::{json, Value};
 use std::sync::Arc;
 use veil_evm::{tx_env, BlockContext, Simulation, StateDatabase};
+use veil_primitives::RecoveredTx;
 
 use super::blocks::StateAt;
 
-fn trace(
-    simulation: &mut CallSimulation,
-    env: TxEnv,
-    options: GethDebugTracingOptions,
-) -> MethodResult<GethTrace> {
-    match options.tracer {
-        None => {
-            let config = TracingInspectorConfig::from_geth_config(&options.config);
-            let (result, inspector) =
-                simulation.inspect(env, TracingInspector::new(config)).map_err(simulation_error)?;
-            let output = result.output().cloned().unwrap_or_default();
-            let frame = inspector.into_geth_builder().geth_traces(
-                result.tx_gas_used(),
-                output,
-                options.config,
-            );
-            Ok(GethTrace::Default(frame))
-        }
-        Some(GethDebugTracerType::BuiltInTracer(GethDebugBuiltInTracerType::CallTracer)) => {
-            let call_config = options
-                .tracer_config
-                .into_call_config()
-                .map_err(|e| invalid_params(format!("invalid callTracer config: {e}")))?;
-            let config = TracingInspectorConfig::from_geth_call_config(&call_config);
-            let (result, inspector) =
-                simulation.inspect(env, TracingInspector::new(config)).map_err(simulation_error)?;
-            let frame =
-                inspector.into_geth_builder().geth_call_traces(call_config, result.tx_gas_used());
-            Ok(GethTrace::CallTracer(frame))
-        }
-        Some(other) => Err(invalid_params(format!(
-            "tracer {other:?} is not supported; use the default struct logger or callTracer"
-        ))),
-    }
-}
-
 impl RpcContext {
+    /// A simulation of block `id` on its parent's state, with the block's transactions.
+    fn block_replay(&self, id: BlockId) -> MethodResult<(CallSimulation, Vec<RecoveredTx>)> {
+        let store = self.chain.store();
+        let block = self.load_block(id)?.ok_or_else(|| server_error("block not found"))?;
+        let parent = store
+            .header(block.block.header.parent_hash)
+            .map_err(internal_error)?
+            .ok_or_else(|| server_error("genesis is not traceable"))?;
+        let state = StateAt::Historic(self.chain.state().at_root(parent.state_root));
+        let db = StateDatabase::new(state, store.clone());
+        let simulation =
+            Simulation::new(self.chain.spec(), &BlockContext::from_header(&block.block.header), db);
+        let transactions = block
+            .block
+            .body
+            .transactions
+            .into_iter()
+            .zip(block.senders)
+            .map(|(tx, sender)| RecoveredTx::new_unchecked(tx, sender))
+            .collect();
+        Ok((simulation, transactions))
+    }
+
     /// Re-executes the transaction's block up to it on its parent's state, then traces it.
     fn trace_transaction(
         &self,
         hash: B256,
         options: GethDebugTracingOptions,
     ) -> MethodResult<GethTrace> {
-        let store = self.chain.store();
-        let location = store
+        let location = self
+            .chain
+            .store()
             .tx_location(hash)
             .map_err(internal_error)?
             .ok_or_else(|| server_error(format!("transaction {hash} not found")))?;
-        let block = self
-            .load_block(BlockId::Hash(location.block_hash.into()))?
-            .ok_or_else(|| server_error("block not found"))?;
-        let parent = store
-            .header(block.block.header.parent_hash)
-            .map_err(internal_error)?
-            .ok_or_else(|| server_error("parent block not found"))?;
-        let state = StateAt::Historic(self.chain.state().at_root(parent.state_root));
-        let db = StateDatabase::new(state, store.clone());
-        let mut simulation =
-            Simulation::new(self.chain.spec(), &BlockContext::from_header(&block.block.header), db);
+        let (mut simulation, transactions) =
+            self.block_replay(BlockId::Hash(location.block_hash.into()))?;
         let index = location.index as usize;
-        let recovered: Vec<_> = block
-            .block
-            .body
-            .transactions
-            .into_iter()
-            .zip(block.senders)
-            .map(|(tx, sender)| veil_primitives::RecoveredTx::new_unchecked(tx, sender))
-            .collect();
-        for tx in &recovered[..index] {
+        let target = transactions
+            .get(index)
+            .ok_or_else(|| server_error("transaction index out of range"))?;
+        for tx in &transactions[..index] {
             simulation.replay(tx).map_err(simulation_error)?;
         }
-        let target =
-            recovered.get(index).ok_or_else(|| server_error("transaction index out of range"))?;
         trace(&mut simulation, tx_env(target), options)
+    }
+
+    /// Traces every transaction of a block in order, as geth: `[{txHash, result}]`, or
+    /// `{txHash, error}` for one that could not be traced.
+    fn trace_block(
+        &self,
+        id: BlockId,
+        options: GethDebugTracingOptions,
+    ) -> MethodResult<Vec<Value>> {
+        let (mut simulation, transactions) = self.block_replay(id)?;
+        let mut traces = Vec::with_capacity(transactions.len());
+        for tx in &transactions {
+            let hash = tx.hash();
+            traces.push(match trace(&mut simulation, tx_env(tx), options.clone()) {
+                Ok(result) => json!({ "txHash": hash, "result": result }),
+                Err(error) => json!({ "txHash": hash, "error": error.message() }),
+            });
+            simulation.replay(tx).map_err(simulation_error)?;
+        }
+        Ok(traces)
     }
 
     fn trace_call(
@@ -131,6 +125,14 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     let mut m = Module::from_arc(context);
     blocking(&mut m, "debug_traceTransaction", |c, a| {
         c.trace_transaction(a.at_most(2)?.required(0)?, a.optional(1)?.unwrap_or_default())
+    })?;
+    blocking(&mut m, "debug_traceBlockByNumber", |c, a| {
+        let number: BlockNumberOrTag = a.at_most(2)?.required(0)?;
+        c.trace_block(BlockId::Number(number), a.optional(1)?.unwrap_or_default())
+    })?;
+    blocking(&mut m, "debug_traceBlockByHash", |c, a| {
+        let hash: B256 = a.at_most(2)?.required(0)?;
+        c.trace_block(BlockId::Hash(hash.into()), a.optional(1)?.unwrap_or_default())
     })?;
     blocking(&mut m, "debug_traceCall", |c, a| {
         c.trace_call(a.at_most(3)?.required(0)?, a.optional(1)?, a.optional(2)?.unwrap_or_default())

@@ -25,6 +25,7 @@ mod pubsub;
 mod raft;
 pub mod server;
 mod sign;
+mod tracers;
 mod txpool;
 
 pub use args::Args;

@@ -265,3 +265,43 @@ impl Ipc {
         self.call(method, params).0
     }
 }
+
+/// `tx` signed by `key`, as `eth_sendRawTransaction` takes it.
+pub fn raw_tx(
+    tx: impl Into<alloy_consensus::TypedTransaction>,
+    key: &secp256k1::SecretKey,
+) -> String {
+    let signed = veil_primitives::sign_transaction(tx.into(), key);
+    format!("0x{}", alloy_primitives::hex::encode(signed.encoded_2718()))
+}
+
+/// A gas-free EIP-1559 transaction with a million gas (dev chains are gas-free).
+pub fn eip1559(
+    chain_id: u64,
+    nonce: u64,
+    to: alloy_primitives::TxKind,
+    input: alloy_primitives::Bytes,
+) -> alloy_consensus::TxEip1559 {
+    alloy_consensus::TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 1_000_000,
+        max_fee_per_gas: 0,
+        max_priority_fee_per_gas: 0,
+        to,
+        value: alloy_primitives::U256::ZERO,
+        access_list: Default::default(),
+        input,
+    }
+}
+
+/// Init code that deploys `runtime` (at most 32 bytes): PUSHn runtime, PUSH1 0, MSTORE,
+/// PUSH1 len, PUSH1 32-len, RETURN.
+pub fn deploying(runtime: &[u8]) -> alloy_primitives::Bytes {
+    assert!(!runtime.is_empty() && runtime.len() <= 32);
+    let mut code = vec![0x5f + runtime.len() as u8];
+    code.extend_from_slice(runtime);
+    code.extend_from_slice(&[0x60, 0x00, 0x52, 0x60, runtime.len() as u8]);
+    code.extend_from_slice(&[0x60, 32 - runtime.len() as u8, 0xf3]);
+    code.into()
+}
