@@ -1,6 +1,7 @@
 //! Block import throughput: 1,000 plain transfers and 1,000 ERC-20-style token transfers, as a
 //! whole (`Chain::import`: parallel sender recovery, execution, state root, commit) and split by
-//! stage. Each iteration imports into a fresh RocksDB store holding the same genesis.
+//! stage, under London rules; and the token block under London and under Osaka. Each iteration
+//! imports into a fresh RocksDB store holding the same genesis.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -9,7 +10,7 @@ use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rayon::prelude::*;
 use std::sync::Arc;
-use veil_config::ChainSpec;
+use veil_config::{ChainSpec, Hardfork};
 use veil_evm::{execute_block, BlockContext, ExecutionMode, StateDatabase};
 use veil_node::{Chain, Minter, PoolConfig, TxPool};
 use veil_primitives::{address_of, sign_transaction, Block, RecoveredTx};
@@ -60,7 +61,9 @@ fn balance_slot(holder: Address) -> B256 {
     keccak256(preimage)
 }
 
-fn spec() -> ChainSpec {
+/// The benchmark chain with every fork through `fork` at genesis (and the system contracts a
+/// new Veil chain on it holds).
+fn spec(fork: Hardfork) -> ChainSpec {
     let mut alloc = serde_json::Map::new();
     let mut token_storage = serde_json::Map::new();
     for i in 0..TXS {
@@ -73,13 +76,13 @@ fn spec() -> ChainSpec {
         token_address().to_string(),
         serde_json::json!({ "balance": "0x0", "code": token_code(), "storage": token_storage }),
     );
+    alloc.extend(veil_config::genesis_system_contracts(fork));
+    let mut config = veil_config::genesis_fork_schedule(fork);
+    config.insert("chainId".into(), 10.into());
+    config.insert("isQuorum".into(), true.into());
     ChainSpec::from_json(
-        &serde_json::json!({
-        "config": { "chainId": 10, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
-            "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0,
-            "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "isQuorum": true },
-        "alloc": alloc, "gasLimit": "0xE0000000" })
-        .to_string(),
+        &serde_json::json!({ "config": config, "alloc": alloc, "gasLimit": "0xE0000000" })
+            .to_string(),
     )
     .unwrap()
 }
@@ -134,8 +137,28 @@ fn make_block(spec: &ChainSpec, token: bool) -> Block {
     block
 }
 
+/// The same 1,000 token transfers imported under London and under Osaka rules (Osaka adds the
+/// EIP-2935 system call, the Cancun and Prague header checks and Osaka's gas rules).
+fn bench_by_fork(c: &mut Criterion) {
+    let mut group = c.benchmark_group("import_1000_erc20_transfers_by_fork");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(TXS as u64));
+    for (name, fork) in [("london", Hardfork::London), ("osaka", Hardfork::Osaka)] {
+        let spec = spec(fork);
+        let block = make_block(&spec, true);
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || fresh_chain(&spec),
+                |(_dir, chain)| chain.import(block.clone(), &Default::default()).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
-    let spec = spec();
+    let spec = spec(Hardfork::London);
     for (name, token) in [("plain_transfers", false), ("erc20_transfers", true)] {
         let block = make_block(&spec, token);
         let mut group = c.benchmark_group(format!("import_1000_{name}"));
@@ -202,5 +225,5 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_by_fork);
 criterion_main!(benches);

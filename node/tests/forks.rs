@@ -95,6 +95,8 @@ fn a_dev_chain_runs_osaka_with_the_fields_and_opcodes_of_every_fork() {
         "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
     assert_eq!(latest["withdrawalsRoot"], format!("{:#x}", alloy_trie::EMPTY_ROOT_HASH));
+    // No blob is ever used, so the blob base fee stays at EIP-4844's minimum, 1 wei.
+    assert_eq!(call(&node, "eth_blobBaseFee", json!([])), "0x1");
 
     // EIP-2935: the history contract, in the dev genesis, returns the hash of an earlier block.
     let number = support::quantity(&latest["number"]) as u64;

@@ -251,6 +251,16 @@ impl RpcContext {
         self.chain.spec().next_base_fee(&head, head.number + 1, head.timestamp)
     }
 
+    /// The blob base fee at the head (EIP-4844), as geth's `eth_blobBaseFee`.
+    fn blob_base_fee(&self) -> MethodResult<U256> {
+        let (_, head) = self.chain.head();
+        let params = self.chain.spec().blob_params(head.number, head.timestamp);
+        match (params, head.excess_blob_gas) {
+            (Some(params), Some(excess)) => Ok(U256::from(params.calc_blob_fee(excess))),
+            _ => Err(server_error("the head block is before Cancun: there is no blob base fee")),
+        }
+    }
+
     fn gas_price(&self) -> u128 {
         u128::from(self.next_base_fee().unwrap_or_default()) + self.suggested_tip()
     }
@@ -393,6 +403,10 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     method(&mut m, "eth_mining", |_, _| Ok(true))?;
     method(&mut m, "eth_hashrate", |_, _| Ok(U64::ZERO))?;
     method(&mut m, "eth_gasPrice", |c, _| Ok(U256::from(c.gas_price())))?;
+    method(&mut m, "eth_blobBaseFee", |c, a| {
+        a.at_most(0)?;
+        c.blob_base_fee()
+    })?;
     method(&mut m, "eth_maxPriorityFeePerGas", |c, _| Ok(U256::from(c.suggested_tip())))?;
     blocking(&mut m, "eth_feeHistory", |c, a| {
         c.fee_history(a.required(0)?, a.required(1)?, a.optional(2)?)
