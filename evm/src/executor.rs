@@ -10,10 +10,11 @@ use alloy_consensus::{Eip658Value, Header, Receipt as ReceiptFields, ReceiptEnve
 use alloy_primitives::{Address, TxKind, B256, U256};
 use revm::{
     context::{BlockEnv, TxEnv},
+    context::{ContextTr, JournalTr},
     context_interface::result::{EVMError, ExecutionResult},
     database::{states::bundle_state::BundleRetention, State},
     database_interface::bal::EvmDatabaseError,
-    Context, InspectCommitEvm, MainBuilder, MainContext,
+    Context, ExecuteCommitEvm, InspectCommitEvm, MainBuilder, MainContext,
 };
 use std::collections::HashSet;
 use veil_config::ChainSpec;
@@ -43,6 +44,9 @@ pub struct BlockContext {
     pub parent_beacon_block_root: Option<B256>,
     /// The block's `excessBlobGas`, which prices blob gas (Cancun on).
     pub excess_blob_gas: Option<u64>,
+    /// Balances credited after the transactions: a proof-of-work block reward, beacon-chain
+    /// withdrawals (Ethereum chains only; empty on Veil's).
+    pub balance_increments: Vec<(Address, u128)>,
 }
 
 impl BlockContext {
@@ -59,6 +63,7 @@ impl BlockContext {
             parent_hash: header.parent_hash,
             parent_beacon_block_root: header.parent_beacon_block_root,
             excess_blob_gas: header.excess_blob_gas,
+            balance_increments: Vec::new(),
         }
     }
 
@@ -299,6 +304,16 @@ where
                 rejected.push((tx, reason));
             }
         }
+    }
+    if !block.balance_increments.is_empty() {
+        for (address, amount) in &block.balance_increments {
+            evm.ctx
+                .journal_mut()
+                .balance_incr(*address, U256::from(*amount))
+                .map_err(database_error)?;
+        }
+        let credited = evm.ctx.journal_mut().finalize();
+        evm.commit(credited);
     }
     drop(evm);
     state.merge_transitions(BundleRetention::PlainState);

@@ -1,7 +1,8 @@
 //! The chain: genesis, head, and block import (recover senders, execute, verify, commit).
 
+use alloy_consensus::proofs::calculate_withdrawals_root;
 use alloy_consensus::{constants::EMPTY_OMMER_ROOT_HASH, Header, TxReceipt};
-use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
+use alloy_eips::{eip4895::Withdrawal, eip7685::EMPTY_REQUESTS_HASH};
 use alloy_primitives::{Address, Bloom, B256, U256};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
@@ -334,6 +335,10 @@ impl Chain {
             // No beacon chain: the root is zero (docs/design/forks.md).
             parent_beacon_block_root: excess_blob_gas.map(|_| B256::ZERO),
             excess_blob_gas,
+            balance_increments: crate::ethereum_rules::block_reward(&self.spec, number, timestamp)
+                .map(|reward| (beneficiary, reward))
+                .into_iter()
+                .collect(),
         };
         let execution =
             self.execute_on_head(&context, candidates, ExecutionMode::Build, payloads)?;
@@ -439,7 +444,12 @@ impl Chain {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.import_recovered(block.header, transactions, payloads)
+        self.import_with_withdrawals(
+            block.header,
+            transactions,
+            block.body.withdrawals.as_ref().map_or(&[][..], |w| w.as_slice()),
+            payloads,
+        )
     }
 
     /// Imports a block whose senders are known: re-executes it on the head, checks gas, bloom,
@@ -450,6 +460,18 @@ impl Chain {
         &self,
         header: Header,
         transactions: Vec<RecoveredTx>,
+        payloads: &PrivatePayloads,
+    ) -> Result<ImportedBlock, ImportError> {
+        self.import_with_withdrawals(header, transactions, &[], payloads)
+    }
+
+    /// [`Chain::import_recovered`] for a block whose body carries beacon-chain withdrawals
+    /// (Ethereum's blocks; Veil's have none).
+    fn import_with_withdrawals(
+        &self,
+        header: Header,
+        transactions: Vec<RecoveredTx>,
+        withdrawals: &[Withdrawal],
         payloads: &PrivatePayloads,
     ) -> Result<ImportedBlock, ImportError> {
         let _importing = self.import_lock.lock();
@@ -473,15 +495,37 @@ impl Chain {
         let expected_base_fee = self.spec.next_base_fee(&head, number, header.timestamp);
         check(number, "base fee", header.base_fee_per_gas, expected_base_fee)?;
         self.check_fork_fields(&header, &head, &transactions)?;
+        if let Some(index) = transactions.iter().position(|tx| tx.tx().tx_type() == 3) {
+            return Err(ImportError::InvalidHeader {
+                number,
+                reason: format!(
+                    "transaction {index} is a blob transaction (type 3): Veil chains carry no blob data"
+                ),
+            });
+        }
+        if let Some(root) = header.withdrawals_root {
+            check(number, "withdrawals root", root, calculate_withdrawals_root(withdrawals))?;
+        }
+        let ethereum = crate::ethereum_rules::applies(&self.spec);
+        if ethereum {
+            crate::ethereum_rules::check_header(&self.spec, &header, &head)
+                .map_err(|reason| ImportError::InvalidHeader { number, reason })?;
+        }
         let raw: Vec<Transaction> = transactions.iter().map(|tx| tx.tx().clone()).collect();
         check(number, "transactions root", header.transactions_root, transactions_root(&raw))?;
 
-        let execution = self.execute_on_head(
-            &BlockContext::from_header(&header),
-            transactions,
-            ExecutionMode::Import,
-            payloads,
-        )?;
+        let mut context = BlockContext::from_header(&header);
+        if let Some(reward) =
+            crate::ethereum_rules::block_reward(&self.spec, number, header.timestamp)
+        {
+            context.balance_increments.push((header.beneficiary, reward));
+        }
+        // Withdrawals are in gwei.
+        context
+            .balance_increments
+            .extend(withdrawals.iter().map(|w| (w.address, u128::from(w.amount) * 1_000_000_000)));
+        let execution =
+            self.execute_on_head(&context, transactions, ExecutionMode::Import, payloads)?;
         check(number, "gas used", header.gas_used, execution.gas_used)?;
         check(number, "receipts root", header.receipts_root, receipts_root(&execution.receipts))?;
         check(number, "logs bloom", header.logs_bloom, block_bloom(&execution.receipts))?;

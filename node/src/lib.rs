@@ -37,8 +37,10 @@
 //! ```
 
 pub mod accounts;
+pub mod blocktest_cli;
 mod chain;
 pub mod dev;
+mod ethereum_rules;
 mod mint_trigger;
 mod minter;
 mod node;

@@ -285,6 +285,13 @@ enum EvmCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run ethereum/tests BlockchainTests (NoProof) through the node's block import and print
+    /// pass/fail per test.
+    Blocktest {
+        /// Fixture files (or directories of them).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 fn init_logging(verbosity: u8) {
@@ -341,6 +348,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Evm { command: EvmCommand::Statetest { paths } }) => {
             return veil_node::statetest_cli::run(&paths);
+        }
+        Some(Command::Evm { command: EvmCommand::Blocktest { paths } }) => {
+            return veil_node::blocktest_cli::run(&paths);
         }
         None => run_node(cli.node),
     };
