@@ -85,6 +85,11 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
         &mut self.db
     }
 
+    /// The EVM rules calls run under.
+    pub fn spec(&self) -> revm::primitives::hardfork::SpecId {
+        self.cfg.spec
+    }
+
     /// The block environment calls run in.
     pub fn block_env(&self) -> &BlockEnv {
         &self.block

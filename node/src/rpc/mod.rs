@@ -18,6 +18,7 @@ mod error;
 mod eth;
 mod filters;
 pub mod ipc;
+mod js_tracer;
 mod nonce_lock;
 mod personal;
 mod private;
