@@ -198,10 +198,15 @@ pub fn execute_block<S: StateReader, H: BlockHashes + Clone>(
     execute_block_with_private::<S, H, S, S>(chain, block, db, None, transactions, mode)
 }
 
-/// The public effect of a private transaction: a call from the sender to itself carrying the
-/// payload hash, so nonce, intrinsic gas and fee are checked and charged as for any call.
-fn private_marker(tx: &RecoveredTx) -> TxEnv {
-    TxEnv { kind: TxKind::Call(tx.sender()), value: U256::ZERO, ..tx_env(tx) }
+/// What a transaction runs on public state: itself, or, for a private transaction, its public
+/// effect: a call from the sender to itself carrying the payload hash, so nonce, intrinsic gas
+/// and fee are checked and charged as for any call.
+pub fn public_tx_env(tx: &RecoveredTx) -> TxEnv {
+    if tx.tx().is_private() {
+        TxEnv { kind: TxKind::Call(tx.sender()), value: U256::ZERO, ..tx_env(tx) }
+    } else {
+        tx_env(tx)
+    }
 }
 
 /// [`execute_block`] for a node with a transaction manager (`private` given): private
@@ -274,7 +279,7 @@ where
                 tx.tx().gas_limit()
             )
         } else {
-            let env = if payload.is_some() { private_marker(&tx) } else { tx_env(&tx) };
+            let env = public_tx_env(&tx);
             match evm.inspect_tx_commit(env) {
                 Ok(result) => {
                     pool_used += result.tx_gas_used();

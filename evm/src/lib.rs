@@ -28,12 +28,14 @@ pub use collision::{CollisionGuard, StorageOccupancy};
 pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes};
 pub use diff::bundle_to_diff;
 pub use executor::{
-    execute_block, execute_block_with_private, tx_env, BlockContext, BlockExecution,
+    execute_block, execute_block_with_private, public_tx_env, tx_env, BlockContext, BlockExecution,
     ExecutionError, ExecutionMode,
 };
 pub use genesis::{genesis_diff, genesis_header};
 pub use intrinsic::intrinsic_gas;
-pub use private::{PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt};
+pub use private::{
+    private_tx_env, PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt,
+};
 pub use simulate::{Simulation, SimulationDb, SimulationError};
 pub use spec::{cfg_env, spec_id};
 pub use statetest::{run_state_test_file, CaseOutcome, CaseResult, StateTestError};

@@ -130,6 +130,24 @@ impl<P: StateReader, S: StateReader, H: BlockHashes> DatabaseRef for DualDatabas
     }
 }
 
+/// The private run of a party's private transaction: its payload as data, from its sender at
+/// its nonce, paying nothing.
+pub fn private_tx_env(tx: &RecoveredTx, payload: Bytes) -> TxEnv {
+    let fields = tx.tx().fields();
+    TxEnv {
+        caller: tx.sender(),
+        kind: fields.kind(),
+        data: payload,
+        value: fields.value(),
+        gas_limit: fields.gas_limit(),
+        gas_price: 0,
+        nonce: fields.nonce(),
+        // Private transactions are signed without a chain id.
+        chain_id: None,
+        ..Default::default()
+    }
+}
+
 /// Runs a block's private transactions on one private state, one after another.
 pub(crate) struct PrivateRunner<P: StateReader, S: StateReader, H: BlockHashes> {
     state: State<WrapDatabaseRef<DualDatabase<P, S, H>>>,
@@ -180,18 +198,7 @@ impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S,
             Some(plain) => plain.info = info,
             None => account.account = Some(PlainAccount { info, storage: Default::default() }),
         }
-        let env = TxEnv {
-            caller: sender,
-            kind: fields.kind(),
-            data: payload,
-            value: fields.value(),
-            gas_limit: fields.gas_limit(),
-            gas_price: 0,
-            nonce: fields.nonce(),
-            // Private transactions are signed without a chain id.
-            chain_id: None,
-            ..Default::default()
-        };
+        let env = private_tx_env(tx, payload);
         let mut evm = Context::mainnet()
             .with_block(self.block.clone())
             .with_cfg(self.cfg.clone())

@@ -3,7 +3,7 @@
 //! a run changes stays in the view and never reaches the database.
 
 use crate::{
-    cfg_env, tx_env, BlockContext, BlockHashes, CollisionGuard, StateDatabase, StateError,
+    cfg_env, public_tx_env, BlockContext, BlockHashes, CollisionGuard, StateDatabase, StateError,
 };
 use revm::{
     context::{BlockEnv, CfgEnv, TxEnv},
@@ -104,8 +104,13 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
 
     /// Runs a transaction of the block being replayed and keeps its changes in the view.
     pub fn replay(&mut self, tx: &RecoveredTx) -> Result<ExecutionResult, SimulationError> {
+        self.replay_env(public_tx_env(tx))
+    }
+
+    /// [`Simulation::replay`] of a transaction given as revm's environment (a private run).
+    pub fn replay_env(&mut self, tx: TxEnv) -> Result<ExecutionResult, SimulationError> {
         let mut evm = self.context().build_mainnet_with_inspector(CollisionGuard);
-        let outcome = evm.inspect_tx(tx_env(tx)).map_err(simulation_error)?;
+        let outcome = evm.inspect_tx(tx).map_err(simulation_error)?;
         drop(evm);
         self.db.commit(outcome.state);
         Ok(outcome.result)

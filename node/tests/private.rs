@@ -353,6 +353,37 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     assert_eq!(call_get(&nodes[0], &contract), stored(4));
     assert_eq!(call_get(&nodes[2], &contract), stored(4));
     assert_eq!(call_get(&nodes[1], &contract), "0x");
+    // Traced on a party, the private run: a call to the contract with set(4)'s calldata that
+    // writes its slot. On B, the public effect: the sender calling itself with the hash.
+    let set_input = format!("0x60fe47b1{}", word(4));
+    for party in [&nodes[0], &nodes[2]] {
+        let tree = rpc_call(
+            &party.url,
+            "debug_traceTransaction",
+            json!([set, { "tracer": "callTracer" }]),
+        )
+        .unwrap();
+        assert_eq!(tree["to"].as_str().unwrap().to_lowercase(), contract.to_lowercase(), "{tree}");
+        assert_eq!(tree["input"], set_input, "{tree}");
+        let diff = rpc_call(
+            &party.url,
+            "debug_traceTransaction",
+            json!([set, { "tracer": "prestateTracer", "tracerConfig": { "diffMode": true } }]),
+        )
+        .unwrap();
+        let post = diff["post"].as_object().unwrap();
+        let written = post
+            .iter()
+            .find(|(k, _)| k.to_lowercase() == contract.to_lowercase())
+            .map(|(_, v)| v["storage"].to_string());
+        assert!(written.is_some_and(|s| s.contains(&word(4))), "the private write, traced: {diff}");
+    }
+    let on_b =
+        rpc_call(&nodes[1].url, "debug_traceTransaction", json!([set, { "tracer": "callTracer" }]))
+            .unwrap();
+    assert_eq!(on_b["to"], on_b["from"], "the public marker on a non-party: {on_b}");
+    assert_ne!(on_b["input"], set_input, "no plaintext on a non-party: {on_b}");
+    assert_eq!(on_b["input"].as_str().unwrap().len(), 2 + 128, "the payload hash: {on_b}");
     // The private log: in the parties' receipts and eth_getLogs, nowhere on B.
     let logs = |node: &VeilProcess| {
         rpc_call(&node.url, "eth_getLogs", json!([{ "fromBlock": "0x0", "address": contract }]))

@@ -19,10 +19,17 @@ use alloy_rpc_types_trace::geth::{
 use jsonrpsee::core::RegisterMethodError;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use veil_evm::{tx_env, BlockContext, Simulation, StateDatabase};
+use veil_evm::{public_tx_env, BlockContext, Simulation, StateDatabase};
 use veil_primitives::RecoveredTx;
 
 use super::blocks::StateAt;
+
+/// The sender as private frames see it: the transaction's nonce and no balance (it lives in
+/// public state).
+fn as_private_sender(simulation: &mut CallSimulation, env: &revm::context::TxEnv) {
+    let info = revm::state::AccountInfo { nonce: env.nonce, ..Default::default() };
+    simulation.db_mut().insert_account_info(env.caller, info);
+}
 
 impl RpcContext {
     /// A simulation of block `id` on its parent's state, with the block's transactions.
@@ -66,10 +73,66 @@ impl RpcContext {
         let target = transactions
             .get(index)
             .ok_or_else(|| server_error("transaction index out of range"))?;
+        if target.tx().is_private() && self.chain.runs_private_transactions() {
+            if let Some(trace) =
+                self.trace_private(location.block_hash, &transactions, index, options.clone())?
+            {
+                return Ok(trace);
+            }
+        }
         for tx in &transactions[..index] {
             simulation.replay(tx).map_err(simulation_error)?;
         }
-        trace(&mut simulation, tx_env(target), options)
+        trace(&mut simulation, public_tx_env(target), options)
+    }
+
+    /// The private run of private transaction `index` of block `block_hash` on a party, as its
+    /// private state saw it: the private state after the parent over the parent's public
+    /// state, after the block's earlier private transactions this node is party to. `None` on
+    /// a non-party, whose trace is the public effect.
+    fn trace_private(
+        &self,
+        block_hash: B256,
+        transactions: &[RecoveredTx],
+        index: usize,
+        options: GethDebugTracingOptions,
+    ) -> MethodResult<Option<GethTrace>> {
+        let store = self.chain.store();
+        let header = store
+            .header(block_hash)
+            .map_err(internal_error)?
+            .ok_or_else(|| server_error("block not found"))?;
+        let parent = store
+            .header(header.parent_hash)
+            .map_err(internal_error)?
+            .ok_or_else(|| server_error("genesis is not traceable"))?;
+        let payload_of = |tx: &RecoveredTx| -> MethodResult<Option<Bytes>> {
+            let key = tx.tx().fields().input().clone();
+            self.quorum_payload(&key.to_string()).map(|p| (!p.is_empty()).then_some(p))
+        };
+        let Some(payload) = payload_of(&transactions[index])? else { return Ok(None) };
+        let private_root = store
+            .private_root(header.parent_hash)
+            .map_err(internal_error)?
+            .unwrap_or(alloy_trie::EMPTY_ROOT_HASH);
+        let state = StateAt::Dual {
+            private: StateAt::Historic(self.chain.state().at_root(private_root)).into(),
+            public: StateAt::Historic(self.chain.state().at_root(parent.state_root)).into(),
+        };
+        let db = StateDatabase::new(state, store.clone());
+        let mut simulation =
+            Simulation::new(self.chain.spec(), &BlockContext::from_header(&header), db).for_calls();
+        for tx in transactions[..index].iter().filter(|tx| tx.tx().is_private()) {
+            if let Some(earlier) = payload_of(tx)? {
+                let env = veil_evm::private_tx_env(tx, earlier);
+                as_private_sender(&mut simulation, &env);
+                // An earlier private run that fails fails here too, changing nothing.
+                let _ = simulation.replay_env(env);
+            }
+        }
+        let env = veil_evm::private_tx_env(&transactions[index], payload);
+        as_private_sender(&mut simulation, &env);
+        trace(&mut simulation, env, options).map(Some)
     }
 
     /// Traces every transaction of a block in order, as geth: `[{txHash, result}]`, or
@@ -83,7 +146,7 @@ impl RpcContext {
         let mut traces = Vec::with_capacity(transactions.len());
         for tx in &transactions {
             let hash = tx.hash();
-            traces.push(match trace(&mut simulation, tx_env(tx), options.clone()) {
+            traces.push(match trace(&mut simulation, public_tx_env(tx), options.clone()) {
                 Ok(result) => json!({ "txHash": hash, "result": result }),
                 Err(error) => json!({ "txHash": hash, "error": error.message() }),
             });
