@@ -56,6 +56,8 @@ pub struct Simulation<S, H> {
     db: SimulationDb<S, H>,
     cfg: CfgEnv,
     block: BlockEnv,
+    /// Whether geth's call rules apply ([`Simulation::for_calls`]).
+    call_rules: bool,
 }
 
 impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
@@ -65,19 +67,35 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
             db: CacheDB::new(db),
             cfg: cfg_env(chain, block.number, block.timestamp),
             block: block.block_env(chain),
+            call_rules: false,
+        }
+    }
+
+    /// Moves on to `block` (a simulated next block), keeping what the view holds and the
+    /// call rules.
+    pub fn enter_block(&mut self, chain: &ChainSpec, block: &BlockContext) {
+        self.cfg = cfg_env(chain, block.number, block.timestamp);
+        self.block = block.block_env(chain);
+        if self.call_rules {
+            self.apply_call_rules();
         }
     }
 
     /// geth's rules for calls: no nonce check, no base-fee floor, senders with code allowed and
     /// gas up to the caller's cap even above the block gas limit.
     pub fn for_calls(mut self) -> Self {
+        self.call_rules = true;
+        self.apply_call_rules();
+        self
+    }
+
+    fn apply_call_rules(&mut self) {
         self.cfg.disable_nonce_check = true;
         self.cfg.disable_base_fee = true;
         self.cfg.disable_eip3607 = true;
         self.cfg.disable_block_gas_limit = true;
         // Nor EIP-7825's per-transaction cap (Osaka): a call may use what its caller allows.
         self.cfg.tx_gas_limit_cap = Some(u64::MAX);
-        self
     }
 
     /// The view, to apply state overrides before running.
@@ -109,7 +127,20 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
 
     /// [`Simulation::replay`] of a transaction given as revm's environment (a private run).
     pub fn replay_env(&mut self, tx: TxEnv) -> Result<ExecutionResult, SimulationError> {
-        let mut evm = self.context().build_mainnet_with_inspector(CollisionGuard);
+        self.keep_inspected(tx, revm::inspector::NoOpInspector)
+    }
+
+    /// Runs `tx` under `inspector` and keeps its changes in the view (a simulated block's
+    /// transaction; an inspector may add logs, as geth's transfer tracing does).
+    pub fn keep_inspected<I>(
+        &mut self,
+        tx: TxEnv,
+        inspector: I,
+    ) -> Result<ExecutionResult, SimulationError>
+    where
+        I: for<'a> Inspector<MainnetContext<&'a mut SimulationDb<S, H>>>,
+    {
+        let mut evm = self.context().build_mainnet_with_inspector((CollisionGuard, inspector));
         let outcome = evm.inspect_tx(tx).map_err(simulation_error)?;
         drop(evm);
         self.db.commit(outcome.state);

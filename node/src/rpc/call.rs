@@ -34,7 +34,7 @@ pub(crate) fn simulation_error(error: SimulationError) -> ErrorObjectOwned {
 }
 
 /// geth's text for an exceptional halt.
-fn halt_message(reason: &HaltReason) -> String {
+pub(crate) fn halt_message(reason: &HaltReason) -> String {
     match reason {
         HaltReason::OutOfGas(_) => "out of gas".into(),
         HaltReason::OpcodeNotFound | HaltReason::InvalidFEOpcode => "invalid opcode".into(),
@@ -223,7 +223,10 @@ pub(crate) fn has_dynamic_fee(request: &TransactionRequest) -> bool {
 }
 
 /// Applies geth's state overrides to the simulation's view.
-fn apply_overrides(simulation: &mut CallSimulation, overrides: StateOverride) -> MethodResult<()> {
+pub(crate) fn apply_overrides(
+    simulation: &mut CallSimulation,
+    overrides: StateOverride,
+) -> MethodResult<()> {
     let db = simulation.db_mut();
     for (address, change) in overrides {
         if change.state.is_some() && change.state_diff.is_some() {
@@ -269,6 +272,9 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     })?;
     blocking(&mut m, "eth_estimateGas", |c, a| {
         c.estimate_gas(a.at_most(3)?.required(0)?, a.optional(1)?, with_overrides_arg(a)?)
+    })?;
+    blocking(&mut m, "eth_simulateV1", |c, a| {
+        c.simulate_v1(a.at_most(2)?.required(0)?, a.optional(1)?)
     })?;
     blocking(&mut m, "eth_createAccessList", |c, a| {
         c.create_access_list(a.at_most(2)?.required(0)?, a.optional(1)?)

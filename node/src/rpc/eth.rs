@@ -39,34 +39,10 @@ impl RpcContext {
     }
 
     fn block_json(&self, id: BlockId, full: bool) -> MethodResult<Value> {
-        let Some(LoadedBlock { hash, block, senders }) = self.load_block(id)? else {
-            return Ok(Value::Null);
-        };
-        let size = alloy_rlp::Encodable::length(&block);
-        let header = &block.header;
-        let transactions: Vec<Value> = if full {
-            block
-                .body
-                .transactions
-                .iter()
-                .zip(&senders)
-                .enumerate()
-                .map(|(i, (tx, from))| {
-                    convert::transaction(tx, *from, Some(place(hash, header, i)))
-                })
-                .collect()
-        } else {
-            block.body.transactions.iter().map(|tx| json!(tx.hash())).collect()
-        };
-        let withdrawals = header.withdrawals_root.map(|_| Vec::<Value>::new());
-        let mut value = serde_json::to_value(convert::header(hash, header.clone(), Some(size)))
-            .map_err(internal_error)?;
-        value["uncles"] = json!([]);
-        value["transactions"] = Value::Array(transactions);
-        if let Some(withdrawals) = withdrawals {
-            value["withdrawals"] = json!(withdrawals);
+        match self.load_block(id)? {
+            Some(loaded) => block_value(&loaded, full),
+            None => Ok(Value::Null),
         }
-        Ok(value)
     }
 
     fn transaction_count_in(&self, id: BlockId) -> MethodResult<Option<U64>> {
@@ -379,6 +355,34 @@ impl RpcContext {
         }
         Ok(out)
     }
+}
+
+/// A block as geth shows it: the header, transaction hashes (or the transactions, `full`), no
+/// uncles, and the withdrawals list from Shanghai on.
+pub(crate) fn block_value(loaded: &LoadedBlock, full: bool) -> MethodResult<Value> {
+    let LoadedBlock { hash, block, senders } = loaded;
+    let size = alloy_rlp::Encodable::length(block);
+    let header = &block.header;
+    let transactions: Vec<Value> = if full {
+        block
+            .body
+            .transactions
+            .iter()
+            .zip(senders)
+            .enumerate()
+            .map(|(i, (tx, from))| convert::transaction(tx, *from, Some(place(*hash, header, i))))
+            .collect()
+    } else {
+        block.body.transactions.iter().map(|tx| json!(tx.hash())).collect()
+    };
+    let mut value = serde_json::to_value(convert::header(*hash, header.clone(), Some(size)))
+        .map_err(internal_error)?;
+    value["uncles"] = json!([]);
+    value["transactions"] = Value::Array(transactions);
+    if header.withdrawals_root.is_some() {
+        value["withdrawals"] = json!([]);
+    }
+    Ok(value)
 }
 
 fn place(block_hash: B256, header: &alloy_consensus::Header, index: usize) -> TxPlace {

@@ -26,6 +26,7 @@ mod pubsub;
 mod raft;
 pub mod server;
 mod sign;
+mod simulate_v1;
 mod tracers;
 mod txpool;
 
