@@ -17,9 +17,14 @@ use revm::{
     Context, ExecuteCommitEvm, InspectCommitEvm, MainBuilder, MainContext,
 };
 use std::collections::HashSet;
-use veil_config::ChainSpec;
+use veil_config::{ChainSpec, Hardfork};
 use veil_primitives::{Receipt, RecoveredTx};
 use veil_storage::{StateDiff, StateReader, StorageError};
+
+/// EIP-7934's cap on a block's RLP from Osaka: 10 MiB less a 2 MiB safety margin.
+pub const MAX_RLP_BLOCK_SIZE: usize = 10 * 1024 * 1024 - 2 * 1024 * 1024;
+/// What a builder leaves under [`MAX_RLP_BLOCK_SIZE`] for the header and list prefixes.
+const BUILDER_HEADROOM: usize = 16 * 1024;
 
 /// The block-level inputs of execution.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -249,6 +254,11 @@ where
     // as 0 (GoQuorum).
     let mut gas_used = 0u64;
     let mut pool_used = 0u64;
+    // EIP-7934 (Osaka): a block's RLP stays under its cap; a builder leaves room for the
+    // header and lists.
+    let byte_budget = (chain.hardfork_at(block.number, block.timestamp) >= Hardfork::Osaka)
+        .then_some(MAX_RLP_BLOCK_SIZE - BUILDER_HEADROOM);
+    let mut bytes_used = 0usize;
     // Senders one of whose transactions was left out of this block: their later ones wait.
     let mut held_back: HashSet<Address> = HashSet::new();
     for (index, tx) in transactions.into_iter().enumerate() {
@@ -265,6 +275,12 @@ where
                 None => return Err(ExecutionError::PayloadMissing(tx.hash())),
             },
         };
+        let size = alloy_rlp::Encodable::length(tx.tx());
+        if mode == ExecutionMode::Build && byte_budget.is_some_and(|b| bytes_used + size > b) {
+            // Not invalid either: it waits for a block with room.
+            held_back.insert(tx.sender());
+            continue;
+        }
         let reason = if let Some(Err(why)) = &payload {
             why.to_string()
         } else if pool_used + tx.tx().gas_limit() > block.gas_limit {
@@ -286,6 +302,7 @@ where
                     if payload.is_none() {
                         gas_used += result.tx_gas_used();
                     }
+                    bytes_used += size;
                     receipts.push(receipt(tx.tx().tx_type(), &result, gas_used));
                     if let (Some(runner), Some(Ok(PrivatePayload::Party(data)))) =
                         (&mut private, payload)

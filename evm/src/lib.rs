@@ -29,7 +29,7 @@ pub use database::{BlockHashes, StateDatabase, StateError, StateTestBlockHashes}
 pub use diff::bundle_to_diff;
 pub use executor::{
     execute_block, execute_block_with_private, public_tx_env, tx_env, BlockContext, BlockExecution,
-    ExecutionError, ExecutionMode,
+    ExecutionError, ExecutionMode, MAX_RLP_BLOCK_SIZE,
 };
 pub use genesis::{genesis_diff, genesis_header};
 pub use intrinsic::intrinsic_gas;

@@ -503,6 +503,18 @@ impl Chain {
                 ),
             });
         }
+        if self.spec.hardfork_at(number, header.timestamp) >= Hardfork::Osaka {
+            let size = block_rlp_length(&header, &transactions, withdrawals);
+            if size > veil_evm::MAX_RLP_BLOCK_SIZE {
+                return Err(ImportError::InvalidHeader {
+                    number,
+                    reason: format!(
+                        "the block is {size} bytes of RLP, above EIP-7934's {}",
+                        veil_evm::MAX_RLP_BLOCK_SIZE
+                    ),
+                });
+            }
+        }
         if let Some(root) = header.withdrawals_root {
             check(number, "withdrawals root", root, calculate_withdrawals_root(withdrawals))?;
         }
@@ -711,6 +723,23 @@ fn check<T: PartialEq + std::fmt::Debug>(
     }
 }
 
+/// The length of a block's RLP (header, transactions, no uncles, withdrawals when given).
+fn block_rlp_length(
+    header: &Header,
+    transactions: &[RecoveredTx],
+    withdrawals: &[Withdrawal],
+) -> usize {
+    use alloy_rlp::Encodable;
+    let list = |payload_length: usize| {
+        alloy_rlp::Header { list: true, payload_length }.length() + payload_length
+    };
+    let txs = list(transactions.iter().map(|tx| tx.tx().length()).sum());
+    let withdrawals = header
+        .withdrawals_root
+        .map_or(0, |_| list(withdrawals.iter().map(Encodable::length).sum()));
+    list(header.length() + txs + list(0) + withdrawals)
+}
+
 /// The blob gas a block's transactions use (EIP-4844).
 fn blob_gas_used(transactions: &[RecoveredTx]) -> u64 {
     transactions.iter().filter_map(|tx| tx.tx().fields().blob_gas_used()).sum()
@@ -722,4 +751,52 @@ fn block_bloom(receipts: &[veil_primitives::Receipt]) -> Bloom {
         bloom |= receipt.bloom();
     }
     bloom
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::TxLegacy;
+    use alloy_primitives::{Bytes, TxKind};
+
+    #[test]
+    fn the_block_size_import_checks_is_the_length_of_the_blocks_rlp() {
+        let key = secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();
+        let transactions: Vec<RecoveredTx> = (0..3u64)
+            .map(|nonce| {
+                let tx = TxLegacy {
+                    chain_id: Some(10),
+                    nonce,
+                    gas_limit: 100_000,
+                    to: TxKind::Call(Address::repeat_byte(1)),
+                    input: Bytes::from(vec![0xab; 100 * nonce as usize]),
+                    ..Default::default()
+                };
+                RecoveredTx::try_new(veil_primitives::sign_transaction(tx.into(), &key)).unwrap()
+            })
+            .collect();
+        let withdrawals = vec![Withdrawal {
+            index: 1,
+            validator_index: 2,
+            address: Address::repeat_byte(3),
+            amount: 4,
+        }];
+        let header = Header {
+            withdrawals_root: Some(B256::ZERO),
+            extra_data: Bytes::from(vec![1; 32]),
+            ..Default::default()
+        };
+        let block = Block {
+            header: header.clone(),
+            body: BlockBody {
+                transactions: transactions.iter().map(|tx| tx.tx().clone()).collect(),
+                ommers: vec![],
+                withdrawals: Some(withdrawals.clone().into()),
+            },
+        };
+        assert_eq!(
+            block_rlp_length(&header, &transactions, &withdrawals),
+            alloy_rlp::encode(&block).len()
+        );
+    }
 }

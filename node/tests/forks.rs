@@ -272,3 +272,42 @@ fn a_block_records_its_parent_hash_in_the_history_contract_only_from_prague() {
         assert_eq!(head.requests_hash.is_some(), records);
     }
 }
+
+#[test]
+fn an_osaka_block_stays_under_eip_7934s_size_cap_and_what_does_not_fit_waits() {
+    // 160 transactions of 60 KiB of calldata (9.4 MiB in all) from 4 senders, on a chain whose
+    // gas limit would take them all.
+    let mut config = veil_config::genesis_fork_schedule(Hardfork::Osaka);
+    config.insert("chainId".into(), 10.into());
+    config.insert("isQuorum".into(), true.into());
+    let alloc: serde_json::Map<String, Value> =
+        (0..4).map(|i| (address_of(&key(i)).to_string(), json!({ "balance": "0x1" }))).collect();
+    let genesis = json!({ "config": config, "alloc": alloc, "gasLimit": "0xE0000000" });
+    let spec = ChainSpec::from_json(&genesis.to_string()).unwrap();
+    let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+    Chain::init(&kv, &spec).unwrap();
+    let chain = Arc::new(Chain::open(kv).unwrap());
+    let pool = Arc::new(TxPool::new(PoolConfig::default(), chain.spec().clone(), None));
+    for sender in 0..4u8 {
+        for nonce in 0..40 {
+            let tx = TxEip1559 {
+                gas_limit: 1_000_000,
+                input: vec![0u8; 60 * 1024].into(),
+                ..transfer(nonce)
+            };
+            add(&chain, &pool, signed(tx, sender)).unwrap();
+        }
+    }
+    let minter = Minter::new(chain.clone(), pool.clone(), Address::ZERO);
+    let first = minter.mint().unwrap().unwrap();
+    let block = chain.store().block(first.hash).unwrap().unwrap();
+    let size = alloy_rlp::encode(&block).len();
+    assert!(size <= veil_evm::MAX_RLP_BLOCK_SIZE, "{size} bytes");
+    let included = block.body.transactions.len();
+    assert!(included > 100 && included < 160, "{included} included");
+    // The rest stay pooled and go in the next block: nothing acknowledged is dropped.
+    assert_eq!(pool.status().pending, 160 - included);
+    let second = minter.mint().unwrap().unwrap();
+    assert_eq!(second.transactions.len(), 160 - included);
+    assert_eq!(pool.status().pending, 0);
+}
