@@ -31,7 +31,7 @@ pub use executor::{
     execute_block, execute_block_with_private, public_tx_env, tx_env, BlockContext, BlockExecution,
     ExecutionError, ExecutionMode, MAX_RLP_BLOCK_SIZE,
 };
-pub use genesis::{genesis_diff, genesis_header};
+pub use genesis::{genesis_diff, genesis_header, push_alloc_account};
 pub use intrinsic::intrinsic_gas;
 pub use private::{
     private_tx_env, PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt,

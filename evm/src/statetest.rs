@@ -4,7 +4,7 @@
 
 use crate::{bundle_to_diff, CollisionGuard, StateDatabase, StateTestBlockHashes};
 use alloy_primitives::{keccak256, Log, B256};
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use alloy_trie::EMPTY_ROOT_HASH;
 use revm::{
     context::CfgEnv,
     database::{states::bundle_state::BundleRetention, State},
@@ -86,26 +86,15 @@ const NEEDS_EIP1283: &[&str] = &["sstoreGas", "CREATE_HighNonce", "CREATE2_HighN
 fn pre_state_diff(unit: &TestUnit) -> StateDiff {
     let mut diff = StateDiff::default();
     for (address, account) in &unit.pre {
-        let code_hash =
-            if account.code.is_empty() { KECCAK_EMPTY } else { keccak256(&account.code) };
-        if !account.code.is_empty() {
-            diff.code.push((code_hash, account.code.clone()));
-        }
-        diff.accounts.push(AccountChange {
-            address: *address,
-            update: AccountUpdate::Updated(AccountInfo {
-                nonce: account.nonce,
-                balance: account.balance,
-                code_hash,
-            }),
-            wipe_storage: false,
-            storage: account
-                .storage
-                .iter()
-                .map(|(k, v)| (*k, *v))
-                .filter(|(_, v)| !v.is_zero())
-                .collect(),
-        });
+        let storage = account.storage.iter().map(|(k, v)| (*k, *v));
+        crate::push_alloc_account(
+            &mut diff,
+            *address,
+            account.balance,
+            account.nonce,
+            &account.code,
+            storage,
+        );
     }
     diff
 }

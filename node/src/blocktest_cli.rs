@@ -6,18 +6,15 @@
 //! and the state root that of `postState`.
 
 use crate::{Chain, ImportError};
-use alloy_primitives::{keccak256, B256};
+use alloy_primitives::B256;
 use alloy_rlp::Decodable;
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use alloy_trie::EMPTY_ROOT_HASH;
 use revm_statetest_types::blockchain::{BlockchainTest, BlockchainTestCase, ForkSpec};
 use serde_json::{json, Map, Value};
 use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, sync::Arc};
 use veil_config::{ChainSpec, Hardfork};
 use veil_primitives::Block;
-use veil_storage::{
-    AccountChange, AccountInfo, AccountUpdate, InMemoryKv, KvStore, StateDb, StateDiff,
-    StateNamespace, WriteBatch,
-};
+use veil_storage::{InMemoryKv, KvStore, StateDb, StateDiff, StateNamespace, WriteBatch};
 
 /// Totals of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -121,26 +118,15 @@ fn post_state_root(case: &BlockchainTestCase) -> Option<Result<B256, String>> {
     let post = case.post_state.as_ref()?;
     let mut diff = StateDiff::default();
     for (address, account) in post {
-        let code_hash =
-            if account.code.is_empty() { KECCAK_EMPTY } else { keccak256(&account.code) };
-        if !account.code.is_empty() {
-            diff.code.push((code_hash, account.code.clone()));
-        }
-        diff.accounts.push(AccountChange {
-            address: *address,
-            update: AccountUpdate::Updated(AccountInfo {
-                nonce: account.nonce.saturating_to(),
-                balance: account.balance,
-                code_hash,
-            }),
-            wipe_storage: false,
-            storage: account
-                .storage
-                .iter()
-                .map(|(k, v)| (*k, *v))
-                .filter(|(_, v)| !v.is_zero())
-                .collect(),
-        });
+        let storage = account.storage.iter().map(|(k, v)| (*k, *v));
+        veil_evm::push_alloc_account(
+            &mut diff,
+            *address,
+            account.balance,
+            account.nonce.saturating_to(),
+            &account.code,
+            storage,
+        );
     }
     let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
     let root = StateDb::new(kv).apply(
@@ -241,29 +227,10 @@ fn run_case(case: &BlockchainTestCase) -> Outcome {
     Outcome::Pass { imported, refused }
 }
 
-fn fixture_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut inner: Vec<PathBuf> = entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                    .collect();
-                inner.sort();
-                files.extend(inner);
-            }
-            Err(_) => files.push(path.clone()),
-        }
-    }
-    files
-}
-
 /// Runs the fixtures, writing a line per test to `out`.
 pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
-    for file in fixture_files(paths) {
+    for file in crate::fixture_run::fixture_files(paths) {
         let name = file
             .file_name()
             .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -320,14 +287,7 @@ pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::R
 /// The command: exit status 1 when anything failed.
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     let stdout = std::io::stdout();
-    match run_files(paths, &mut stdout.lock()) {
-        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("Fatal: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::fixture_run::exit_code(run_files(paths, &mut stdout.lock()).map(|s| s.failed))
 }
 
 #[cfg(test)]
@@ -348,6 +308,9 @@ mod tests {
     #[test]
     fn the_path_of_a_missing_file_is_itself() {
         let missing = std::path::Path::new("/nonexistent/x.json").to_path_buf();
-        assert_eq!(fixture_files(std::slice::from_ref(&missing)), vec![missing]);
+        assert_eq!(
+            crate::fixture_run::fixture_files(std::slice::from_ref(&missing)),
+            vec![missing]
+        );
     }
 }

@@ -41,6 +41,7 @@ pub mod blocktest_cli;
 mod chain;
 pub mod dev;
 mod ethereum_rules;
+mod fixture_run;
 mod mint_trigger;
 mod minter;
 mod node;

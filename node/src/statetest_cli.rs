@@ -41,29 +41,10 @@ const FORK_ORDER: &[&str] = &[
     "Osaka",
 ];
 
-fn fixture_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut inner: Vec<PathBuf> = entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                    .collect();
-                inner.sort();
-                files.extend(inner);
-            }
-            Err(_) => files.push(path.clone()),
-        }
-    }
-    files
-}
-
 /// Runs the fixtures, writing a line per case to `out`.
 pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
-    for file in fixture_files(paths) {
+    for file in crate::fixture_run::fixture_files(paths) {
         let name = file
             .file_name()
             .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -111,12 +92,5 @@ pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> std::io::R
 /// The command: exit status 1 when anything failed.
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     let stdout = std::io::stdout();
-    match run_files(paths, &mut stdout.lock()) {
-        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("Fatal: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::fixture_run::exit_code(run_files(paths, &mut stdout.lock()).map(|s| s.failed))
 }
