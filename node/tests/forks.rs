@@ -311,3 +311,56 @@ fn an_osaka_block_stays_under_eip_7934s_size_cap_and_what_does_not_fit_waits() {
     assert_eq!(second.transactions.len(), 160 - included);
     assert_eq!(pool.status().pending, 0);
 }
+
+#[test]
+fn prague_prices_calldata_at_eip_7623s_floor() {
+    // EIP-7623: a transaction pays at least 21000 + 10 × tokens, a non-zero byte being 4
+    // tokens. 1,000 non-zero bytes: 37,000 before Prague (16 a byte), a 61,000 floor after.
+    let tx = TxEip1559 { gas_limit: 50_000, input: vec![0xff; 1000].into(), ..transfer(0) };
+    let (chain, pool) = chain_on(Hardfork::Cancun);
+    add(&chain, &pool, signed(tx.clone(), 1)).unwrap();
+    let (chain, pool) = chain_on(Hardfork::Prague);
+    let err = add(&chain, &pool, signed(tx, 1)).unwrap_err();
+    assert_eq!(err, "intrinsic gas too low: have 50000, want 61000");
+}
+
+#[test]
+fn osaka_reprices_modexp_as_eip_7883_says() {
+    // MODEXP (0x05) of 1-byte base, exponent and modulus: EIP-2565's minimum of 200 gas
+    // before Osaka, EIP-7883's minimum of 500 from Osaka; everything else equal. A contract
+    // makes the call, so no calldata brings EIP-7623's floor into play.
+    // mem[0..96] = lengths 1, 1, 1; mem[96..99] = 3, 5, 7; STATICCALL(GAS, 5, 0, 99, 0, 1);
+    // RETURN(0, 1).
+    let code = alloy_primitives::hex!(
+        "600160005260016020526001604052600360605360056061536007606253"
+        "600160006063600060055afa5060016000f3"
+    );
+    let contract = Address::repeat_byte(0xc0);
+    let gas_on = |fork| {
+        let (chain, _) = chain_on(fork);
+        let header = chain.head().1;
+        let db = veil_evm::StateDatabase::new(chain.latest_state(), chain.store().clone());
+        let context = veil_evm::BlockContext::from_header(&header);
+        let mut simulation = veil_evm::Simulation::new(chain.spec(), &context, db).for_calls();
+        let code = revm::bytecode::Bytecode::new_raw(code.to_vec().into());
+        let info = revm::state::AccountInfo {
+            code_hash: code.hash_slow(),
+            code: Some(code),
+            ..Default::default()
+        };
+        simulation.db_mut().insert_account_info(contract, info);
+        let env = revm::context::TxEnv {
+            caller: address_of(&key(0)),
+            kind: TxKind::Call(contract),
+            gas_limit: 100_000,
+            chain_id: Some(10),
+            ..Default::default()
+        };
+        let result = simulation.run(env).unwrap();
+        assert!(result.is_success(), "{result:?}");
+        // 3^5 mod 7 = 5.
+        assert_eq!(result.output().unwrap().as_ref(), [5]);
+        result.tx_gas_used()
+    };
+    assert_eq!(gas_on(Hardfork::Osaka) - gas_on(Hardfork::Prague), 300);
+}
