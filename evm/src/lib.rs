@@ -36,6 +36,8 @@ pub use intrinsic::intrinsic_gas;
 pub use private::{
     private_tx_env, PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt,
 };
+/// EIP-7825's cap on one transaction's gas from Osaka.
+pub use revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
 pub use simulate::{Simulation, SimulationDb, SimulationError};
 pub use spec::{cfg_env, spec_id};
 pub use statetest::{run_state_test_file, CaseOutcome, CaseResult, StateTestError};

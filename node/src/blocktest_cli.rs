@@ -1,6 +1,6 @@
 //! `veil evm blocktest`: ethereum/tests BlockchainTests (`NoProof`) through Veil's real block
 //! import, like geth's `evm blocktest`. Each test's `pre` becomes a genesis with Ethereum's
-//! rules (`ethash`, [`crate::ethereum_rules`]) and the test's fork from block 0; every block
+//! rules (`ethash`, `veil_chain`'s `ethereum_rules`) and the test's fork from block 0; every block
 //! is decoded from its RLP and given to [`Chain::import`]; blocks marked with an exception must
 //! be refused and leave the head where it was. At the end the head must be `lastblockhash`
 //! and the state root that of `postState`.

@@ -1,5 +1,5 @@
-//! The Veil node: assembles storage, execution, the transaction pool and the minter behind a
-//! CLI and JSON-RPC.
+//! The Veil node: assembles the chain engine ([`veil_chain`]: chain, pool, block builder,
+//! private payloads), a consensus engine (the dev minter or [`raft`]) and JSON-RPC behind a CLI.
 //!
 //! Tasks: the mint trigger ([`mint_trigger`]) wakes when the pool gets transactions and runs
 //! [`Minter::mint`] on a blocking thread at most once per block time; the HTTP, WebSocket and
@@ -38,23 +38,19 @@
 
 pub mod accounts;
 pub mod blocktest_cli;
-mod chain;
 pub mod dev;
-mod ethereum_rules;
 mod fixture_run;
 mod mint_trigger;
-mod minter;
 mod node;
-pub mod pool;
-pub mod ptm;
 pub mod raft;
 pub mod rpc;
 pub mod statetest_cli;
 
-pub use chain::{
-    BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock, PrivatePayloads,
-};
 pub use mint_trigger::run_mint_trigger;
-pub use minter::Minter;
 pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};
-pub use pool::{PoolConfig, PoolContent, PoolError, PoolStatus, TxPool};
+/// The chain engine, re-exported: the node assembles it.
+pub use veil_chain::{
+    pool, ptm, BlockBuilder, BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock,
+    MintError, Minter, NewBlock, PoolConfig, PoolContent, PoolError, PoolStatus, PrivatePayloads,
+    TxPool,
+};

@@ -2,7 +2,6 @@
 
 use crate::{
     accounts::Accounts,
-    chain::Chain,
     dev,
     mint_trigger::run_mint_trigger,
     pool::Journal,
@@ -11,7 +10,7 @@ use crate::{
         server::{Access, Limits, Transport},
         Api, FilterStore, RpcContext,
     },
-    Minter, PoolConfig, TxPool,
+    Chain, Minter, PoolConfig, TxPool,
 };
 use alloy_primitives::Address;
 use eyre::WrapErr;

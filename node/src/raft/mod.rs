@@ -15,7 +15,7 @@ pub mod seal;
 
 use crate::{
     ptm::{payloads_blocking, Ptm},
-    BuiltBlock, Chain, TxPool,
+    BlockBuilder, BuiltBlock, Chain, MintError, TxPool,
 };
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
@@ -28,14 +28,13 @@ use std::{
 use tokio::sync::{mpsc, oneshot, watch};
 use veil_consensus::{Committed, RaftNode};
 use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncResponse};
-use veil_primitives::{Block, RecoveredTx, Transaction};
+use veil_primitives::{Block, Transaction};
 use veil_storage::{ChainStore, KvStore, WriteBatch};
 
 /// Raft's logical clock.
 const TICK: Duration = Duration::from_millis(100);
 /// Most transactions in one block (~0.6 MB of transfers): one block is one raft entry, carried
 /// whole to every member.
-const MAX_BLOCK_TXS: usize = 5_000;
 /// A proposal not applied within this long is given up (a leader change lost it).
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Applied entries kept in the raft log before it is compacted; lagging members further behind
@@ -197,6 +196,7 @@ pub async fn start(
     let (commands, command_rx) = mpsc::unbounded_channel();
     let gossip =
         gossip::start(chain.clone(), pool.clone(), p2p.clone(), status.clone(), shutdown.clone());
+    let (chain_for_builder, pool_for_builder) = (chain.clone(), pool.clone());
     let mut member = Member {
         gossip,
         removed,
@@ -206,7 +206,8 @@ pub async fn start(
         kv,
         p2p: p2p.clone(),
         key: setup.key,
-        beneficiary: setup.beneficiary,
+        builder: BlockBuilder::new(chain_for_builder, pool_for_builder, setup.beneficiary)
+            .with_ptm(setup.ptm.clone()),
         members,
         peers: Vec::new(),
         leaders: HashMap::new(),
@@ -238,7 +239,8 @@ struct Member {
     kv: Arc<dyn KvStore>,
     p2p: P2pHandle,
     key: NodeKey,
-    beneficiary: Address,
+    /// Builds this node's blocks when it leads.
+    builder: BlockBuilder,
     members: BTreeMap<u64, Enode>,
     peers: Vec<PeerId>,
     /// The leader seen in each term, to check seals against.
@@ -473,34 +475,14 @@ impl Member {
         if self.stepping_aside.is_some_and(|since| since.elapsed() < HALT_RETRY) {
             return;
         }
-        let candidates = self.pool.pending(MAX_BLOCK_TXS);
-        if candidates.is_empty() {
-            return;
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let payloads =
-            match payloads_blocking(self.ptm.as_deref(), candidates.iter().map(RecoveredTx::tx)) {
-                Ok(payloads) => payloads,
-                Err(e) => return self.step_aside(&e.to_string()),
-            };
-        let built = tokio::task::block_in_place(|| {
-            self.chain.build_block(candidates, self.beneficiary, now, &payloads)
-        });
-        let mut built = match built {
-            Ok(built) => built,
+        // The one builder, as the dev minter uses it: same candidates, limits and pool rules.
+        let built = match tokio::task::block_in_place(|| self.builder.build()) {
+            Ok(Some(built)) => built,
+            Ok(None) => return,
+            Err(MintError::Ptm(e)) => return self.step_aside(&e.to_string()),
             Err(e) => return tracing::error!(target: "raft", error = %e, "building a block failed"),
         };
-        // Invalid on the head (nonce used, sender cannot pay): dropped, as geth's pool drops
-        // unexecutable transactions; a local one is logged as a warning.
-        let rejected = std::mem::take(&mut built.rejected);
-        if !rejected.is_empty() {
-            let _ = self.pool.remove_after_block(&[], &rejected, &self.chain.latest_state());
-        }
-        if built.included.is_empty() {
-            return;
-        }
+        let mut built = built;
         seal::seal(&mut built.block.header, self.raft.id(), &self.key);
         let hash = built.block.header.hash_slow();
         match self.raft.propose(alloy_rlp::encode(&built.block)) {

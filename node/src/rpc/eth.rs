@@ -157,7 +157,7 @@ impl RpcContext {
             if let Some((private, _)) =
                 self.chain.store().private_receipt(tx.hash()).map_err(internal_error)?
             {
-                *receipt = crate::chain::merged_receipt(receipt, &private);
+                *receipt = veil_chain::merged_receipt(receipt, &private);
             }
         }
         Ok(())

@@ -133,7 +133,7 @@ impl RpcContext {
                 let remaining = context.gas_limit.saturating_sub(gas_used);
                 // With validation, Osaka's per-transaction cap (EIP-7825) holds.
                 let cap = if validation && fork >= Hardfork::Osaka {
-                    revm::primitives::eip7825::TX_GAS_LIMIT_CAP
+                    veil_evm::TX_GAS_LIMIT_CAP
                 } else {
                     u64::MAX
                 };

@@ -691,7 +691,7 @@ impl Chain {
 
 /// A private transaction's receipt as a party shows it (GoQuorum's `MergeReceipts`): the
 /// private run's status and logs, the public receipt's cumulative gas.
-pub(crate) fn merged_receipt(
+pub fn merged_receipt(
     public: &veil_primitives::Receipt,
     private: &veil_primitives::Receipt,
 ) -> veil_primitives::Receipt {

@@ -379,7 +379,7 @@ impl TxPool {
                 return Err(PoolError::InvalidChainId { have, want: self.spec.chain_id() });
             }
         }
-        let cap = revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
+        let cap = veil_evm::TX_GAS_LIMIT_CAP;
         if fork >= Hardfork::Osaka && t.gas_limit() > cap {
             return Err(PoolError::GasLimitAboveCap { gas: t.gas_limit(), cap });
         }

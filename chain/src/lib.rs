@@ -1,0 +1,25 @@
+//! Veil's chain engine: the chain store, import and commit ([`Chain`]), the transaction pool
+//! ([`TxPool`]), the one block builder ([`BlockBuilder`]) and the link to the private
+//! transaction manager ([`ptm`]). A consensus engine decides who builds, when, and which block
+//! is final; everything else about blocks is here (`docs/design/chain-engine.md`).
+//!
+//! - [`Chain::import`] executes a block on the head, checks every root and commits it in one
+//!   write batch; [`Chain::build_block`] / [`Chain::commit_built`] build on the head and commit
+//!   without a second execution.
+//! - Chains whose genesis names `ethash` also get Ethereum's own header rules and reward
+//!   (`ethereum_rules`), for ethereum/tests' blockchain fixtures.
+
+mod builder;
+mod chain;
+mod ethereum_rules;
+mod minter;
+pub mod pool;
+pub mod ptm;
+
+pub use builder::{BlockBuilder, MintError, MAX_BLOCK_TXS};
+pub use chain::{
+    merged_receipt, BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock,
+    PrivatePayloads,
+};
+pub use minter::Minter;
+pub use pool::{PoolConfig, PoolContent, PoolError, PoolStatus, TxPool};
