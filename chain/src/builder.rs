@@ -39,8 +39,12 @@ pub struct BlockBuilder {
 }
 
 impl BlockBuilder {
-    /// A builder for `chain` fed by `pool`, crediting `beneficiary`.
+    /// A builder for `chain` fed by `pool`, crediting `beneficiary`. The chain keeps the pool
+    /// up to date from then on ([`Chain::maintain_pool`]).
     pub fn new(chain: Arc<Chain>, pool: Arc<TxPool>, beneficiary: Address) -> Self {
+        if !chain.maintain_pool(pool.clone()) {
+            tracing::warn!(target: "miner", "the chain keeps another pool up to date than this builder's");
+        }
         Self { chain, pool, beneficiary, ptm: None }
     }
 
@@ -75,11 +79,9 @@ impl BlockBuilder {
         Ok((!built.included.is_empty()).then_some(built))
     }
 
-    /// Commits a block this builder built (possibly sealed since) and takes its transactions
-    /// out of the pool.
+    /// Commits a block this builder built (possibly sealed since); the chain takes its
+    /// transactions out of the pool.
     pub fn commit(&self, built: BuiltBlock) -> Result<ImportedBlock, MintError> {
-        let imported = self.chain.commit_built(built)?;
-        self.pool.remove_after_block(&imported.transactions, &[], &self.chain.latest_state())?;
-        Ok(imported)
+        Ok(self.chain.commit_built(built)?)
     }
 }

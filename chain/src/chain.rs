@@ -158,6 +158,9 @@ pub struct Chain {
     /// Whether private transactions run here (the node has a transaction manager).
     private: bool,
     imported: tokio::sync::broadcast::Sender<Arc<NewBlock>>,
+    /// The pool this chain keeps up to date: every committed block takes its transactions out
+    /// (and those its senders' new nonces make stale), here and nowhere else.
+    pool: std::sync::OnceLock<Arc<crate::TxPool>>,
 }
 
 /// A block that became the head, announced to subscribers (`newHeads`, `logs`, filters).
@@ -226,6 +229,7 @@ impl Chain {
             import_lock: Mutex::new(()),
             private: false,
             imported: tokio::sync::broadcast::channel(1024).0,
+            pool: std::sync::OnceLock::new(),
         })
     }
 
@@ -234,6 +238,15 @@ impl Chain {
     pub fn with_private_transactions(mut self) -> Self {
         self.private = true;
         self
+    }
+
+    /// Keeps `pool` up to date from every block this chain commits. A chain serves one pool:
+    /// a second one is refused (`false`).
+    pub fn maintain_pool(&self, pool: Arc<crate::TxPool>) -> bool {
+        match self.pool.get() {
+            Some(held) => Arc::ptr_eq(held, &pool),
+            None => self.pool.set(pool).is_ok(),
+        }
     }
 
     /// Whether private transactions run here.
@@ -663,6 +676,13 @@ impl Chain {
         ChainStore::put_head_block(&mut batch, hash, &block, &senders, &receipts);
         self.kv.write(batch)?;
         *self.head.write() = (hash, block.header.clone());
+        if let Some(pool) = self.pool.get() {
+            if let Err(e) = pool.remove_after_block(&transactions, &[], &self.latest_state()) {
+                // The block is committed; only the pool's journal lags, and a restart drops
+                // what it restores that the chain has mined.
+                tracing::error!(target: "txpool", block = block.header.number, error = %e, "pool journal not updated after a block");
+            }
+        }
         if self.imported.receiver_count() > 0 {
             let transaction_hashes: Vec<B256> =
                 block.body.transactions.iter().map(Transaction::hash).collect();

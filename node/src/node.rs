@@ -259,6 +259,8 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         chain.spec().clone(),
         Some(Journal::new(kv.clone())),
     ));
+    // Every block the chain commits, built here or imported, keeps the pool up to date.
+    chain.maintain_pool(pool.clone());
     let restored = pool.restore(&chain.latest_state(), &head)?;
     tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
 

@@ -387,3 +387,28 @@ fn a_block_that_is_full_keeps_the_rest_pooled_instead_of_dropping_them() {
     veil_node::Minter::new(f.chain.clone(), f.pool.clone(), Address::ZERO).mint().unwrap();
     assert_eq!(f.pool.status(), veil_node::PoolStatus { pending: 0, queued: 0 });
 }
+
+#[test]
+fn a_block_imported_from_elsewhere_empties_the_pool_the_chain_maintains() {
+    // Node A mints a block; node B, which pooled the same transactions (gossip), imports it.
+    let a = fixture(true);
+    let b = fixture(true);
+    let txs: Vec<RecoveredTx> = (0..3).map(|nonce| signed(0, legacy(0, nonce, 0))).collect();
+    for tx in &txs {
+        a.add(tx.clone()).unwrap();
+        b.add(tx.clone()).unwrap();
+    }
+    // A later nonce that stays pending on B after the block.
+    b.add(signed(0, legacy(0, 3, 0))).unwrap();
+    let minted = veil_node::Minter::new(a.chain.clone(), a.pool.clone(), Address::ZERO)
+        .mint()
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.pool.status().pending, 0, "the minting chain's pool");
+    assert!(b.chain.maintain_pool(b.pool.clone()));
+    assert!(!b.chain.maintain_pool(a.pool.clone()), "a chain keeps one pool");
+    let block = a.chain.store().block(minted.hash).unwrap().unwrap();
+    b.chain.import(block, &Default::default()).unwrap();
+    assert_eq!(b.pool.status().pending, 1, "only nonce 3 is left");
+    assert!(Journal::new(b.kv.clone()).load().unwrap().len() == 1);
+}

@@ -326,12 +326,7 @@ impl Member {
                             }
                         };
                     match tokio::task::block_in_place(|| self.chain.import(block, &payloads)) {
-                        Ok(imported) => {
-                            let _ = self.pool.remove_after_block(
-                                &imported.transactions,
-                                &[],
-                                &self.chain.latest_state(),
-                            );
+                        Ok(_) => {
                             tracing::info!(target: "raft", number, "block synced");
                             if self.halted.take().is_some() {
                                 tracing::info!(target: "raft", number, "transaction manager answers again; block import resumed");
@@ -651,11 +646,6 @@ impl Member {
         };
         match imported {
             Ok(imported) => {
-                self.pool.remove_after_block(
-                    &imported.transactions,
-                    &[],
-                    &self.chain.latest_state(),
-                )?;
                 tracing::info!(target: "raft", number, %hash, txs = imported.transactions.len(), "block applied");
             }
             Err(e) => {
