@@ -161,6 +161,8 @@ pub struct Chain {
     /// The pool this chain keeps up to date: every committed block takes its transactions out
     /// (and those its senders' new nonces make stale), here and nowhere else.
     pool: std::sync::OnceLock<Arc<crate::TxPool>>,
+    /// The TM whose prefetched payloads a committed block's transactions no longer need.
+    ptm: std::sync::OnceLock<Arc<crate::ptm::Ptm>>,
 }
 
 /// A block that became the head, announced to subscribers (`newHeads`, `logs`, filters).
@@ -230,6 +232,7 @@ impl Chain {
             private: false,
             imported: tokio::sync::broadcast::channel(1024).0,
             pool: std::sync::OnceLock::new(),
+            ptm: std::sync::OnceLock::new(),
         })
     }
 
@@ -247,6 +250,12 @@ impl Chain {
             Some(held) => Arc::ptr_eq(held, &pool),
             None => self.pool.set(pool).is_ok(),
         }
+    }
+
+    /// Forgets `ptm`'s prefetched payloads of every block this chain commits (their
+    /// plaintext is zeroized then, not when the cache would evict it).
+    pub fn forget_payloads_in(&self, ptm: Arc<crate::ptm::Ptm>) {
+        let _ = self.ptm.set(ptm);
     }
 
     /// Whether private transactions run here.
@@ -676,6 +685,9 @@ impl Chain {
         ChainStore::put_head_block(&mut batch, hash, &block, &senders, &receipts);
         self.kv.write(batch)?;
         *self.head.write() = (hash, block.header.clone());
+        if let Some(ptm) = self.ptm.get() {
+            ptm.forget(&block.body.transactions);
+        }
         if let Some(pool) = self.pool.get() {
             if let Err(e) = pool.remove_after_block(&transactions, &[], &self.latest_state()) {
                 // The block is committed; only the pool's journal lags, and a restart drops

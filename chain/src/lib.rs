@@ -13,6 +13,7 @@ mod builder;
 mod chain;
 mod ethereum_rules;
 mod minter;
+pub mod payload_cache;
 pub mod pool;
 pub mod ptm;
 

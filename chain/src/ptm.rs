@@ -7,7 +7,7 @@
 //! timeout; payload fetches are retried with backoff. A fetch that still fails is an outage,
 //! never "not a party": only a 404 means that.
 
-use crate::PrivatePayloads;
+use crate::{payload_cache::PayloadCache, PrivatePayloads};
 use alloy_primitives::{Bytes, B256};
 use futures::future::join_all;
 use std::{path::Path, time::Duration};
@@ -118,6 +118,8 @@ pub struct Ptm {
     client: TmClient,
     timeout: Duration,
     endpoint: TmEndpoint,
+    /// Payloads fetched ahead of building and import.
+    cache: PayloadCache,
 }
 
 impl Ptm {
@@ -128,6 +130,7 @@ impl Ptm {
             client: TmClient::new(config.endpoint.clone()),
             timeout: config.timeout,
             endpoint: config.endpoint,
+            cache: PayloadCache::default(),
         };
         let name = ptm.describe();
         let up = ptm
@@ -222,33 +225,113 @@ impl Ptm {
         }
     }
 
-    /// The payloads of every private transaction among `transactions`, fetched concurrently.
+    /// The payloads of every private transaction among `transactions`: from the cache where
+    /// it holds them, the rest fetched concurrently.
     pub async fn payloads(
         &self,
         transactions: &[&Transaction],
     ) -> Result<PrivatePayloads, PtmError> {
-        let private: Vec<(B256, PayloadHash)> = transactions
-            .iter()
-            .filter(|tx| tx.is_private())
-            .filter_map(|tx| {
-                let key = <[u8; 64]>::try_from(tx.input().as_ref()).ok()?;
-                Some((tx.hash(), PayloadHash(key)))
-            })
-            .collect();
-        let fetched = join_all(private.iter().map(|(_, key)| self.payload(key))).await;
         let mut payloads = PrivatePayloads::new();
-        for ((tx_hash, _), found) in private.into_iter().zip(fetched) {
+        let mut missing: Vec<(B256, PayloadHash)> = Vec::new();
+        for tx in transactions.iter().filter(|tx| tx.is_private()) {
+            match payload_hash(tx) {
+                Some(key) => match self.cache.get(&key) {
+                    Some(payload) => {
+                        payloads.insert(tx.hash(), payload);
+                    }
+                    None => missing.push((tx.hash(), key)),
+                },
+                // A private transaction whose data is not a 64-byte hash has no payload
+                // anywhere.
+                None => {
+                    payloads.insert(tx.hash(), PrivatePayload::NotParty);
+                }
+            }
+        }
+        let fetched = join_all(missing.iter().map(|(_, key)| self.payload(key))).await;
+        for ((tx_hash, _), found) in missing.into_iter().zip(fetched) {
             let payload = match found? {
                 Some(bytes) => PrivatePayload::Party(bytes),
                 None => PrivatePayload::NotParty,
             };
             payloads.insert(tx_hash, payload);
         }
-        // A private transaction whose data is not a 64-byte hash has no payload anywhere.
-        for tx in transactions.iter().filter(|tx| tx.is_private()) {
-            payloads.entry(tx.hash()).or_insert(PrivatePayload::NotParty);
-        }
         Ok(payloads)
+    }
+
+    /// Fetches the payload of private transaction `tx` into the cache, unless held. A failed
+    /// fetch is not kept: building or import asks again, and halts if the TM is still out.
+    pub async fn prefetch(&self, tx: &Transaction) {
+        let Some(key) = payload_hash(tx) else { return };
+        if self.cache.contains(&key) {
+            return;
+        }
+        match self.payload(&key).await {
+            Ok(found) => {
+                self.cache.insert(key, found.as_ref().map(|b| b.as_ref()));
+                tracing::debug!(target: "ptm", tx = %tx.hash(), party = found.is_some(), "payload prefetched");
+            }
+            Err(e) => {
+                tracing::debug!(target: "ptm", error = %e, tx = %tx.hash(), "payload prefetch failed")
+            }
+        }
+    }
+
+    /// Drops the cached payloads of `transactions` (they are in a block now).
+    pub fn forget<'a>(&self, transactions: impl IntoIterator<Item = &'a Transaction>) {
+        let keys: Vec<PayloadHash> = transactions.into_iter().filter_map(payload_hash).collect();
+        self.cache.forget(&keys);
+    }
+
+    /// The cache, to inspect.
+    pub fn cache(&self) -> &PayloadCache {
+        &self.cache
+    }
+}
+
+/// The payload hash a private transaction carries as its data.
+fn payload_hash(tx: &Transaction) -> Option<PayloadHash> {
+    if !tx.is_private() {
+        return None;
+    }
+    <[u8; 64]>::try_from(tx.input().as_ref()).ok().map(PayloadHash)
+}
+
+/// Most payload fetches the prefetcher runs at once.
+const PREFETCH_CONCURRENCY: usize = 64;
+
+/// Prefetches the payload of every private transaction the pool accepts (from RPC or gossip),
+/// until `shutdown` turns true. Announcements it falls behind on are only fetched later, at
+/// building or import.
+pub async fn prefetch_pooled(
+    ptm: std::sync::Arc<Ptm>,
+    pool: std::sync::Arc<crate::TxPool>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut accepted = pool.subscribe();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(PREFETCH_CONCURRENCY));
+    loop {
+        let hash = tokio::select! {
+            next = accepted.recv() => match next {
+                Ok(hash) => hash,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(target: "ptm", missed, "prefetch fell behind the pool");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            _ = shutdown.changed() => return,
+        };
+        let Some(tx) = pool.get(&hash) else { continue };
+        if !tx.tx().is_private() {
+            continue;
+        }
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let ptm = ptm.clone();
+        tokio::spawn(async move {
+            ptm.prefetch(tx.tx()).await;
+            drop(permit);
+        });
     }
 }
 

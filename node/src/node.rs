@@ -259,12 +259,20 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         chain.spec().clone(),
         Some(Journal::new(kv.clone())),
     ));
-    // Every block the chain commits, built here or imported, keeps the pool up to date.
+    // Every block the chain commits, built here or imported, keeps the pool up to date and
+    // drops the payloads prefetched for it.
     chain.maintain_pool(pool.clone());
+    if let Some(ptm) = &ptm {
+        chain.forget_payloads_in(ptm.clone());
+    }
     let restored = pool.restore(&chain.latest_state(), &head)?;
     tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    // Private payloads are fetched when their transactions enter the pool, not at import.
+    let prefetch_task = ptm.clone().map(|ptm| {
+        tokio::spawn(crate::ptm::prefetch_pooled(ptm, pool.clone(), shutdown_rx.clone()))
+    });
     let (raft, mint_task) = match config.raft.clone() {
         Some(setup) => {
             let setup = crate::raft::RaftSetup { ptm: ptm.clone(), ..setup };
@@ -321,6 +329,9 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     let _ = shutdown_tx.send(true);
     servers.stop().await;
     filter_task.abort();
+    if let Some(task) = prefetch_task {
+        task.await.wrap_err("payload prefetch task")?;
+    }
     mint_task.await.wrap_err("mint task")?;
     kv.flush()?;
     tracing::info!(target: "node", head = chain.head().1.number, "shutdown complete");

@@ -696,3 +696,41 @@ fn a_node_without_its_transaction_manager_refuses_to_start_and_says_why() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_payload_fetched_when_its_transaction_is_pooled_serves_the_block_after_the_tm_is_gone() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tm = Tm::new(root.path(), "a", Arc::default());
+    tm.start(&[]);
+    // Blocks every 4 s: the payload is prefetched long before the block is built.
+    let node = VeilProcess::start_dev(
+        &root.path().join("node"),
+        &["--verbosity", "4", "--blocktime", "4000", "--ptm.socket", tm.socket().to_str().unwrap()],
+    );
+    let from = rpc_call(&node.url, "eth_accounts", json!([])).unwrap()[0].clone();
+    // A first block now; the next may come only 4 s after it.
+    let first =
+        rpc_call(&node.url, "eth_sendTransaction", json!([{ "from": from, "to": from }])).unwrap();
+    let first_block = support::quantity(&wait_for_receipt(&node.url, &first)["blockNumber"]);
+    let deploy = rpc_call(
+        &node.url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": format!("0x{INIT}{RUNTIME}{}", word(42)), "gas": "0x100000", "privateFor": [] }]),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = node.log.recv_timeout(left).expect("the payload was never prefetched");
+        if line.contains("payload prefetched") && line.contains("party=true") {
+            break;
+        }
+    }
+    // The TM goes away before the block is built: the builder finds the payload cached.
+    tm.kill();
+    assert_eq!(number(&node) as u128, first_block, "no block built before the TM went away");
+    let receipt = wait_for_receipt(&node.url, &deploy);
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    let contract = receipt["contractAddress"].as_str().unwrap().to_string();
+    assert_eq!(call_get(&node, &contract), Value::String(format!("0x{}", word(42))));
+}
