@@ -196,6 +196,8 @@ async fn main() -> eyre::Result<()> {
     });
 
     let accepted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Why sends failed, by message (the first 80 characters), for the report.
+    let errors: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let private = !args.tm_urls.is_empty();
     eyre::ensure!(
@@ -232,6 +234,7 @@ async fn main() -> eyre::Result<()> {
                 Workload::Transfers { chain_id: args.chain_id }
             };
             let (sent_at, accepted, sent) = (sent_at.clone(), accepted.clone(), sent.clone());
+            let errors = errors.clone();
             let per_client = (args.rate > 0)
                 .then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
             tokio::spawn(async move {
@@ -244,8 +247,14 @@ async fn main() -> eyre::Result<()> {
                     }
                     let started = Instant::now();
                     sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Ok((hash, method, params)) = workload.next(&key, nonce).await else {
-                        continue;
+                    let (hash, method, params) = match workload.next(&key, nonce).await {
+                        Ok(next) => next,
+                        Err(e) => {
+                            let reason: String =
+                                format!("preparing: {e}").chars().take(80).collect();
+                            *errors.lock().unwrap().entry(reason).or_default() += 1;
+                            continue;
+                        }
                     };
                     sent_at.lock().unwrap().insert(hash, started);
                     let mut array = jsonrpsee::core::params::ArrayParams::new();
@@ -253,11 +262,16 @@ async fn main() -> eyre::Result<()> {
                         array.insert(param).expect("JSON values serialise");
                     }
                     let answer: Result<Value, _> = client.request(method, array).await;
-                    if answer.is_ok() {
-                        accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        nonce += 1;
-                    } else {
-                        sent_at.lock().unwrap().remove(&hash);
+                    match answer {
+                        Ok(_) => {
+                            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            nonce += 1;
+                        }
+                        Err(e) => {
+                            sent_at.lock().unwrap().remove(&hash);
+                            let reason: String = e.to_string().chars().take(80).collect();
+                            *errors.lock().unwrap().entry(reason).or_default() += 1;
+                        }
                     }
                 }
             })
@@ -303,6 +317,7 @@ async fn main() -> eyre::Result<()> {
         "private_recipients": if private { json!(args.recipients) } else { Value::Null },
         "payload_bytes": if private { json!(args.payload_bytes) } else { Value::Null },
         "sent": sent, "accepted": accepted, "mined": mined,
+        "errors": &*errors.lock().unwrap(),
         "success_rate": if sent > 0 { mined as f64 / sent as f64 } else { 0.0 },
         "tps": tps.round(),
         "latency_ms": { "p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": latencies.last().map_or(0, |d| d.as_millis()) },

@@ -412,3 +412,53 @@ fn a_block_imported_from_elsewhere_empties_the_pool_the_chain_maintains() {
     assert_eq!(b.pool.status().pending, 1, "only nonce 3 is left");
     assert!(Journal::new(b.kv.clone()).load().unwrap().len() == 1);
 }
+
+/// A store whose writes fail once `failing` is set (a full disk), reads served from memory.
+struct FullDisk {
+    inner: InMemoryKv,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl KvStore for FullDisk {
+    fn get(
+        &self,
+        table: veil_storage::Table,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, veil_storage::StorageError> {
+        self.inner.get(table, key)
+    }
+    fn write(&self, batch: veil_storage::WriteBatch) -> Result<(), veil_storage::StorageError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(veil_storage::StorageError::Backend("No space left on device".into()));
+        }
+        self.inner.write(batch)
+    }
+    fn scan_prefix(
+        &self,
+        table: veil_storage::Table,
+        prefix: &[u8],
+    ) -> Result<veil_storage::KvPairs, veil_storage::StorageError> {
+        self.inner.scan_prefix(table, prefix)
+    }
+    fn flush(&self) -> Result<(), veil_storage::StorageError> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn a_transaction_whose_journal_write_fails_is_refused_and_not_pooled() {
+    let disk = Arc::new(FullDisk { inner: InMemoryKv::new(), failing: false.into() });
+    let kv: Arc<dyn KvStore> = disk.clone();
+    Chain::init(&kv, &spec(true)).unwrap();
+    let chain = Arc::new(Chain::open(kv.clone()).unwrap());
+    let pool = TxPool::new(PoolConfig::default(), chain.spec().clone(), Some(Journal::new(kv)));
+    disk.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let tx = signed(0, legacy(0, 0, 0));
+    let err = pool.add(tx.clone(), &chain.latest_state(), &chain.head().1).unwrap_err();
+    assert!(err.to_string().contains("No space left"), "{err}");
+    assert_eq!(pool.status().pending, 0, "refused, so not pooled");
+    // The disk recovers: the same nonce is taken by a retry, not refused as a replacement.
+    disk.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    pool.add(tx, &chain.latest_state(), &chain.head().1).unwrap();
+    assert_eq!(pool.status().pending, 1);
+}

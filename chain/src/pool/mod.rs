@@ -500,6 +500,11 @@ impl TxPool {
                 return Err(PoolError::Full);
             }
         }
+        // Journaled first: a transaction whose journal write fails is refused and not pooled
+        // (held in memory it would be mined while its sender was told it failed).
+        if let Some(journal) = &self.journal {
+            journal.record(seq, &tx, replaced)?;
+        }
         let entry = pool.senders.entry(sender).or_default();
         let local = origin != Origin::Remote;
         let announced = (origin == Origin::Local).then(Instant::now);
@@ -511,9 +516,6 @@ impl TxPool {
         pool.by_hash.insert(hash, (sender, nonce));
         if !authorities.is_empty() {
             pool.set_code.insert(hash);
-        }
-        if let Some(journal) = &self.journal {
-            journal.record(seq, &tx, replaced)?;
         }
         drop(pool);
         self.added.notify_one();
