@@ -82,19 +82,7 @@ fn veil_tm_bin() -> PathBuf {
     bin
 }
 
-/// A plain HTTP GET; the status and body.
-fn http_get(url: &str) -> Option<(u16, String)> {
-    let rest = url.trim_start_matches("http://");
-    let (addr, path) =
-        rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
-}
+use veil_testkit::http::get as http_get;
 
 /// One transaction manager: its key, files and process.
 struct Tm {

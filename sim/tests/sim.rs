@@ -9,7 +9,9 @@
 #[path = "../../txmanager/server/tests/support/fake_tm.rs"]
 mod fake_tm;
 
+use std::time::Duration;
 use std::{path::Path, process::Command};
+use veil_testkit::wait_until;
 
 fn sim(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_veil-sim"))
@@ -92,23 +94,16 @@ fn seven_nodes_start_show_their_state_run_the_private_demo_and_stop() {
             info.keys.iter().any(|k| k.key == key7 && k.url == tm7)
         })
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !routed_to_tm7() {
-        assert!(std::time::Instant::now() < deadline, "TM 1 never learnt TM 7's key");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("TM 1 to learn TM 7's key", Duration::from_secs(30), routed_to_tm7);
     let fake = runtime.block_on(fake_tm::fake_tm(key7, &tm7, vec![]));
     let announced = runtime.block_on(fake.announce(&tm1, key7));
     assert!(announced.status().is_success());
     let tm1_log = dir.join("c1/tm.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !std::fs::read_to_string(&tm1_log)
-        .unwrap_or_default()
-        .contains("key claim refused: the key is held by another identity")
-    {
-        assert!(std::time::Instant::now() < deadline, "TM 1 never refused the fake's claim");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("TM 1 to refuse the fake's claim", Duration::from_secs(30), || {
+        std::fs::read_to_string(&tm1_log)
+            .unwrap_or_default()
+            .contains("key claim refused: the key is held by another identity")
+    });
 
     let (ok, out) = sim(&dir, &["demo"]);
     assert!(ok, "{out}");
@@ -171,10 +166,7 @@ var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode,
     let set = format!("var h = c.set(4, {{from: eth.accounts[0], privateFor: [\"{}\"]}}); var end = Date.now() + 30000; while (eth.getTransactionReceipt(h) === null && Date.now() < end) admin.sleep(0.05); console.log(c.get());", key7.trim());
     assert_eq!(read(1, &set), "4", "node 1 has imported the block it got the receipt from");
     // Node 7 imports the block a moment later.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while read(7, get) != "4" {
-        assert!(std::time::Instant::now() < deadline, "node 7 never showed 4");
-    }
+    wait_until("node 7 to show 4", Duration::from_secs(30), || read(7, get) == "4");
     assert_eq!(read(4, get), "0");
     assert!(routed_to_tm7(), "the fake moved TM 7's key");
     assert_eq!(
@@ -235,10 +227,9 @@ console.log("modern at " + address + " status " + eth.getTransactionReceipt(h).s
         out.lines().rev().nth(1).unwrap_or_default().to_string()
     };
     assert_eq!(read_modern(1), "6 0xabcdefabcdef");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while read_modern(7) != "6 0xabcdefabcdef" {
-        assert!(std::time::Instant::now() < deadline, "node 7 never ran the private call");
-    }
+    wait_until("node 7 to run the private call", Duration::from_secs(30), || {
+        read_modern(7) == "6 0xabcdefabcdef"
+    });
     assert_eq!(read_modern(3), "0 0x", "a non-party has no contract");
 
     // A console script on node 7 prints from a timer callback.

@@ -1,6 +1,9 @@
 //! Helpers the end-to-end tests of several Veil crates share: where the package's fixtures are,
-//! ports for the processes they start, and looking for a secret where it must not be — in files
-//! under a directory, or in a running process's memory.
+//! ports for the processes they start, waiting for a condition with a deadline, plain HTTP
+//! ([`http`]), and looking for a secret where it must not be — in files under a directory, or
+//! in a running process's memory.
+
+pub mod http;
 
 use std::{
     io::{Read, Seek, SeekFrom},
@@ -33,6 +36,15 @@ pub fn free_port(ip: &str) -> u16 {
         if std::net::TcpListener::bind((ip, port)).is_ok() {
             return port;
         }
+    }
+}
+
+/// Polls `condition` until it holds; panics naming `what` once `timeout` has passed.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
     }
 }
 

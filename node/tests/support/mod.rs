@@ -129,14 +129,7 @@ pub fn rpc_call(url: &str, method: &str, params: Value) -> Result<Value, String>
     }
 }
 
-/// Waits for `condition` with a deadline.
-pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
+pub use veil_testkit::wait_until;
 
 /// The shared Ethereum test vectors (`../shared/test-vectors`, or `$VEIL_TEST_VECTORS`).
 pub fn vectors_dir() -> std::path::PathBuf {
@@ -150,26 +143,7 @@ pub fn quantity(value: &Value) -> u128 {
     u128::from_str_radix(value.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap_or(0)
 }
 
-/// POSTs `body` as is; returns the HTTP status and the response body.
-pub fn http_post(url: &str, body: &str) -> std::io::Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    // A server may refuse an oversized body before reading it all.
-    let _ = stream.write_all(body.as_bytes());
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let response = String::from_utf8_lossy(&response).to_string();
-    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Ok((status, body))
-}
+pub use veil_testkit::http::post as http_post;
 
 /// The error object of a JSON-RPC call, panicking if it succeeded.
 pub fn rpc_error(url: &str, method: &str, params: Value) -> Value {
