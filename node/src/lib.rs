@@ -45,6 +45,7 @@ mod node;
 pub mod raft;
 pub mod rpc;
 pub mod statetest_cli;
+mod supervisor;
 
 pub use mint_trigger::run_mint_trigger;
 pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};

@@ -10,6 +10,7 @@ use crate::{
         server::{Access, Limits, Transport},
         Api, FilterStore, RpcContext,
     },
+    supervisor::Supervisor,
     Chain, Minter, PoolConfig, TxPool,
 };
 use alloy_primitives::Address;
@@ -269,28 +270,35 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut supervisor = Supervisor::default();
     // Private payloads are fetched when their transactions enter the pool, not at import.
-    let prefetch_task = ptm.clone().map(|ptm| {
-        tokio::spawn(crate::ptm::prefetch_pooled(ptm, pool.clone(), shutdown_rx.clone()))
-    });
-    let (raft, mint_task) = match config.raft.clone() {
+    if let Some(ptm) = ptm.clone() {
+        let prefetch = crate::ptm::prefetch_pooled(ptm, pool.clone(), shutdown_rx.clone());
+        supervisor.spawn("payload prefetch", stops_at_shutdown(shutdown_rx.clone(), prefetch));
+    }
+    let raft = match config.raft.clone() {
         Some(setup) => {
             let setup = crate::raft::RaftSetup { ptm: ptm.clone(), ..setup };
-            let (handle, task) =
-                crate::raft::start(setup, chain.clone(), pool.clone(), kv.clone(), shutdown_rx)
-                    .await?;
-            (Some(handle), task)
+            let (handle, task) = crate::raft::start(
+                setup,
+                chain.clone(),
+                pool.clone(),
+                kv.clone(),
+                shutdown_rx.clone(),
+            )
+            .await?;
+            supervisor.spawn("raft", async move {
+                task.await.map_err(|e| e.to_string())?.map_err(|e| format!("{e:#}"))
+            });
+            Some(handle)
         }
         None => {
             let minter =
                 Minter::new(chain.clone(), pool.clone(), config.beneficiary).with_ptm(ptm.clone());
-            let task = tokio::spawn(run_mint_trigger(
-                minter,
-                pool.clone(),
-                config.block_time,
-                shutdown_rx,
-            ));
-            (None, task)
+            let trigger =
+                run_mint_trigger(minter, pool.clone(), config.block_time, shutdown_rx.clone());
+            supervisor.spawn("mint trigger", stops_at_shutdown(shutdown_rx.clone(), trigger));
+            None
         }
     };
 
@@ -308,7 +316,8 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     unlock_at_start(&config, &accounts)?;
 
     let filters = FilterStore::new(config.rpc.limits.max_filters as usize);
-    let filter_task = tokio::spawn(filters.clone().run(pool.subscribe()));
+    let sweeper = filters.clone().run(pool.subscribe());
+    supervisor.spawn("filter sweeper", runs_until_shutdown(shutdown_rx.clone(), sweeper));
     let context = Arc::new(RpcContext {
         chain: chain.clone(),
         pool: pool.clone(),
@@ -324,18 +333,52 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     });
     let servers = start_rpc(&config.rpc, &context).await?;
 
-    wait_for_signal().await?;
-    tracing::info!(target: "node", "shutting down");
+    let stopped = tokio::select! {
+        signal = wait_for_signal() => {
+            signal?;
+            None
+        }
+        (name, why) = supervisor.first_stop() => Some((name, why)),
+    };
+    match &stopped {
+        None => tracing::info!(target: "node", "shutting down"),
+        Some((name, why)) => {
+            tracing::error!(target: "node", task = %name, %why, "a task of the node stopped; shutting down")
+        }
+    }
     let _ = shutdown_tx.send(true);
     servers.stop().await;
-    filter_task.abort();
-    if let Some(task) = prefetch_task {
-        task.await.wrap_err("payload prefetch task")?;
-    }
-    mint_task.await.wrap_err("mint task")?;
+    let drained = supervisor.drain().await;
     kv.flush()?;
     tracing::info!(target: "node", head = chain.head().1.number, "shutdown complete");
-    Ok(())
+    if let Some((name, why)) = stopped {
+        eyre::bail!("the node's {name} task stopped: {why}");
+    }
+    drained.map_err(|e| eyre::eyre!(e))
+}
+
+/// A task that returns only at shutdown: its return is fine then.
+async fn stops_at_shutdown(
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    task: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    task.await;
+    if *shutdown.borrow() {
+        Ok(())
+    } else {
+        Err("it returned before shutdown".into())
+    }
+}
+
+/// A task that never returns by itself: stopped at shutdown.
+async fn runs_until_shutdown(
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    task: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    tokio::select! {
+        _ = task => Err("it returned before shutdown".into()),
+        _ = shutdown.wait_for(|stop| *stop) => Ok(()),
+    }
 }
 
 async fn wait_for_signal() -> eyre::Result<()> {

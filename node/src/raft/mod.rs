@@ -160,7 +160,7 @@ pub async fn start(
     pool: Arc<TxPool>,
     kv: Arc<dyn KvStore>,
     mut shutdown: watch::Receiver<bool>,
-) -> eyre::Result<(RaftHandle, tokio::task::JoinHandle<()>)> {
+) -> eyre::Result<(RaftHandle, tokio::task::JoinHandle<eyre::Result<()>>)> {
     let id = own_id(&setup)?;
     let mut members: BTreeMap<u64, Enode> =
         setup.static_nodes.iter().enumerate().map(|(i, e)| (i as u64 + 1, e.clone())).collect();
@@ -222,11 +222,10 @@ pub async fn start(
         enode,
     };
     let block_time = setup.block_time;
-    let task = tokio::spawn(async move {
-        if let Err(e) = member.run(events, command_rx, block_time, &mut shutdown).await {
-            tracing::error!(target: "raft", error = %e, "raft stopped");
-        }
-    });
+    let task =
+        tokio::spawn(
+            async move { member.run(events, command_rx, block_time, &mut shutdown).await },
+        );
     Ok((RaftHandle { status, p2p, commands }, task))
 }
 
