@@ -50,6 +50,9 @@ impl Default for PoolConfig {
     }
 }
 
+/// Most locally submitted transactions waiting for a [`TxPool::subscribe_local`] subscriber.
+pub const LOCAL_FEED: usize = 16_384;
+
 /// Why a transaction was refused; the text starts with geth's reason.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -295,8 +298,8 @@ pub struct TxPool {
     added: tokio::sync::Notify,
     announced: tokio::sync::broadcast::Sender<B256>,
     /// Receivers of transactions submitted to this node (not those heard from peers), for
-    /// gossip: unbounded, so none is lost under load.
-    local: Mutex<Vec<tokio::sync::mpsc::UnboundedSender<RecoveredTx>>>,
+    /// gossip ([`TxPool::subscribe_local`]).
+    local: Mutex<Vec<tokio::sync::mpsc::Sender<RecoveredTx>>>,
 }
 
 /// Everything the pool holds, by sender and nonce (`txpool_content`).
@@ -333,9 +336,11 @@ impl TxPool {
     }
 
     /// Every transaction accepted by [`TxPool::add`] (submitted to this node) from now on, in
-    /// order of acceptance.
-    pub fn subscribe_local(&self) -> tokio::sync::mpsc::UnboundedReceiver<RecoveredTx> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    /// order of acceptance, up to [`LOCAL_FEED`] waiting: past that a subscriber misses some.
+    /// Gossip is what subscribes, and a transaction it misses stays pooled and is announced to
+    /// the leader again later (`announce_to_leader`), so none is lost.
+    pub fn subscribe_local(&self) -> tokio::sync::mpsc::Receiver<RecoveredTx> {
+        let (tx, rx) = tokio::sync::mpsc::channel(LOCAL_FEED);
         self.local.lock().push(tx);
         rx
     }
@@ -408,7 +413,10 @@ impl TxPool {
         head: &Header,
     ) -> Result<B256, PoolError> {
         let hash = self.admit(tx.clone(), state, head, Origin::Local)?;
-        self.local.lock().retain(|subscriber| subscriber.send(tx.clone()).is_ok());
+        self.local.lock().retain(|subscriber| match subscriber.try_send(tx.clone()) {
+            Ok(()) | Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        });
         Ok(hash)
     }
 

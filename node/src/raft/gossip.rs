@@ -45,6 +45,11 @@ const MAX_BATCH_BYTES: usize = 512 * 1024;
 /// Most incoming messages judged together.
 const MAX_INCOMING_BATCH: usize = 64;
 
+/// Gossip messages from peers waiting to be judged. When full, a message is dropped: its
+/// transactions stay pooled at their origin, which announces them to the leader again every
+/// [`ANNOUNCE_EVERY`], so nothing acknowledged depends on this queue.
+pub(super) const INCOMING_QUEUE: usize = 4096;
+
 /// Starts both directions; they stop on `shutdown`. Feed peers' messages to the returned
 /// sender.
 pub fn start(
@@ -53,8 +58,8 @@ pub fn start(
     p2p: P2pHandle,
     status: watch::Receiver<super::RaftStatus>,
     shutdown: watch::Receiver<bool>,
-) -> mpsc::UnboundedSender<Incoming> {
-    let (incoming, incoming_rx) = mpsc::unbounded_channel();
+) -> mpsc::Sender<Incoming> {
+    let (incoming, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
     tokio::spawn(until_shutdown(shutdown.clone(), publish_local(pool.clone(), p2p.clone())));
     tokio::spawn(until_shutdown(
         shutdown.clone(),
@@ -128,7 +133,7 @@ async fn announce_to_leader(
 }
 
 async fn take_in(
-    mut incoming: mpsc::UnboundedReceiver<Incoming>,
+    mut incoming: mpsc::Receiver<Incoming>,
     chain: Arc<Chain>,
     pool: Arc<TxPool>,
     p2p: P2pHandle,

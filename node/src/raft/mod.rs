@@ -130,7 +130,7 @@ pub struct RaftHandle {
     /// The p2p service.
     pub p2p: P2pHandle,
     /// Membership requests.
-    pub commands: mpsc::UnboundedSender<RaftCommand>,
+    pub commands: mpsc::Sender<RaftCommand>,
 }
 
 fn own_id(setup: &RaftSetup) -> eyre::Result<u64> {
@@ -152,6 +152,10 @@ fn applied_index(store: &ChainStore) -> eyre::Result<u64> {
         .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
         .map_or(0, u64::from_be_bytes))
 }
+
+/// Membership and admin commands from RPC waiting for the Raft task. Each is an operator's
+/// call; when the queue is full the call is refused as busy, never queued without bound.
+const COMMAND_QUEUE: usize = 64;
 
 /// Starts the p2p service and the raft task.
 pub async fn start(
@@ -193,7 +197,7 @@ pub async fn start(
     let enode = members.get(&id).cloned();
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
-    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let gossip =
         gossip::start(chain.clone(), pool.clone(), p2p.clone(), status.clone(), shutdown.clone());
     let (chain_for_builder, pool_for_builder) = (chain.clone(), pool.clone());
@@ -247,7 +251,7 @@ struct Member {
     /// The block this leader proposed last: its hash, when, and its execution.
     in_flight: Option<(B256, Instant, BuiltBlock)>,
     /// Peers' transaction gossip goes here.
-    gossip: mpsc::UnboundedSender<gossip::Incoming>,
+    gossip: mpsc::Sender<gossip::Incoming>,
     /// Blocks are missing below the log (a snapshot arrived, or a committed block was ahead
     /// of the head): fetch them from peers.
     needs_sync: bool,
@@ -269,7 +273,7 @@ impl Member {
     async fn run(
         &mut self,
         mut events: mpsc::UnboundedReceiver<P2pEvent>,
-        mut commands: mpsc::UnboundedReceiver<RaftCommand>,
+        mut commands: mpsc::Receiver<RaftCommand>,
         block_time: Duration,
         shutdown: &mut watch::Receiver<bool>,
     ) -> eyre::Result<()> {
@@ -425,6 +429,14 @@ impl Member {
         Ok(self.kv.write(batch)?)
     }
 
+    /// Queues peers' transactions for the gossip task; a full queue drops them (see
+    /// [`gossip::INCOMING_QUEUE`]).
+    fn judge_later(&self, incoming: gossip::Incoming) {
+        if let Err(mpsc::error::TrySendError::Full(dropped)) = self.gossip.try_send(incoming) {
+            tracing::debug!(target: "raft", peer = %dropped.from, txs = dropped.txs.len(), "gossip queue full: message dropped (its origin announces again)");
+        }
+    }
+
     fn on_event(&mut self, event: P2pEvent) {
         match event {
             P2pEvent::Raft { data, from } => {
@@ -433,10 +445,10 @@ impl Member {
                 }
             }
             P2pEvent::Transactions { txs, from, id } => {
-                let _ = self.gossip.send(gossip::Incoming { txs, from, id: Some(id) });
+                self.judge_later(gossip::Incoming { txs, from, id: Some(id) });
             }
             P2pEvent::SentTransactions { txs, from } => {
-                let _ = self.gossip.send(gossip::Incoming { txs, from, id: None });
+                self.judge_later(gossip::Incoming { txs, from, id: None });
             }
             P2pEvent::BlockRequest { request, reply, .. } => {
                 let store = self.chain.store();

@@ -25,7 +25,12 @@ fn ask<T>(
     command: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, String>>) -> RaftCommand,
 ) -> Result<T, jsonrpsee::types::ErrorObjectOwned> {
     let (reply, answer) = tokio::sync::oneshot::channel();
-    handle(context)?.commands.send(command(reply)).map_err(|_| server_error("raft has stopped"))?;
+    handle(context)?.commands.try_send(command(reply)).map_err(|e| match e {
+        tokio::sync::mpsc::error::TrySendError::Full(_) => {
+            server_error("raft is busy: too many membership commands waiting; retry")
+        }
+        tokio::sync::mpsc::error::TrySendError::Closed(_) => server_error("raft has stopped"),
+    })?;
     answer.blocking_recv().map_err(|_| server_error("raft has stopped"))?.map_err(server_error)
 }
 
