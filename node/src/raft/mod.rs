@@ -434,6 +434,10 @@ impl Member {
     fn judge_later(&self, incoming: gossip::Incoming) {
         if let Err(mpsc::error::TrySendError::Full(dropped)) = self.gossip.try_send(incoming) {
             tracing::debug!(target: "raft", peer = %dropped.from, txs = dropped.txs.len(), "gossip queue full: message dropped (its origin announces again)");
+            if let Some(id) = dropped.id {
+                // Not forwarded, not blamed on the peer.
+                self.p2p.validated(id, dropped.from, veil_p2p::Verdict::Ignore);
+            }
         }
     }
 
