@@ -277,6 +277,44 @@ impl Ptm {
         }
     }
 
+    /// The payloads of every private transaction among `transactions` when the cache holds
+    /// them all; else the private transactions it lacks.
+    pub fn cached_payloads<'a>(
+        &self,
+        transactions: impl IntoIterator<Item = &'a Transaction>,
+    ) -> Result<PrivatePayloads, Vec<Transaction>> {
+        let mut payloads = PrivatePayloads::new();
+        let mut missing = Vec::new();
+        for tx in transactions.into_iter().filter(|tx| tx.is_private()) {
+            match payload_hash(tx) {
+                Some(key) => match self.cache.get(&key) {
+                    Some(payload) => {
+                        payloads.insert(tx.hash(), payload);
+                    }
+                    None => missing.push(tx.clone()),
+                },
+                None => {
+                    payloads.insert(tx.hash(), PrivatePayload::NotParty);
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(payloads)
+        } else {
+            Err(missing)
+        }
+    }
+
+    /// Fetches the payloads of `transactions` into the cache, concurrently; the first failure.
+    pub async fn fetch_into_cache(&self, transactions: &[Transaction]) -> Result<(), PtmError> {
+        let keys: Vec<PayloadHash> = transactions.iter().filter_map(payload_hash).collect();
+        let fetched = join_all(keys.iter().map(|key| self.payload(key))).await;
+        for (key, found) in keys.into_iter().zip(fetched) {
+            self.cache.insert(key, found?.as_ref().map(|b| b.as_ref()));
+        }
+        Ok(())
+    }
+
     /// Drops the cached payloads of `transactions` (they are in a block now).
     pub fn forget<'a>(&self, transactions: impl IntoIterator<Item = &'a Transaction>) {
         let keys: Vec<PayloadHash> = transactions.into_iter().filter_map(payload_hash).collect();

@@ -221,6 +221,7 @@ pub async fn start(
         ptm: setup.ptm,
         backlog: VecDeque::new(),
         halted: None,
+        payload_fetch: None,
         stepping_aside: None,
         status: status_tx,
         enode,
@@ -231,6 +232,25 @@ pub async fn start(
             async move { member.run(events, command_rx, block_time, &mut shutdown).await },
         );
     Ok((RaftHandle { status, p2p, commands }, task))
+}
+
+/// Why a committed block waits.
+enum Wait {
+    /// Its payloads are being fetched in the background.
+    Fetching,
+    /// The TM could not give them: import halts.
+    Unavailable(String),
+}
+
+/// The result of a finished task, without waiting.
+trait FinishedResult<T> {
+    fn now_or_never_result(self) -> Option<T>;
+}
+
+impl<T> FinishedResult<T> for tokio::task::JoinHandle<T> {
+    fn now_or_never_result(self) -> Option<T> {
+        futures::FutureExt::now_or_never(self).and_then(Result::ok)
+    }
 }
 
 struct Member {
@@ -264,6 +284,8 @@ struct Member {
     backlog: VecDeque<Committed>,
     /// Import is halted: why, and when it was last tried.
     halted: Option<(String, Instant)>,
+    /// The background fetch of a committed block's missing private payloads, by block hash.
+    payload_fetch: Option<(B256, tokio::task::JoinHandle<Result<(), String>>)>,
     /// When this leader last handed leadership over for want of private payloads; it does not
     /// try to mint again for a while (each try waits on the TM).
     stepping_aside: Option<Instant>,
@@ -570,10 +592,17 @@ impl Member {
         while let Some(committed) = self.backlog.pop_front() {
             match committed {
                 Committed::Entry { index, term, data } => {
-                    if let Err(why) = self.apply_block(index, term, &data)? {
-                        self.halt(why);
-                        self.backlog.push_front(Committed::Entry { index, term, data });
-                        return Ok(());
+                    match self.apply_block(index, term, &data)? {
+                        Ok(()) => {}
+                        Err(Wait::Fetching) => {
+                            self.backlog.push_front(Committed::Entry { index, term, data });
+                            return Ok(());
+                        }
+                        Err(Wait::Unavailable(why)) => {
+                            self.halt(why);
+                            self.backlog.push_front(Committed::Entry { index, term, data });
+                            return Ok(());
+                        }
                     }
                     if self.halted.take().is_some() {
                         tracing::info!(target: "raft", index, "transaction manager answers again; block import resumed");
@@ -599,15 +628,54 @@ impl Member {
         Ok(self.kv.write(batch)?)
     }
 
+    /// The private payloads of block `hash`'s transactions, from the payload cache, without
+    /// waiting on the TM: `Ok(None)` while a background fetch of the missing ones runs (this
+    /// task keeps ticking meanwhile), `Err` once that fetch failed (it is tried again at the
+    /// next attempt).
+    fn payloads_of(
+        &mut self,
+        hash: B256,
+        transactions: &[Transaction],
+    ) -> Result<Option<crate::PrivatePayloads>, String> {
+        let Some(ptm) = self.ptm.clone() else { return Ok(Some(Default::default())) };
+        let missing = match ptm.cached_payloads(transactions) {
+            Ok(payloads) => {
+                self.payload_fetch = None;
+                return Ok(Some(payloads));
+            }
+            Err(missing) => missing,
+        };
+        match self.payload_fetch.take() {
+            Some((block, task)) if block == hash && !task.is_finished() => {
+                self.payload_fetch = Some((block, task));
+                return Ok(None);
+            }
+            Some((block, task)) if block == hash => {
+                // Finished: an error halts; success fills the cache (looked at again below
+                // only if an entry was evicted meanwhile).
+                if let Some(Err(e)) = task.now_or_never_result() {
+                    return Err(e);
+                }
+            }
+            _ => {}
+        }
+        let task =
+            tokio::spawn(
+                async move { ptm.fetch_into_cache(&missing).await.map_err(|e| e.to_string()) },
+            );
+        self.payload_fetch = Some((hash, task));
+        Ok(None)
+    }
+
     /// Imports a committed block if it extends the head and its seal is a member's (the
-    /// term's leader's, when known). `Ok(Err(why))`: the block's private payloads cannot be
-    /// fetched now; nothing was applied.
+    /// term's leader's, when known). `Ok(Err(_))`: the block's private payloads are not at
+    /// hand yet, or cannot be fetched; nothing was applied.
     fn apply_block(
         &mut self,
         index: u64,
         term: u64,
         data: &[u8],
-    ) -> eyre::Result<Result<(), String>> {
+    ) -> eyre::Result<Result<(), Wait>> {
         let block = match Block::decode(&mut &data[..]) {
             Ok(block) => block,
             Err(e) => {
@@ -642,15 +710,15 @@ impl Member {
             // The leader built it, with the payloads, and commits it as built.
             Some(built) => tokio::task::block_in_place(|| self.chain.commit_built(built)),
             None => {
-                let payloads =
-                    match payloads_blocking(self.ptm.as_deref(), &block.body.transactions) {
-                        Ok(payloads) => payloads,
-                        Err(e) => {
-                            return Ok(Err(format!(
-                                "block {number}: private payloads unavailable: {e}"
-                            )))
-                        }
-                    };
+                let payloads = match self.payloads_of(hash, &block.body.transactions) {
+                    Ok(Some(payloads)) => payloads,
+                    Ok(None) => return Ok(Err(Wait::Fetching)),
+                    Err(e) => {
+                        return Ok(Err(Wait::Unavailable(format!(
+                            "block {number}: private payloads unavailable: {e}"
+                        ))))
+                    }
+                };
                 let hashes: Vec<B256> =
                     block.body.transactions.iter().map(Transaction::hash).collect();
                 let known = self.pool.senders_of(&hashes);
