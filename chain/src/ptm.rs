@@ -277,12 +277,12 @@ impl Ptm {
         }
     }
 
-    /// The payloads of every private transaction among `transactions` when the cache holds
-    /// them all; else the private transactions it lacks.
+    /// The payloads the cache holds for the private transactions among `transactions`, and
+    /// the private transactions it lacks.
     pub fn cached_payloads<'a>(
         &self,
         transactions: impl IntoIterator<Item = &'a Transaction>,
-    ) -> Result<PrivatePayloads, Vec<Transaction>> {
+    ) -> (PrivatePayloads, Vec<Transaction>) {
         let mut payloads = PrivatePayloads::new();
         let mut missing = Vec::new();
         for tx in transactions.into_iter().filter(|tx| tx.is_private()) {
@@ -298,11 +298,7 @@ impl Ptm {
                 }
             }
         }
-        if missing.is_empty() {
-            Ok(payloads)
-        } else {
-            Err(missing)
-        }
+        (payloads, missing)
     }
 
     /// Fetches the payloads of `transactions` into the cache, concurrently; the first failure.

@@ -511,7 +511,9 @@ impl Member {
         let built = match tokio::task::block_in_place(|| self.builder.build()) {
             Ok(Some(built)) => built,
             Ok(None) => return,
-            Err(MintError::Ptm(e)) => return self.step_aside(&e.to_string()),
+            Err(e @ (MintError::Ptm(_) | MintError::PayloadsUnavailable(_))) => {
+                return self.step_aside(&e.to_string())
+            }
             Err(e) => return tracing::error!(target: "raft", error = %e, "building a block failed"),
         };
         let mut built = built;
@@ -638,13 +640,11 @@ impl Member {
         transactions: &[Transaction],
     ) -> Result<Option<crate::PrivatePayloads>, String> {
         let Some(ptm) = self.ptm.clone() else { return Ok(Some(Default::default())) };
-        let missing = match ptm.cached_payloads(transactions) {
-            Ok(payloads) => {
-                self.payload_fetch = None;
-                return Ok(Some(payloads));
-            }
-            Err(missing) => missing,
-        };
+        let (payloads, missing) = ptm.cached_payloads(transactions);
+        if missing.is_empty() {
+            self.payload_fetch = None;
+            return Ok(Some(payloads));
+        }
         match self.payload_fetch.take() {
             Some((block, task)) if block == hash && !task.is_finished() => {
                 self.payload_fetch = Some((block, task));
