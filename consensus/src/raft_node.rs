@@ -180,6 +180,25 @@ impl RaftNode {
         self.raw.raft.raft_log.applied
     }
 
+    /// On the leader, the other members that answered within the last election timeout
+    /// (raft's `recent_active`, which check-quorum resets each timeout); empty elsewhere.
+    pub fn recently_active(&self) -> Vec<u64> {
+        if !self.is_leader() {
+            return Vec::new();
+        }
+        let own = self.id();
+        let mut active: Vec<u64> = self
+            .raw
+            .raft
+            .prs()
+            .iter()
+            .filter(|(id, progress)| **id != own && progress.recent_active)
+            .map(|(id, _)| *id)
+            .collect();
+        active.sort_unstable();
+        active
+    }
+
     /// The current term.
     pub fn term(&self) -> u64 {
         self.raw.raft.term

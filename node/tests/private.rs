@@ -169,6 +169,23 @@ impl Tm {
         });
     }
 
+    /// Freezes the TM (SIGSTOP): its sockets still accept connections, but nothing answers,
+    /// so every request to it runs into the node's TM timeout.
+    fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused TM run again (SIGCONT).
+    fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the TM runs").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -515,8 +532,9 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     tms[2].start(&[urls[0].clone(), urls[1].clone()]);
     tms[0].wait_knows(&c_key);
 
-    // B's TM is down while a private transaction between A and C is mined: B halts.
-    tms[1].kill();
+    // B's TM hangs (paused: it accepts connections and answers nothing) while a private
+    // transaction between A and C is mined: B halts.
+    tms[1].pause();
     let b_before = number(&nodes[1]);
     let set7 = rpc_call(
         &nodes[0].url,
@@ -537,6 +555,36 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         nodes[1].log.try_iter().any(|line| line.contains("block import halted"))
     });
     assert!(number(&nodes[1]) < set7_block, "B did not import the block without its TM");
+    // While B is halted its Raft member keeps answering: sampled every 100 ms for three
+    // election timeouts (raft's check-quorum clears the leader's view of each member every
+    // election timeout; a member that misses its heartbeats shows inactive), while A keeps
+    // minting, the leader sees B active every time.
+    let leader_node = nodes
+        .iter()
+        .find(|n| rpc_call(&n.url, "raft_role", json!([])).unwrap() == "minter")
+        .expect("a leader");
+    assert_ne!(leader_node.url, nodes[1].url, "B, without its TM, handed leadership over");
+    let b_port = dirs[1].1;
+    let b_active = || {
+        let cluster = rpc_call(&leader_node.url, "raft_cluster", json!([])).unwrap();
+        cluster.as_array().unwrap().iter().find(|m| m["p2pPort"] == b_port).unwrap()["raftActive"]
+            .clone()
+    };
+    let watched = std::time::Instant::now();
+    let mut samples = 0u64;
+    while watched.elapsed() < Duration::from_secs(3) {
+        samples += 1;
+        let tx = rpc_call(
+            &nodes[0].url,
+            "eth_sendTransaction",
+            json!([{ "from": from, "to": from, "value": format!("{samples:#x}") }]),
+        )
+        .unwrap();
+        wait_for_receipt(&nodes[0].url, &tx);
+        assert_eq!(b_active(), json!(true), "sample {samples}: the leader saw halted B inactive");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(halted_reason().is_some(), "B is still halted");
     let health = http_get(&format!("{}/health", nodes[1].url)).unwrap();
     assert_eq!(health.0, 503, "{health:?}");
     assert!(health.1.contains("\"status\":\"halted\""), "{health:?}");
@@ -547,7 +595,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
             .is_some_and(|r| r.contains("private payloads unavailable")),
         "{syncing}"
     );
-    tms[1].start(&[urls[0].clone(), urls[2].clone()]);
+    tms[1].resume();
     wait_until("B to resume", Duration::from_secs(30), || number(&nodes[1]) >= set7_block);
     wait_until("B to say so", Duration::from_secs(30), || {
         rpc_call(&nodes[1].url, "eth_syncing", json!([])).unwrap() == json!(false)

@@ -92,6 +92,8 @@ pub struct RaftStatus {
     pub enode: Option<Enode>,
     /// Why block import is halted (the transaction manager cannot answer), if it is.
     pub halted: Option<String>,
+    /// On the leader, the members that answered it within the last election timeout.
+    pub recently_active: Vec<u64>,
 }
 
 /// A membership request from the RPC layer.
@@ -571,6 +573,7 @@ impl Member {
             peers: self.peers.clone(),
             enode: self.enode.clone(),
             halted: self.halted.as_ref().map(|(why, _)| why.clone()),
+            recently_active: self.raft.recently_active(),
         });
         Ok(())
     }

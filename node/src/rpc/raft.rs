@@ -75,6 +75,10 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
                     "raftPort": enode.raft_port.unwrap_or(enode.port),
                     "role": role,
                     "nodeActive": *id == status.id || status.peers.iter().any(|p| enode.peer_id().is_ok_and(|e| e == *p)),
+                    // Veil's addition, on the leader: the member answered raft within the
+                    // last election timeout.
+                    "raftActive": (status.id == status.leader)
+                        .then(|| *id == status.id || status.recently_active.contains(id)),
                 })
             })
             .collect::<Vec<_>>())
