@@ -70,6 +70,16 @@ impl BlockBuilder {
         &self.chain
     }
 
+    /// The pool built from.
+    pub fn pool(&self) -> &Arc<TxPool> {
+        &self.pool
+    }
+
+    /// The transaction manager payloads come from, if this node runs private transactions.
+    pub fn ptm(&self) -> Option<&Arc<Ptm>> {
+        self.ptm.as_ref()
+    }
+
     /// Builds a block from the pending transactions; `None` when nothing can go in (no empty
     /// blocks). Transactions invalid on the head are dropped from the pool, as geth's pool
     /// drops unexecutable ones. Runs execution here: call it from a blocking thread.

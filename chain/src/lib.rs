@@ -3,6 +3,8 @@
 //! transaction manager ([`ptm`]). A consensus engine decides who builds, when, and which block
 //! is final; everything else about blocks is here (`docs/design/chain-engine.md`).
 //!
+//! - [`ChainHandle`] is how consensus engines, sync and the node drive it: build, import and
+//!   commit requests run in order on an executor off their tasks.
 //! - [`Chain::import`] executes a block on the head, checks every root and commits it in one
 //!   write batch; [`Chain::build_block`] / [`Chain::commit_built`] build on the head and commit
 //!   without a second execution.
@@ -12,6 +14,7 @@
 mod builder;
 mod chain;
 mod ethereum_rules;
+mod handle;
 mod minter;
 pub mod payload_cache;
 pub mod pool;
@@ -22,5 +25,6 @@ pub use chain::{
     merged_receipt, BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock,
     PrivatePayloads,
 };
+pub use handle::{ChainError, ChainHandle, REQUEST_QUEUE};
 pub use minter::Minter;
 pub use pool::{PoolConfig, PoolContent, PoolError, PoolStatus, TxPool};

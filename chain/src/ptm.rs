@@ -369,23 +369,6 @@ pub async fn prefetch_pooled(
     }
 }
 
-/// [`Ptm::payloads`] from synchronous code on the runtime (block building and import run on
-/// blocking threads): no TM, or no private transaction, gives no payloads.
-pub fn payloads_blocking<'a>(
-    ptm: Option<&Ptm>,
-    transactions: impl IntoIterator<Item = &'a Transaction>,
-) -> Result<PrivatePayloads, PtmError> {
-    let private: Vec<&Transaction> =
-        transactions.into_iter().filter(|tx| tx.is_private()).collect();
-    match ptm {
-        Some(ptm) if !private.is_empty() => {
-            let handle = tokio::runtime::Handle::current();
-            tokio::task::block_in_place(|| handle.block_on(ptm.payloads(&private)))
-        }
-        _ => Ok(PrivatePayloads::new()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

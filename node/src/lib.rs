@@ -46,12 +46,13 @@ pub mod raft;
 pub mod rpc;
 pub mod statetest_cli;
 mod supervisor;
+pub mod sync;
 
 pub use mint_trigger::run_mint_trigger;
 pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};
 /// The chain engine, re-exported: the node assembles it.
 pub use veil_chain::{
-    pool, ptm, BlockBuilder, BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock,
-    MintError, Minter, NewBlock, PoolConfig, PoolContent, PoolError, PoolStatus, PrivatePayloads,
-    TxPool,
+    pool, ptm, BlockBuilder, BuiltBlock, Chain, ChainError, ChainHandle, ChainOpenError,
+    ImportError, ImportedBlock, MintError, Minter, NewBlock, PoolConfig, PoolContent, PoolError,
+    PoolStatus, PrivatePayloads, TxPool,
 };

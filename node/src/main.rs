@@ -78,7 +78,6 @@ struct RaftArgs {
 fn raft_setup(
     args: &RaftArgs,
     datadir: &std::path::Path,
-    etherbase: Address,
 ) -> eyre::Result<Option<veil_node::raft::RaftSetup>> {
     if !args.raft {
         return Ok(None);
@@ -103,8 +102,6 @@ fn raft_setup(
         permissioned,
         join_existing: args.raftjoinexisting,
         block_time: Duration::from_millis(args.raftblocktime),
-        beneficiary: etherbase,
-        ptm: None,
     }))
 }
 
@@ -404,7 +401,7 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
         gas_cap: r.gas_cap,
         allow_insecure_unlock: r.allow_insecure_unlock,
     };
-    let raft = raft_setup(&args.raft, &args.datadir, args.etherbase)?;
+    let raft = raft_setup(&args.raft, &args.datadir)?;
     let config = veil_node::NodeConfig {
         raft,
         datadir: args.datadir,

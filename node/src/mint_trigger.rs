@@ -1,23 +1,23 @@
-//! When to mint on a single node: as soon as transactions are pending, at most once per block
-//! time, never an empty block.
+//! The `instant` engine, for a single node: a block as soon as transactions are pending, at
+//! most once per block time, never an empty one. Building and committing are requests to the
+//! chain handle (the one builder a Raft leader uses too).
 
-use crate::Minter;
-use std::{sync::Arc, time::Duration};
+use crate::{ChainError, ChainHandle};
+use std::time::Duration;
 use tokio::sync::watch;
 
-/// Runs until `shutdown` turns true. Minting runs on a blocking thread; a failure is logged and
-/// the loop goes on with the next block.
+/// Runs until `shutdown` turns true. A failed block is logged and the loop goes on with the
+/// next; a stopped chain executor ends it.
 pub async fn run_mint_trigger(
-    minter: Minter,
-    pool: Arc<crate::TxPool>,
+    chain: ChainHandle,
     block_time: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut last_mint = tokio::time::Instant::now() - block_time;
     loop {
-        if pool.status().pending == 0 {
+        if chain.pool().status().pending == 0 {
             tokio::select! {
-                _ = pool.wait_for_transactions() => {}
+                _ = chain.pool().wait_for_transactions() => {}
                 _ = shutdown.changed() => return,
             }
         }
@@ -30,11 +30,25 @@ pub async fn run_mint_trigger(
             return;
         }
         last_mint = tokio::time::Instant::now();
-        let minter = minter.clone();
-        match tokio::task::spawn_blocking(move || minter.mint()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(target: "miner", error = %e, "minting failed"),
-            Err(e) => tracing::error!(target: "miner", error = %e, "minting task panicked"),
+        match mint(&chain).await {
+            Ok(()) => {}
+            Err(ChainError::Stopped) => return,
+            Err(e) => tracing::error!(target: "miner", error = %e, "minting failed"),
         }
     }
+}
+
+/// Builds a block from the pool and commits it at once.
+async fn mint(chain: &ChainHandle) -> Result<(), ChainError> {
+    let Some(built) = chain.build().await? else { return Ok(()) };
+    let imported = chain.commit(built).await?;
+    tracing::info!(
+        target: "miner",
+        number = imported.header.number,
+        hash = %imported.hash,
+        txs = imported.transactions.len(),
+        gas = imported.header.gas_used,
+        "minted block"
+    );
+    Ok(())
 }

@@ -11,7 +11,7 @@ use crate::{
         Api, FilterStore, RpcContext,
     },
     supervisor::Supervisor,
-    Chain, Minter, PoolConfig, TxPool,
+    BlockBuilder, Chain, ChainHandle, PoolConfig, TxPool,
 };
 use alloy_primitives::Address;
 use eyre::WrapErr;
@@ -129,9 +129,8 @@ async fn start_rpc(config: &RpcConfig, context: &Arc<RpcContext>) -> eyre::Resul
             (Transport::Ws, ws.addr, &ws.apis, access, &[][..])
         }),
     ];
-    let raft = context.raft.clone();
-    let health: rpc::server::Health =
-        Arc::new(move || raft.as_ref().and_then(|r| r.status.borrow().halted.clone()));
+    let halted = context.halted.clone();
+    let health: rpc::server::Health = Arc::new(move || halted.borrow().clone());
     for (transport, addr, apis, access, cors) in servers.into_iter().flatten() {
         let module = rpc::modules_for(context, apis, transport == Transport::Ws)?;
         let (bound, handle) = rpc::server::start(
@@ -276,27 +275,34 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         let prefetch = crate::ptm::prefetch_pooled(ptm, pool.clone(), shutdown_rx.clone());
         supervisor.spawn("payload prefetch", stops_at_shutdown(shutdown_rx.clone(), prefetch));
     }
+    // The chain engine: building, import and commit run on its executor, driven by the
+    // consensus engine through the handle.
+    let builder =
+        BlockBuilder::new(chain.clone(), pool.clone(), config.beneficiary).with_ptm(ptm.clone());
+    let (chain_handle, executor) = ChainHandle::new(builder);
+    supervisor.spawn(
+        "chain executor",
+        runs_until_shutdown(shutdown_rx.clone(), async move {
+            if let Err(why) = executor.await {
+                tracing::error!(target: "chain", %why, "the chain's executor stopped");
+            }
+        }),
+    );
     let raft = match config.raft.clone() {
         Some(setup) => {
-            let setup = crate::raft::RaftSetup { ptm: ptm.clone(), ..setup };
-            let (handle, task) = crate::raft::start(
-                setup,
-                chain.clone(),
-                pool.clone(),
-                kv.clone(),
-                shutdown_rx.clone(),
-            )
-            .await?;
+            let started =
+                crate::raft::start(setup, chain_handle.clone(), kv.clone(), shutdown_rx.clone())
+                    .await?;
+            let task = started.task;
             supervisor.spawn("raft", async move {
                 task.await.map_err(|e| e.to_string())?.map_err(|e| format!("{e:#}"))
             });
-            Some(handle)
+            supervisor.spawn("block sync", stops_at_shutdown(shutdown_rx.clone(), started.sync));
+            Some(started.handle)
         }
         None => {
-            let minter =
-                Minter::new(chain.clone(), pool.clone(), config.beneficiary).with_ptm(ptm.clone());
             let trigger =
-                run_mint_trigger(minter, pool.clone(), config.block_time, shutdown_rx.clone());
+                run_mint_trigger(chain_handle.clone(), config.block_time, shutdown_rx.clone());
             supervisor.spawn("mint trigger", stops_at_shutdown(shutdown_rx.clone(), trigger));
             None
         }
@@ -329,6 +335,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         gas_cap: config.rpc.gas_cap,
         raft,
         ptm,
+        halted: chain_handle.halted(),
         nonce_locks: Default::default(),
     });
     let servers = start_rpc(&config.rpc, &context).await?;

@@ -2,22 +2,24 @@
 //!
 //! One task owns the [`RaftNode`] and the p2p event stream. It ticks raft every 100 ms (an
 //! election takes 10 ticks), steps it with peers' messages, and after each step sends raft's
-//! messages and applies committed entries in log order. The leader builds a block from the pool
-//! every `--raftblocktime` while transactions are pending, seals it ([`seal`]) and proposes it;
-//! every member imports committed blocks whose parent is its head and whose seal names a
-//! member's node key (for the term's leader when known), skipping the rest with a log line.
-//! The leader commits its own block without executing it again; members reuse the senders
-//! their pools recovered. Transaction gossip runs beside the raft task ([`gossip`]). Peers'
-//! block requests are answered from the chain.
+//! messages and applies committed entries in log order. It never executes a block or waits on
+//! the TM: building, importing and committing are requests to the [`ChainHandle`], whose
+//! answers the loop picks up as they come, ticking meanwhile. The leader has a block built
+//! from the pool every `--raftblocktime` while transactions are pending, seals it ([`seal`])
+//! and proposes it; every member imports committed blocks whose parent is its head and whose
+//! seal names a member's node key (for the term's leader when known), skipping the rest with a
+//! log line. The leader commits its own block without executing it again. Transaction gossip
+//! runs beside the raft task ([`gossip`]); catching up on missing blocks and answering peers'
+//! block requests is the sync service's ([`crate::sync`]).
 
 pub mod gossip;
 pub mod seal;
 
 use crate::{
-    ptm::{payloads_blocking, Ptm},
-    BlockBuilder, BuiltBlock, Chain, MintError, TxPool,
+    sync::{BlockRequest, SyncHandle},
+    BuiltBlock, ChainError, ChainHandle, ImportedBlock, MintError,
 };
-use alloy_primitives::{Address, B256};
+use alloy_primitives::B256;
 use alloy_rlp::Decodable;
 use eyre::{eyre, WrapErr};
 use std::{
@@ -27,14 +29,12 @@ use std::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use veil_consensus::{Committed, RaftNode};
-use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncResponse};
-use veil_primitives::{Block, Transaction};
+use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId};
+use veil_primitives::Block;
 use veil_storage::{ChainStore, KvStore, WriteBatch};
 
 /// Raft's logical clock.
 const TICK: Duration = Duration::from_millis(100);
-/// Most transactions in one block (~0.6 MB of transfers): one block is one raft entry, carried
-/// whole to every member.
 /// A proposal not applied within this long is given up (a leader change lost it).
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Applied entries kept in the raft log before it is compacted; lagging members further behind
@@ -63,10 +63,6 @@ pub struct RaftSetup {
     pub join_existing: Option<u64>,
     /// Least time between blocks.
     pub block_time: Duration,
-    /// Fee recipient of minted blocks.
-    pub beneficiary: Address,
-    /// The transaction manager, when this node runs private transactions.
-    pub ptm: Option<Arc<Ptm>>,
 }
 
 /// What the raft RPC methods report.
@@ -90,8 +86,6 @@ pub struct RaftStatus {
     pub peers: Vec<PeerId>,
     /// This node's enode.
     pub enode: Option<Enode>,
-    /// Why block import is halted (the transaction manager cannot answer), if it is.
-    pub halted: Option<String>,
     /// On the leader, the members that answered it within the last election timeout.
     pub recently_active: Vec<u64>,
 }
@@ -159,18 +153,18 @@ fn applied_index(store: &ChainStore) -> eyre::Result<u64> {
 /// call; when the queue is full the call is refused as busy, never queued without bound.
 const COMMAND_QUEUE: usize = 64;
 
-/// Starts the p2p service and the raft task.
+/// Starts the p2p service, the sync service and the raft task; the caller supervises the
+/// sync service's task and the raft task.
 pub async fn start(
     setup: RaftSetup,
-    chain: Arc<Chain>,
-    pool: Arc<TxPool>,
+    chain: ChainHandle,
     kv: Arc<dyn KvStore>,
     mut shutdown: watch::Receiver<bool>,
-) -> eyre::Result<(RaftHandle, tokio::task::JoinHandle<eyre::Result<()>>)> {
+) -> eyre::Result<Started> {
     let id = own_id(&setup)?;
     let mut members: BTreeMap<u64, Enode> =
         setup.static_nodes.iter().enumerate().map(|(i, e)| (i as u64 + 1, e.clone())).collect();
-    let store = chain.store();
+    let store = chain.chain().store();
     if let Some(bytes) = store.meta(MEMBERS_KEY)? {
         let added: BTreeMap<u64, String> = serde_json::from_slice(&bytes)?;
         for (id, enode) in added {
@@ -186,7 +180,7 @@ pub async fn start(
     }
     let voters: Vec<u64> =
         if setup.join_existing.is_some() { vec![] } else { members.keys().copied().collect() };
-    let applied = applied_index(chain.store())?;
+    let applied = applied_index(store)?;
     let raft = RaftNode::open(kv.clone(), id, &voters, applied)?;
     let config = P2pConfig {
         listen: format!("/ip4/0.0.0.0/tcp/{}", setup.port).parse().wrap_err("listen address")?,
@@ -200,30 +194,45 @@ pub async fn start(
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
-    let gossip =
-        gossip::start(chain.clone(), pool.clone(), p2p.clone(), status.clone(), shutdown.clone());
-    let (chain_for_builder, pool_for_builder) = (chain.clone(), pool.clone());
+    let gossip = gossip::start(
+        chain.chain().clone(),
+        chain.pool().clone(),
+        p2p.clone(),
+        status.clone(),
+        shutdown.clone(),
+    );
+    let (peers_tx, peers) = watch::channel(Vec::new());
+    // A synced block must carry the seal of a member known now.
+    let sealed_by_member: crate::sync::HeaderCheck = {
+        let status = status.clone();
+        Arc::new(move |header| {
+            let (id, public) = seal::signer(header)?;
+            match status.borrow().members.get(&id) {
+                Some(enode) if enode.public == public => Ok(()),
+                _ => Err(format!("sealed by raft id {id}, not a member with that key")),
+            }
+        })
+    };
+    let (sync, sync_task) =
+        crate::sync::start(chain.clone(), p2p.clone(), peers, sealed_by_member, shutdown.clone());
     let mut member = Member {
         gossip,
         removed,
         raft,
         chain,
-        pool,
+        sync,
         kv,
         p2p: p2p.clone(),
         key: setup.key,
-        builder: BlockBuilder::new(chain_for_builder, pool_for_builder, setup.beneficiary)
-            .with_ptm(setup.ptm.clone()),
         members,
-        peers: Vec::new(),
+        peers: peers_tx,
         leaders: HashMap::new(),
         in_flight: None,
-        needs_sync: false,
+        building: None,
+        applying: None,
         compacted: applied.saturating_sub(LOG_RETAINED),
-        ptm: setup.ptm,
         backlog: VecDeque::new(),
-        halted: None,
-        payload_fetch: None,
+        retry_at: None,
         stepping_aside: None,
         status: status_tx,
         enode,
@@ -233,63 +242,88 @@ pub async fn start(
         tokio::spawn(
             async move { member.run(events, command_rx, block_time, &mut shutdown).await },
         );
-    Ok((RaftHandle { status, p2p, commands }, task))
+    Ok(Started { handle: RaftHandle { status, p2p, commands }, task, sync: Box::pin(sync_task) })
 }
 
-/// Why a committed block waits.
-enum Wait {
-    /// Its payloads are being fetched in the background.
-    Fetching,
-    /// The TM could not give them: import halts.
-    Unavailable(String),
+/// What [`start`] started.
+pub struct Started {
+    /// For the RPC layer.
+    pub handle: RaftHandle,
+    /// The raft task.
+    pub task: tokio::task::JoinHandle<eyre::Result<()>>,
+    /// The sync service, to run until shutdown.
+    pub sync: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
-/// The result of a finished task, without waiting.
-trait FinishedResult<T> {
-    fn now_or_never_result(self) -> Option<T>;
+/// The answer of a request to the chain that the raft task waits for without blocking.
+type Pending<T> = tokio::task::JoinHandle<Result<T, ChainError>>;
+
+/// A committed entry being imported (or committed, for the leader's own block).
+struct Applying {
+    entry: Committed,
+    index: u64,
+    task: Pending<ImportedBlock>,
 }
 
-impl<T> FinishedResult<T> for tokio::task::JoinHandle<T> {
-    fn now_or_never_result(self) -> Option<T> {
-        futures::FutureExt::now_or_never(self).and_then(Result::ok)
+/// Resolves when the entry in `slot` is applied (taking it out); never while the slot is empty.
+async fn applied(
+    slot: &mut Option<Applying>,
+) -> (Committed, u64, Result<ImportedBlock, ChainError>) {
+    match slot.as_mut() {
+        Some(applying) => {
+            let result = (&mut applying.task).await.unwrap_or(Err(ChainError::Stopped));
+            let Applying { entry, index, .. } = slot.take().expect("checked above");
+            (entry, index, result)
+        }
+        None => std::future::pending().await,
     }
 }
 
+/// Resolves when the task in `slot` ends (taking it out); never while the slot is empty.
+async fn finished<T>(slot: &mut Option<Pending<T>>) -> Result<T, ChainError> {
+    match slot.as_mut() {
+        Some(task) => {
+            let result = task.await;
+            *slot = None;
+            result.unwrap_or(Err(ChainError::Stopped))
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Raft's own state, and the requests to the chain it waits for.
 struct Member {
     /// Raft ids removed from the cluster; they never come back.
     removed: Vec<u64>,
     raft: RaftNode,
-    chain: Arc<Chain>,
-    pool: Arc<TxPool>,
+    chain: ChainHandle,
+    sync: SyncHandle,
     kv: Arc<dyn KvStore>,
     p2p: P2pHandle,
     key: NodeKey,
-    /// Builds this node's blocks when it leads.
-    builder: BlockBuilder,
     members: BTreeMap<u64, Enode>,
-    peers: Vec<PeerId>,
+    /// Connected p2p peers (the sync service asks them).
+    peers: watch::Sender<Vec<PeerId>>,
     /// The leader seen in each term, to check seals against.
     leaders: HashMap<u64, u64>,
     /// The block this leader proposed last: its hash, when, and its execution.
     in_flight: Option<(B256, Instant, BuiltBlock)>,
+    /// The block being built for this leader.
+    building: Option<Pending<Option<BuiltBlock>>>,
+    /// The committed entry being applied.
+    applying: Option<Applying>,
     /// Peers' transaction gossip goes here.
     gossip: mpsc::Sender<gossip::Incoming>,
-    /// Blocks are missing below the log (a snapshot arrived, or a committed block was ahead
-    /// of the head): fetch them from peers.
-    needs_sync: bool,
     /// The raft log holds nothing before this index.
     compacted: u64,
     status: watch::Sender<RaftStatus>,
     enode: Option<Enode>,
-    ptm: Option<Arc<Ptm>>,
     /// Committed entries not applied yet, in log order.
     backlog: VecDeque<Committed>,
-    /// Import is halted: why, and when it was last tried.
-    halted: Option<(String, Instant)>,
-    /// The background fetch of a committed block's missing private payloads, by block hash.
-    payload_fetch: Option<(B256, tokio::task::JoinHandle<Result<(), String>>)>,
+    /// Import halted: the next attempt waits until then.
+    retry_at: Option<Instant>,
     /// When this leader last handed leadership over for want of private payloads; it does not
-    /// try to mint again for a while (each try waits on the TM).
+    /// try to mint again for a while.
     stepping_aside: Option<Instant>,
 }
 
@@ -307,6 +341,8 @@ impl Member {
             tokio::select! {
                 _ = ticker.tick() => self.raft.tick(),
                 _ = minting.tick() => self.mint(),
+                built = finished(&mut self.building) => self.propose(built),
+                applied = applied(&mut self.applying) => self.on_applied(applied)?,
                 event = events.recv() => match event {
                     Some(event) => self.on_event(event),
                     None => return Err(eyre!("the p2p service stopped")),
@@ -315,57 +351,6 @@ impl Member {
                 _ = shutdown.changed() => return Ok(()),
             }
             self.advance()?;
-            if self.needs_sync {
-                self.sync().await;
-            }
-        }
-    }
-
-    /// Fetches blocks after the head from connected peers until one has no more.
-    async fn sync(&mut self) {
-        for peer in self.peers.clone() {
-            loop {
-                let from = self.chain.head().1.number + 1;
-                let request = veil_p2p::SyncRequest { from, max: 128 };
-                let Some(response) = self.p2p.request_blocks(peer, request).await else { break };
-                if response.blocks.is_empty() {
-                    self.needs_sync = false;
-                    return;
-                }
-                for bytes in response.blocks {
-                    let Ok(block) = Block::decode(&mut bytes.as_slice()) else { break };
-                    let sealed_by_member = seal::signer(&block.header).is_ok_and(|(id, public)| {
-                        self.members.get(&id).is_some_and(|e| e.public == public)
-                    });
-                    if !sealed_by_member {
-                        tracing::warn!(target: "raft", %peer, "peer sent a block not sealed by a member");
-                        break;
-                    }
-                    let number = block.header.number;
-                    let payloads =
-                        match payloads_blocking(self.ptm.as_deref(), &block.body.transactions) {
-                            Ok(payloads) => payloads,
-                            Err(e) => {
-                                self.halt(format!(
-                                    "block {number}: private payloads unavailable: {e}"
-                                ));
-                                return;
-                            }
-                        };
-                    match tokio::task::block_in_place(|| self.chain.import(block, &payloads)) {
-                        Ok(_) => {
-                            tracing::info!(target: "raft", number, "block synced");
-                            if self.halted.take().is_some() {
-                                tracing::info!(target: "raft", number, "transaction manager answers again; block import resumed");
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(target: "raft", %peer, number, error = %e, "synced block refused");
-                            break;
-                        }
-                    }
-                }
-            }
         }
     }
 
@@ -479,23 +464,20 @@ impl Member {
                 self.judge_later(gossip::Incoming { txs, from, id: None });
             }
             P2pEvent::BlockRequest { request, reply, .. } => {
-                let store = self.chain.store();
-                let blocks = (request.from..request.from.saturating_add(request.max.min(256)))
-                    .map_while(|n| store.canonical_hash(n).ok().flatten())
-                    .map_while(|hash| store.block(hash).ok().flatten())
-                    .map(|block| alloy_rlp::encode(&block))
-                    .collect();
-                let _ = reply.send(SyncResponse { blocks });
+                self.sync.serve(BlockRequest { request, reply });
             }
             // The p2p service reports a peer once, however many connections it has.
-            P2pEvent::PeerConnected(peer) => self.peers.push(peer),
-            P2pEvent::PeerDisconnected(peer) => self.peers.retain(|p| *p != peer),
+            P2pEvent::PeerConnected(peer) => self.peers.send_modify(|peers| peers.push(peer)),
+            P2pEvent::PeerDisconnected(peer) => {
+                self.peers.send_modify(|peers| peers.retain(|p| *p != peer))
+            }
             P2pEvent::PeerDenied(_) => {}
         }
     }
 
-    /// The leader builds, seals and proposes a block when transactions are pending and its
-    /// previous proposal has been applied.
+    /// The leader has a block built when transactions are pending, its previous proposal has
+    /// been applied and nothing committed waits to be applied (a block built now would not
+    /// extend the head those leave).
     fn mint(&mut self) {
         if let Some((_, since, _)) = &self.in_flight {
             if since.elapsed() < PROPOSAL_TIMEOUT {
@@ -503,22 +485,35 @@ impl Member {
             }
             self.in_flight = None;
         }
-        if !self.raft.is_leader() {
+        if !self.raft.is_leader()
+            || self.building.is_some()
+            || self.applying.is_some()
+            || !self.backlog.is_empty()
+        {
             return;
         }
         if self.stepping_aside.is_some_and(|since| since.elapsed() < HALT_RETRY) {
             return;
         }
         // The one builder, as the dev minter uses it: same candidates, limits and pool rules.
-        let built = match tokio::task::block_in_place(|| self.builder.build()) {
+        let chain = self.chain.clone();
+        self.building = Some(tokio::spawn(async move { chain.build().await }));
+    }
+
+    /// Seals and proposes a block built for this leader (if it still leads).
+    fn propose(&mut self, built: Result<Option<BuiltBlock>, ChainError>) {
+        let mut built = match built {
             Ok(Some(built)) => built,
             Ok(None) => return,
-            Err(e @ (MintError::Ptm(_) | MintError::PayloadsUnavailable(_))) => {
+            Err(ChainError::Mint(e @ (MintError::Ptm(_) | MintError::PayloadsUnavailable(_)))) => {
                 return self.step_aside(&e.to_string())
             }
             Err(e) => return tracing::error!(target: "raft", error = %e, "building a block failed"),
         };
-        let mut built = built;
+        if !self.raft.is_leader() {
+            // Its transactions stay pooled for the next leader.
+            return;
+        }
         seal::seal(&mut built.block.header, self.raft.id(), &self.key);
         let hash = built.block.header.hash_slow();
         match self.raft.propose(alloy_rlp::encode(&built.block)) {
@@ -550,7 +545,7 @@ impl Member {
         while let Some(progress) = self.raft.advance()? {
             if let Some(index) = progress.snapshot {
                 tracing::info!(target: "raft", index, "raft snapshot received; syncing blocks from peers");
-                self.needs_sync = true;
+                self.sync.catch_up();
             }
             for (to, message) in progress.messages {
                 match self.members.get(&to).map(Enode::peer_id) {
@@ -570,57 +565,60 @@ impl Member {
             members: self.members.clone(),
             voters,
             learners,
-            peers: self.peers.clone(),
+            peers: self.peers.borrow().clone(),
             enode: self.enode.clone(),
-            halted: self.halted.as_ref().map(|(why, _)| why.clone()),
             recently_active: self.raft.recently_active(),
         });
         Ok(())
     }
 
-    /// Block import stops until the transaction manager answers: said once, then kept with the
-    /// time of the last attempt.
-    fn halt(&mut self, why: String) {
-        if self.halted.is_none() {
-            tracing::error!(target: "raft", %why, "block import halted until the transaction manager answers");
-        }
-        self.halted = Some((why, Instant::now()));
-    }
-
-    /// Applies committed entries in order until one needs private payloads the transaction
-    /// manager cannot give; that one and those after it wait (retried every
-    /// [`HALT_RETRY`]). Nothing is applied as if this node were not a party.
+    /// Applies committed entries in order. A block is imported (or, the leader's own,
+    /// committed) by the chain handle while this task goes on ticking; the entries after it
+    /// wait for its answer. One whose private payloads the TM cannot give waits, tried again
+    /// every [`HALT_RETRY`]: nothing is applied as if this node were not a party.
     fn apply_backlog(&mut self) -> eyre::Result<()> {
-        if self.halted.as_ref().is_some_and(|(_, since)| since.elapsed() < HALT_RETRY) {
+        if self.applying.is_some() || self.retry_at.is_some_and(|at| Instant::now() < at) {
             return Ok(());
         }
         while let Some(committed) = self.backlog.pop_front() {
-            match committed {
+            match &committed {
                 Committed::Entry { index, term, data } => {
-                    match self.apply_block(index, term, &data)? {
-                        Ok(()) => {}
-                        Err(Wait::Fetching) => {
-                            self.backlog.push_front(Committed::Entry { index, term, data });
-                            return Ok(());
-                        }
-                        Err(Wait::Unavailable(why)) => {
-                            self.halt(why);
-                            self.backlog.push_front(Committed::Entry { index, term, data });
-                            return Ok(());
-                        }
-                    }
-                    if self.halted.take().is_some() {
-                        tracing::info!(target: "raft", index, "transaction manager answers again; block import resumed");
+                    let index = *index;
+                    if let Some(task) = self.start_apply(index, *term, data)? {
+                        self.applying = Some(Applying { entry: committed, index, task });
+                        return Ok(());
                     }
                 }
                 Committed::Membership { index, change, context } => {
                     tracing::info!(target: "raft", index, ?change, "membership changed");
-                    self.apply_membership(&change, &context)?;
-                    self.record_applied(index)?;
+                    self.apply_membership(change, context)?;
+                    self.record_applied(*index)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// What the chain answered for the entry applied.
+    fn on_applied(
+        &mut self,
+        (entry, index, result): (Committed, u64, Result<ImportedBlock, ChainError>),
+    ) -> eyre::Result<()> {
+        match result {
+            Ok(imported) => {
+                self.retry_at = None;
+                tracing::info!(target: "raft", number = imported.header.number, hash = %imported.hash, txs = imported.transactions.len(), "block applied");
+            }
+            Err(ChainError::PayloadsUnavailable { .. }) => {
+                // The chain handle says why (eth_syncing, /health); try again later.
+                self.backlog.push_front(entry);
+                self.retry_at = Some(Instant::now() + HALT_RETRY);
+                return Ok(());
+            }
+            Err(ChainError::Stopped) => return Err(eyre!("the chain's executor stopped")),
+            Err(e) => tracing::warn!(target: "raft", index, error = %e, "committed block refused"),
+        }
+        self.record_applied(index)
     }
 
     fn record_applied(&mut self, index: u64) -> eyre::Result<()> {
@@ -633,57 +631,20 @@ impl Member {
         Ok(self.kv.write(batch)?)
     }
 
-    /// The private payloads of block `hash`'s transactions, from the payload cache, without
-    /// waiting on the TM: `Ok(None)` while a background fetch of the missing ones runs (this
-    /// task keeps ticking meanwhile), `Err` once that fetch failed (it is tried again at the
-    /// next attempt).
-    fn payloads_of(
-        &mut self,
-        hash: B256,
-        transactions: &[Transaction],
-    ) -> Result<Option<crate::PrivatePayloads>, String> {
-        let Some(ptm) = self.ptm.clone() else { return Ok(Some(Default::default())) };
-        let (payloads, missing) = ptm.cached_payloads(transactions);
-        if missing.is_empty() {
-            self.payload_fetch = None;
-            return Ok(Some(payloads));
-        }
-        match self.payload_fetch.take() {
-            Some((block, task)) if block == hash && !task.is_finished() => {
-                self.payload_fetch = Some((block, task));
-                return Ok(None);
-            }
-            Some((block, task)) if block == hash => {
-                // Finished: an error halts; success fills the cache (looked at again below
-                // only if an entry was evicted meanwhile).
-                if let Some(Err(e)) = task.now_or_never_result() {
-                    return Err(e);
-                }
-            }
-            _ => {}
-        }
-        let task =
-            tokio::spawn(
-                async move { ptm.fetch_into_cache(&missing).await.map_err(|e| e.to_string()) },
-            );
-        self.payload_fetch = Some((hash, task));
-        Ok(None)
-    }
-
-    /// Imports a committed block if it extends the head and its seal is a member's (the
-    /// term's leader's, when known). `Ok(Err(_))`: the block's private payloads are not at
-    /// hand yet, or cannot be fetched; nothing was applied.
-    fn apply_block(
+    /// Starts importing a committed block if it extends the head and its seal is a member's
+    /// (the term's leader's, when known); the leader's own block is committed as built.
+    /// `None`: the entry was skipped (and recorded applied).
+    fn start_apply(
         &mut self,
         index: u64,
         term: u64,
         data: &[u8],
-    ) -> eyre::Result<Result<(), Wait>> {
+    ) -> eyre::Result<Option<Pending<ImportedBlock>>> {
         let block = match Block::decode(&mut &data[..]) {
             Ok(block) => block,
             Err(e) => {
                 tracing::warn!(target: "raft", index, error = %e, "committed entry is not a block; skipped");
-                return self.record_applied(index).map(Ok);
+                return self.record_applied(index).map(|()| None);
             }
         };
         let hash = block.header.hash_slow();
@@ -699,45 +660,21 @@ impl Member {
             seal::check(&block.header, &self.members, self.leaders.get(&term).copied())
         {
             tracing::warn!(target: "raft", number, %hash, %why, "committed block refused");
-            return self.record_applied(index).map(Ok);
+            return self.record_applied(index).map(|()| None);
         }
-        let (head_hash, head) = self.chain.head();
+        let (head_hash, head) = self.chain.chain().head();
         if block.header.parent_hash != head_hash {
             if number > head.number + 1 {
-                self.needs_sync = true;
+                self.sync.catch_up();
             }
             tracing::info!(target: "raft", number, %hash, "committed block does not extend the head; skipped");
-            return self.record_applied(index).map(Ok);
+            return self.record_applied(index).map(|()| None);
         }
-        let imported = match own {
+        let chain = self.chain.clone();
+        Ok(Some(match own {
             // The leader built it, with the payloads, and commits it as built.
-            Some(built) => tokio::task::block_in_place(|| self.chain.commit_built(built)),
-            None => {
-                let payloads = match self.payloads_of(hash, &block.body.transactions) {
-                    Ok(Some(payloads)) => payloads,
-                    Ok(None) => return Ok(Err(Wait::Fetching)),
-                    Err(e) => {
-                        return Ok(Err(Wait::Unavailable(format!(
-                            "block {number}: private payloads unavailable: {e}"
-                        ))))
-                    }
-                };
-                let hashes: Vec<B256> =
-                    block.body.transactions.iter().map(Transaction::hash).collect();
-                let known = self.pool.senders_of(&hashes);
-                tokio::task::block_in_place(|| {
-                    self.chain.import_with_known_senders(block, &known, &payloads)
-                })
-            }
-        };
-        match imported {
-            Ok(imported) => {
-                tracing::info!(target: "raft", number, %hash, txs = imported.transactions.len(), "block applied");
-            }
-            Err(e) => {
-                tracing::warn!(target: "raft", number, %hash, error = %e, "committed block refused")
-            }
-        }
-        self.record_applied(index).map(Ok)
+            Some(built) => tokio::spawn(async move { chain.commit(built).await }),
+            None => tokio::spawn(async move { chain.import(block).await }),
+        }))
     }
 }

@@ -125,7 +125,7 @@ impl RpcContext {
     /// `eth_syncing`: `false`, unless block import is halted because the transaction manager
     /// cannot answer; then geth's progress object, with the reason.
     fn syncing(&self) -> serde_json::Value {
-        let halted = self.raft.as_ref().and_then(|r| r.status.borrow().halted.clone());
+        let halted = self.halted.borrow().clone();
         match halted {
             None => serde_json::Value::Bool(false),
             Some(reason) => {

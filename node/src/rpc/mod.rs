@@ -62,6 +62,8 @@ pub struct RpcContext {
     pub raft: Option<crate::raft::RaftHandle>,
     /// The private transaction manager, when private transactions run here.
     pub ptm: Option<Arc<crate::ptm::Ptm>>,
+    /// Why block import is halted, while it is (the chain handle's).
+    pub halted: tokio::sync::watch::Receiver<Option<String>>,
     /// Per-account locks held from choosing a nonce to admitting the transaction.
     pub(crate) nonce_locks: nonce_lock::NonceLocks,
 }
@@ -225,6 +227,7 @@ pub fn dev_context(keystore: &std::path::Path) -> eyre::Result<RpcContext> {
         gas_cap: 50_000_000,
         raft: None,
         ptm: None,
+        halted: tokio::sync::watch::channel(None).1,
         nonce_locks: Default::default(),
     })
 }
