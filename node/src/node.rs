@@ -297,7 +297,9 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
             supervisor.spawn("raft", async move {
                 task.await.map_err(|e| e.to_string())?.map_err(|e| format!("{e:#}"))
             });
-            supervisor.spawn("block sync", stops_at_shutdown(shutdown_rx.clone(), started.sync));
+            for (name, service) in started.services {
+                supervisor.spawn(name, stops_at_shutdown(shutdown_rx.clone(), service));
+            }
             Some(started.handle)
         }
         None => {

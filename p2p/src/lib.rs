@@ -26,4 +26,5 @@ pub use identity::{peer_id_of, NodeKey, NodeKeyError};
 pub use libp2p::{gossipsub::MessageId, Multiaddr, PeerId};
 pub use network::{
     start, P2pConfig, P2pEvent, P2pHandle, PeerInfo, SyncRequest, SyncResponse, Verdict,
+    COMMAND_QUEUE, EVENT_QUEUE,
 };

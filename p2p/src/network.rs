@@ -20,7 +20,7 @@ use std::{
     collections::HashMap,
     time::{Duration, Instant},
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Gossip of transaction batches: a message is an RLP list of EIP-2718 encoded transactions.
 const TX_TOPIC: &str = "veil/transactions/2";
@@ -103,6 +103,21 @@ pub enum P2pEvent {
     PeerDenied(Option<PeerId>),
 }
 
+impl P2pEvent {
+    /// The event's kind, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            P2pEvent::Transactions { .. } => "gossiped transactions",
+            P2pEvent::SentTransactions { .. } => "sent transactions",
+            P2pEvent::Raft { .. } => "raft message",
+            P2pEvent::BlockRequest { .. } => "block request",
+            P2pEvent::PeerConnected(_) => "peer connected",
+            P2pEvent::PeerDisconnected(_) => "peer disconnected",
+            P2pEvent::PeerDenied(_) => "peer denied",
+        }
+    }
+}
+
 /// A connected peer, for `admin_peers`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerInfo {
@@ -112,6 +127,22 @@ pub struct PeerInfo {
     pub address: Multiaddr,
     /// Whether we dialled it.
     pub outbound: bool,
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::PublishTxs(_) => "publish transactions",
+            Command::Validated { .. } => "gossip verdict",
+            Command::SendRaft { .. } => "raft message",
+            Command::SendTxs { .. } => "send transactions",
+            Command::RequestBlocks { .. } => "block request",
+            Command::AddPeer(_) => "add peer",
+            Command::RemovePeer(_) => "remove peer",
+            Command::Peers(_) => "peers",
+            Command::Block(..) => "block peer",
+        }
+    }
 }
 
 enum Command {
@@ -140,11 +171,24 @@ enum Command {
     Block(PeerId, bool),
 }
 
+/// Commands from the node waiting for the service. When full, messages that are repeated
+/// anyway are dropped (raft messages — raft retransmits —, transactions — their origin
+/// announces them again —, gossip verdicts — the message then times out of gossipsub's
+/// validation); peer changes wait for room on a task of their own; requests wait for room.
+pub const COMMAND_QUEUE: usize = 4096;
+/// Events for the node waiting to be taken. When full, the event is dropped: a raft message
+/// (raft retransmits), gossiped transactions (the service reports them ignored, so they are
+/// not forwarded and not blamed on the peer), transactions sent to this node (their origin
+/// sends them again), a block request (the asker sees no answer and asks again), or a peer
+/// change (the connected set stays exact in [`P2pHandle::connected`]).
+pub const EVENT_QUEUE: usize = 8192;
+
 /// A cloneable handle to the service.
 #[derive(Clone, Debug)]
 pub struct P2pHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
     local: PeerId,
+    connected: watch::Receiver<Vec<PeerId>>,
 }
 
 impl P2pHandle {
@@ -153,8 +197,25 @@ impl P2pHandle {
         self.local
     }
 
+    /// Queues a command; see [`COMMAND_QUEUE`] for a full queue.
     fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
+        match self.commands.try_send(command) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(command)) => match command {
+                Command::AddPeer(_) | Command::RemovePeer(_) | Command::Block(..) => {
+                    let commands = self.commands.clone();
+                    tokio::spawn(async move { commands.send(command).await });
+                }
+                dropped => {
+                    tracing::debug!(command = dropped.name(), "p2p command queue full: dropped")
+                }
+            },
+        }
+    }
+
+    /// The peers connected now (exact, whatever events were dropped).
+    pub fn connected(&self) -> watch::Receiver<Vec<PeerId>> {
+        self.connected.clone()
     }
 
     /// Gossips transactions this node accepted, as one message (keep it under 1 MiB).
@@ -184,7 +245,7 @@ impl P2pHandle {
     /// Asks `peer` for blocks; `None` when it did not answer.
     pub async fn request_blocks(&self, peer: PeerId, request: SyncRequest) -> Option<SyncResponse> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::RequestBlocks { peer, request, reply });
+        self.commands.send(Command::RequestBlocks { peer, request, reply }).await.ok()?;
         answer.await.ok().flatten()
     }
 
@@ -206,7 +267,9 @@ impl P2pHandle {
     /// The connected peers.
     pub async fn peers(&self) -> Vec<PeerInfo> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Peers(reply));
+        if self.commands.send(Command::Peers(reply)).await.is_err() {
+            return Vec::new();
+        }
         answer.await.unwrap_or_default()
     }
 }
@@ -248,7 +311,7 @@ struct StaticPeer {
 pub async fn start(
     key: &NodeKey,
     config: P2pConfig,
-) -> Result<(P2pHandle, mpsc::UnboundedReceiver<P2pEvent>, Multiaddr), String> {
+) -> Result<(P2pHandle, mpsc::Receiver<P2pEvent>, Multiaddr), String> {
     let mut swarm = build(key, &config)?;
     swarm
         .listen_on(config.listen.clone())
@@ -263,13 +326,16 @@ pub async fn start(
             other => early.push(other),
         }
     };
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    let (events, event_rx) = mpsc::unbounded_channel();
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (events, event_rx) = mpsc::channel(EVENT_QUEUE);
     let local = *swarm.local_peer_id();
+    // One answer per block request the node was given; those are bounded by EVENT_QUEUE.
     let (sync_answers, answer_rx) = mpsc::unbounded_channel();
+    let (connected_tx, connected) = watch::channel(Vec::new());
     let mut service = Service {
         swarm,
         events,
+        connected_tx,
         statics: HashMap::new(),
         connected: HashMap::new(),
         pending_sync: HashMap::new(),
@@ -283,7 +349,7 @@ pub async fn start(
         service.on_swarm(event);
     }
     tokio::spawn(service.run(command_rx, answer_rx));
-    Ok((P2pHandle { commands, local }, event_rx, address))
+    Ok((P2pHandle { commands, local, connected }, event_rx, address))
 }
 
 /// Largest raft message or block-sync message: raft appends carry whole blocks (the codec's
@@ -376,7 +442,9 @@ type SyncAnswer = (request_response::ResponseChannel<SyncResponse>, SyncResponse
 
 struct Service {
     swarm: Swarm<Behaviour>,
-    events: mpsc::UnboundedSender<P2pEvent>,
+    events: mpsc::Sender<P2pEvent>,
+    /// The connected peers, for [`P2pHandle::connected`].
+    connected_tx: watch::Sender<Vec<PeerId>>,
     statics: HashMap<PeerId, StaticPeer>,
     connected: HashMap<PeerId, PeerInfo>,
     pending_sync:
@@ -453,7 +521,7 @@ impl Service {
 
     async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut commands: mpsc::Receiver<Command>,
         mut answers: mpsc::UnboundedReceiver<SyncAnswer>,
     ) {
         let mut redial = tokio::time::interval(Duration::from_millis(250));
@@ -516,8 +584,25 @@ impl Service {
         }
     }
 
-    fn emit(&self, event: P2pEvent) {
-        let _ = self.events.send(event);
+    /// Hands an event to the node; see [`EVENT_QUEUE`] for a full queue.
+    fn emit(&mut self, event: P2pEvent) {
+        let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) else {
+            return;
+        };
+        tracing::debug!(event = event.name(), "p2p event queue full: dropped");
+        if let P2pEvent::Transactions { id, from, .. } = event {
+            self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &id,
+                &from,
+                MessageAcceptance::Ignore,
+            );
+        }
+    }
+
+    fn publish_connected(&self) {
+        let mut peers: Vec<PeerId> = self.connected.keys().copied().collect();
+        peers.sort_unstable();
+        self.connected_tx.send_replace(peers);
     }
 
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -537,11 +622,13 @@ impl Service {
                             outbound: endpoint.is_dialer(),
                         },
                     );
+                    self.publish_connected();
                     self.emit(P2pEvent::PeerConnected(peer_id));
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.connected.remove(&peer_id);
+                self.publish_connected();
                 self.emit(P2pEvent::PeerDisconnected(peer_id));
             }
             SwarmEvent::IncomingConnectionError { send_back_addr, error, peer_id, .. } => {

@@ -4,7 +4,7 @@
 
 use libp2p::multiaddr::Protocol;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 use veil_p2p::{
     start, Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId, SyncRequest, SyncResponse,
     Verdict,
@@ -13,7 +13,7 @@ use veil_p2p::{
 struct Node {
     key: NodeKey,
     handle: P2pHandle,
-    events: UnboundedReceiver<P2pEvent>,
+    events: Receiver<P2pEvent>,
     enode: Enode,
 }
 

@@ -50,23 +50,39 @@ const MAX_INCOMING_BATCH: usize = 64;
 /// [`ANNOUNCE_EVERY`], so nothing acknowledged depends on this queue.
 pub(super) const INCOMING_QUEUE: usize = 4096;
 
-/// Starts both directions; they stop on `shutdown`. Feed peers' messages to the returned
-/// sender.
+/// Starts both directions, each on its own task; they stop on `shutdown`. Feed peers'
+/// messages to the returned sender. The returned future ends when any of the tasks does
+/// (at shutdown, or a failure): the caller supervises it.
 pub fn start(
     chain: Arc<Chain>,
     pool: Arc<TxPool>,
     p2p: P2pHandle,
     status: watch::Receiver<super::RaftStatus>,
     shutdown: watch::Receiver<bool>,
-) -> mpsc::Sender<Incoming> {
+) -> (mpsc::Sender<Incoming>, impl std::future::Future<Output = ()> + Send + 'static) {
     let (incoming, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
-    tokio::spawn(until_shutdown(shutdown.clone(), publish_local(pool.clone(), p2p.clone())));
-    tokio::spawn(until_shutdown(
+    let mut publishing =
+        tokio::spawn(until_shutdown(shutdown.clone(), publish_local(pool.clone(), p2p.clone())));
+    let mut announcing = tokio::spawn(until_shutdown(
         shutdown.clone(),
         announce_to_leader(pool.clone(), p2p.clone(), status),
     ));
-    tokio::spawn(until_shutdown(shutdown, take_in(incoming_rx, chain, pool, p2p)));
-    incoming
+    let mut taking_in =
+        tokio::spawn(until_shutdown(shutdown, take_in(incoming_rx, chain, pool, p2p)));
+    let running = async move {
+        let (part, ended) = tokio::select! {
+            ended = &mut publishing => ("publishing local transactions", ended),
+            ended = &mut announcing => ("announcing to the leader", ended),
+            ended = &mut taking_in => ("taking in peers' transactions", ended),
+        };
+        if let Err(e) = ended {
+            tracing::error!(target: "raft", part, error = %e, "transaction gossip failed");
+        }
+        publishing.abort();
+        announcing.abort();
+        taking_in.abort();
+    };
+    (incoming, running)
 }
 
 async fn until_shutdown(mut shutdown: watch::Receiver<bool>, work: impl std::future::Future) {

@@ -194,14 +194,13 @@ pub async fn start(
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
-    let gossip = gossip::start(
+    let (gossip, gossip_task) = gossip::start(
         chain.chain().clone(),
         chain.pool().clone(),
         p2p.clone(),
         status.clone(),
         shutdown.clone(),
     );
-    let (peers_tx, peers) = watch::channel(Vec::new());
     // A synced block must carry the seal of a member known now.
     let sealed_by_member: crate::sync::HeaderCheck = {
         let status = status.clone();
@@ -213,8 +212,13 @@ pub async fn start(
             }
         })
     };
-    let (sync, sync_task) =
-        crate::sync::start(chain.clone(), p2p.clone(), peers, sealed_by_member, shutdown.clone());
+    let (sync, sync_task) = crate::sync::start(
+        chain.clone(),
+        p2p.clone(),
+        p2p.connected(),
+        sealed_by_member,
+        shutdown.clone(),
+    );
     let mut member = Member {
         gossip,
         removed,
@@ -225,7 +229,6 @@ pub async fn start(
         p2p: p2p.clone(),
         key: setup.key,
         members,
-        peers: peers_tx,
         leaders: HashMap::new(),
         in_flight: None,
         building: None,
@@ -242,8 +245,18 @@ pub async fn start(
         tokio::spawn(
             async move { member.run(events, command_rx, block_time, &mut shutdown).await },
         );
-    Ok(Started { handle: RaftHandle { status, p2p, commands }, task, sync: Box::pin(sync_task) })
+    Ok(Started {
+        handle: RaftHandle { status, p2p, commands },
+        task,
+        services: vec![
+            ("block sync", Box::pin(sync_task)),
+            ("transaction gossip", Box::pin(gossip_task)),
+        ],
+    })
 }
+
+/// A service beside the raft task, which runs until shutdown.
+pub type Service = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// What [`start`] started.
 pub struct Started {
@@ -251,8 +264,8 @@ pub struct Started {
     pub handle: RaftHandle,
     /// The raft task.
     pub task: tokio::task::JoinHandle<eyre::Result<()>>,
-    /// The sync service, to run until shutdown.
-    pub sync: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// The services beside it, by name, for the caller to supervise.
+    pub services: Vec<(&'static str, Service)>,
 }
 
 /// The answer of a request to the chain that the raft task waits for without blocking.
@@ -302,8 +315,6 @@ struct Member {
     p2p: P2pHandle,
     key: NodeKey,
     members: BTreeMap<u64, Enode>,
-    /// Connected p2p peers (the sync service asks them).
-    peers: watch::Sender<Vec<PeerId>>,
     /// The leader seen in each term, to check seals against.
     leaders: HashMap<u64, u64>,
     /// The block this leader proposed last: its hash, when, and its execution.
@@ -330,7 +341,7 @@ struct Member {
 impl Member {
     async fn run(
         &mut self,
-        mut events: mpsc::UnboundedReceiver<P2pEvent>,
+        mut events: mpsc::Receiver<P2pEvent>,
         mut commands: mpsc::Receiver<RaftCommand>,
         block_time: Duration,
         shutdown: &mut watch::Receiver<bool>,
@@ -466,12 +477,10 @@ impl Member {
             P2pEvent::BlockRequest { request, reply, .. } => {
                 self.sync.serve(BlockRequest { request, reply });
             }
-            // The p2p service reports a peer once, however many connections it has.
-            P2pEvent::PeerConnected(peer) => self.peers.send_modify(|peers| peers.push(peer)),
-            P2pEvent::PeerDisconnected(peer) => {
-                self.peers.send_modify(|peers| peers.retain(|p| *p != peer))
-            }
-            P2pEvent::PeerDenied(_) => {}
+            // The connected set is the p2p service's (`P2pHandle::connected`).
+            P2pEvent::PeerConnected(_)
+            | P2pEvent::PeerDisconnected(_)
+            | P2pEvent::PeerDenied(_) => {}
         }
     }
 
@@ -565,7 +574,7 @@ impl Member {
             members: self.members.clone(),
             voters,
             learners,
-            peers: self.peers.borrow().clone(),
+            peers: self.p2p.connected().borrow().clone(),
             enode: self.enode.clone(),
             recently_active: self.raft.recently_active(),
         });
