@@ -17,6 +17,7 @@ mod evm_version;
 mod hardfork;
 mod quorum;
 mod tm;
+mod tm_writer;
 
 pub use chain_spec::{ChainSpec, ConfigError};
 pub use evm_version::{
@@ -28,6 +29,7 @@ pub use tm::{
     CorsConfig, EnclaveConfig, Features, IdentityConfig, KeyData, KeysConfig, PeerConfig,
     ServerAddress, ServerConfig, SslConfig, StorageConfig, TmApp, TmConfig, TmConfigError,
 };
+pub use tm_writer::LocalTm;
 
 /// Re-export of alloy-genesis, whose `Genesis` the spec wraps.
 pub use alloy_genesis;

@@ -124,21 +124,18 @@ impl Tm {
     }
 
     fn start(&mut self, peers: &[String]) {
-        let config = json!({
-            "serverConfigs": [
-                { "app": "Q2T", "serverAddress": format!("unix:{}", self.socket().display()) },
-                { "app": "P2P", "serverAddress": self.p2p_url,
-                  "bindingAddress": format!("http://127.0.0.1:{}", self.p2p_bind),
-                  "properties": { "partyInfoInterval": "100" } },
-                { "app": "ThirdParty", "serverAddress": self.third_party_url }
-            ],
-            "peer": peers.iter().map(|url| json!({ "url": url })).collect::<Vec<_>>(),
-            "keys": { "keyData": [{
-                "privateKeyPath": self.dir.join("key.key"),
-                "publicKeyPath": self.dir.join("key.pub")
-            }] },
-            "storage": { "path": self.dir.join("db") }
-        });
+        let config = veil_config::LocalTm {
+            socket: self.socket(),
+            // Peers reach it through the relay that records the wire.
+            p2p_url: self.p2p_url.clone(),
+            p2p_binding: Some(format!("http://127.0.0.1:{}", self.p2p_bind)),
+            third_party_url: self.third_party_url.clone(),
+            key_base: self.dir.join("key"),
+            storage: self.dir.join("db"),
+            peers: peers.to_vec(),
+            party_info_interval_ms: Some(100),
+        }
+        .to_json();
         let path = self.dir.join("tm.json");
         std::fs::write(&path, config.to_string()).unwrap();
         let log = std::fs::OpenOptions::new()

@@ -125,22 +125,15 @@ fn genesis(alloc: serde_json::Map<String, Value>, fork: Hardfork) -> Value {
 /// ports, every other TM as a peer.
 fn tm_config(layout: &Layout, n: usize) -> Value {
     let tm = layout.tm_dir(n);
-    let peers: Vec<Value> = layout
-        .numbers()
-        .filter(|&m| m != n)
-        .map(|m| json!({ "url": layout.tm_p2p_url(m) }))
-        .collect();
-    json!({
-        "serverConfigs": [
-            { "app": "Q2T", "serverAddress": format!("unix:{}", layout.tm_socket(n).display()) },
-            { "app": "P2P", "serverAddress": layout.tm_p2p_url(n) },
-            { "app": "ThirdParty", "serverAddress": layout.tm_third_party_url(n) }
-        ],
-        "peer": peers,
-        "keys": { "keyData": [{
-            "privateKeyPath": tm.join("tm.key"),
-            "publicKeyPath": tm.join("tm.pub")
-        }] },
-        "storage": { "path": tm.join("db") }
-    })
+    veil_config::LocalTm {
+        socket: layout.tm_socket(n),
+        p2p_url: layout.tm_p2p_url(n),
+        p2p_binding: None,
+        third_party_url: layout.tm_third_party_url(n),
+        key_base: tm.join("tm"),
+        storage: tm.join("db"),
+        peers: layout.numbers().filter(|&m| m != n).map(|m| layout.tm_p2p_url(m)).collect(),
+        party_info_interval_ms: None,
+    }
+    .to_json()
 }

@@ -97,19 +97,17 @@ impl Tm {
         let scheme = if https { "https" } else { "http" };
         let p2p_url = format!("{scheme}://{ip}:{}", free_port(ip));
         let third_party_url = format!("http://{ip}:{}", free_port(ip));
-        let config = json!({
-            "serverConfigs": [
-                { "app": "Q2T", "serverAddress": format!("unix:{}", dir.join("tm.ipc").display()) },
-                { "app": "P2P", "serverAddress": p2p_url, "properties": { "partyInfoInterval": "100" } },
-                { "app": "ThirdParty", "serverAddress": third_party_url }
-            ],
-            "peer": [],
-            "keys": { "keyData": [{
-                "privateKeyPath": dir.join("key.key"),
-                "publicKeyPath": dir.join("key.pub")
-            }] },
-            "storage": { "path": dir.join("db") }
-        });
+        let config = veil_config::LocalTm {
+            socket: dir.join("tm.ipc"),
+            p2p_url: p2p_url.clone(),
+            p2p_binding: None,
+            third_party_url: third_party_url.clone(),
+            key_base: dir.join("key"),
+            storage: dir.join("db"),
+            peers: Vec::new(),
+            party_info_interval_ms: Some(100),
+        }
+        .to_json();
         Self {
             name: name.into(),
             dir,
