@@ -26,5 +26,5 @@ pub use chain::{
     PrivatePayloads,
 };
 pub use handle::{ChainError, ChainHandle, REQUEST_QUEUE};
-pub use minter::Minter;
+pub use minter::{log_minted, Minter};
 pub use pool::{PoolConfig, PoolContent, PoolError, PoolStatus, TxPool};

@@ -28,14 +28,19 @@ impl Minter {
     pub fn mint(&self) -> Result<Option<ImportedBlock>, MintError> {
         let Some(built) = self.builder.build()? else { return Ok(None) };
         let imported = self.builder.commit(built)?;
-        tracing::info!(
-            target: "miner",
-            number = imported.header.number,
-            hash = %imported.hash,
-            txs = imported.transactions.len(),
-            gas = imported.header.gas_used,
-            "minted block"
-        );
+        log_minted(&imported);
         Ok(Some(imported))
     }
+}
+
+/// Says that a block was minted (the single-node engines' log line).
+pub fn log_minted(imported: &ImportedBlock) {
+    tracing::info!(
+        target: "miner",
+        number = imported.header.number,
+        hash = %imported.hash,
+        txs = imported.transactions.len(),
+        gas = imported.header.gas_used,
+        "minted block"
+    );
 }

@@ -41,14 +41,6 @@ pub async fn run_mint_trigger(
 /// Builds a block from the pool and commits it at once.
 async fn mint(chain: &ChainHandle) -> Result<(), ChainError> {
     let Some(built) = chain.build().await? else { return Ok(()) };
-    let imported = chain.commit(built).await?;
-    tracing::info!(
-        target: "miner",
-        number = imported.header.number,
-        hash = %imported.hash,
-        txs = imported.transactions.len(),
-        gas = imported.header.gas_used,
-        "minted block"
-    );
+    veil_chain::log_minted(&chain.commit(built).await?);
     Ok(())
 }
