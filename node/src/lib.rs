@@ -36,23 +36,24 @@
 //! # }
 //! ```
 
-pub mod accounts;
 pub mod blocktest_cli;
-pub mod dev;
 mod fixture_run;
 mod mint_trigger;
 mod node;
 pub mod raft;
-pub mod rpc;
 pub mod statetest_cli;
 mod supervisor;
 pub mod sync;
 
 pub use mint_trigger::run_mint_trigger;
 pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};
+/// The dev chain's spec and keys, re-exported.
+pub use veil_chain::dev;
 /// The chain engine, re-exported: the node assembles it.
 pub use veil_chain::{
     pool, ptm, BlockBuilder, BuiltBlock, Chain, ChainError, ChainHandle, ChainOpenError,
     ImportError, ImportedBlock, MintError, Minter, NewBlock, PoolConfig, PoolContent, PoolError,
     PoolStatus, PrivatePayloads, TxPool,
 };
+/// JSON-RPC, re-exported: the node serves it.
+pub use veil_rpc::{self as rpc, accounts};

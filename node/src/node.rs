@@ -326,20 +326,24 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     let filters = FilterStore::new(config.rpc.limits.max_filters as usize);
     let sweeper = filters.clone().run(pool.subscribe());
     supervisor.spawn("filter sweeper", runs_until_shutdown(shutdown_rx.clone(), sweeper));
-    let context = Arc::new(RpcContext {
-        chain: chain.clone(),
-        pool: pool.clone(),
+    let mut context = RpcContext::new(
+        chain.clone(),
+        pool.clone(),
         accounts,
         filters,
-        datadir: config.datadir.clone(),
-        etherbase: config.beneficiary,
-        unlock_allowed: config.rpc.http.is_none() || config.rpc.allow_insecure_unlock,
-        gas_cap: config.rpc.gas_cap,
-        raft,
-        ptm,
-        halted: chain_handle.halted(),
-        nonce_locks: Default::default(),
-    });
+        config.datadir.clone(),
+        chain_handle.halted(),
+    );
+    context.etherbase = config.beneficiary;
+    context.unlock_allowed = config.rpc.http.is_none() || config.rpc.allow_insecure_unlock;
+    context.gas_cap = config.rpc.gas_cap;
+    context.ptm = ptm;
+    if let Some(raft) = raft {
+        let raft = Arc::new(raft);
+        context.peers = Some(raft.clone());
+        context.raft = Some(raft);
+    }
+    let context = Arc::new(context);
     let servers = start_rpc(&config.rpc, &context).await?;
 
     let stopped = tokio::select! {

@@ -14,6 +14,7 @@
 
 pub mod gossip;
 mod membership;
+mod rpc_api;
 pub mod seal;
 
 use crate::{

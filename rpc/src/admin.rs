@@ -1,8 +1,8 @@
 //! `web3_*`, `net_*`, `admin_*` and `rpc_modules`.
 
-use super::{method, Api, Module, RpcContext};
+use super::{error::server_error, method, network::Peers, Api, Module, RpcContext};
 use alloy_primitives::{keccak256, Bytes, U64};
-use jsonrpsee::{core::RegisterMethodError, RpcModule};
+use jsonrpsee::{core::RegisterMethodError, types::ErrorObjectOwned, RpcModule};
 use serde_json::json;
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -24,15 +24,26 @@ pub(super) fn web3_module(context: Arc<RpcContext>) -> Result<Module, RegisterMe
     Ok(m)
 }
 
-/// `net_*`. A node without raft has no peers.
+/// `net_*`. A node without p2p has no peers.
 pub(super) fn net_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
     method(&mut m, "net_version", |c, _| Ok(c.chain.spec().chain_id().to_string()))?;
     method(&mut m, "net_listening", |_, _| Ok(true))?;
     method(&mut m, "net_peerCount", |c, _| {
-        Ok(U64::from(c.raft.as_ref().map_or(0, |r| r.status.borrow().peers.len())))
+        Ok(U64::from(c.peers.as_ref().map_or(0, |p| p.connected().len())))
     })?;
     Ok(m)
+}
+
+fn peers(context: &RpcContext) -> Result<&Arc<dyn Peers>, ErrorObjectOwned> {
+    context
+        .peers
+        .as_ref()
+        .ok_or_else(|| server_error("this node has no p2p (start it with --raft)"))
+}
+
+fn enode_arg(args: &super::Args) -> Result<String, ErrorObjectOwned> {
+    args.at_most(1)?.required(0)
 }
 
 /// `admin_*`.
@@ -40,45 +51,39 @@ pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterM
     let mut m = Module::from_arc(context);
     method(&mut m, "admin_datadir", |c, _| Ok(c.datadir.display().to_string()))?;
     method(&mut m, "admin_peers", |c, _| {
-        let peers = c.raft.as_ref().map(|r| r.status.borrow().peers.clone()).unwrap_or_default();
-        Ok(peers.iter().map(|p| json!({ "id": p.to_string() })).collect::<Vec<_>>())
+        let connected = c.peers.as_ref().map(|p| p.connected()).unwrap_or_default();
+        Ok(connected.into_iter().map(|id| json!({ "id": id })).collect::<Vec<_>>())
     })?;
     // The tests' fault switch: cut or restore p2p traffic with peers. Only when the node was
     // started with VEIL_TEST_FAULTS=1 in its environment.
     method(&mut m, "admin_testPartition", |c, a| {
         if std::env::var("VEIL_TEST_FAULTS").as_deref() != Ok("1") {
-            return Err(super::error::server_error("the fault switch needs VEIL_TEST_FAULTS=1"));
+            return Err(server_error("the fault switch needs VEIL_TEST_FAULTS=1"));
         }
-        let raft =
-            c.raft.as_ref().ok_or_else(|| super::error::server_error("no p2p without --raft"))?;
+        let peers = peers(c)?;
         let args = a.at_most(2)?;
         let enodes: Vec<String> = args.required(0)?;
         let cut: bool = args.required(1)?;
-        for text in enodes {
-            let enode: veil_p2p::Enode =
-                text.parse().map_err(|e: String| super::error::invalid_params(e))?;
-            let peer = enode.peer_id().map_err(super::error::invalid_params)?;
-            raft.p2p.set_blocked(peer, cut);
+        for enode in enodes {
+            peers.cut(&enode, cut)?;
         }
         Ok(true)
     })?;
     method(&mut m, "admin_addPeer", |c, a| {
-        let (raft, enode) = (super::raft::handle(c)?, super::raft::enode_arg(a)?);
-        raft.p2p.add_peer(enode);
+        peers(c)?.add(&enode_arg(a)?)?;
         Ok(true)
     })?;
     method(&mut m, "admin_removePeer", |c, a| {
-        let (raft, enode) = (super::raft::handle(c)?, super::raft::enode_arg(a)?);
-        raft.p2p.remove_peer(enode.peer_id().map_err(super::error::invalid_params)?);
+        peers(c)?.remove(&enode_arg(a)?)?;
         Ok(true)
     })?;
     method(&mut m, "admin_nodeInfo", |c, _| {
         let (head_hash, head) = c.chain.head();
         let genesis = c.chain.store().canonical_hash(0).ok().flatten().unwrap_or_default();
-        let enode = c.raft.as_ref().and_then(|r| r.status.borrow().enode.clone());
+        let (enode, id) = c.peers.as_ref().and_then(|p| p.enode()).unzip();
         Ok(json!({
-            "enode": enode.as_ref().map(ToString::to_string),
-            "id": enode.as_ref().map(veil_p2p::Enode::id),
+            "enode": enode,
+            "id": id,
             "name": client_version(),
             "protocols": {
                 "eth": {

@@ -3,11 +3,11 @@
 //! estimated gas, suggested fees) and signed with an unlocked key.
 
 use super::{
-    blocking,
+    async_method, blocking,
     call::{has_dynamic_fee, request_input},
     convert,
     error::{invalid_params, server_error},
-    method, Args, MethodResult, Module, RpcContext,
+    method, MethodResult, Module, RpcContext,
 };
 use crate::accounts::AccountError;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxLegacy, TypedTransaction};
@@ -32,6 +32,13 @@ pub(crate) fn account_error(error: AccountError) -> ErrorObjectOwned {
 pub(crate) enum Authority<'a> {
     Unlocked,
     Password(&'a str),
+}
+
+impl<'a> Authority<'a> {
+    /// With `password`, decrypted for this request; without, unlocked already.
+    pub(crate) fn of(password: &'a Option<zeroize::Zeroizing<String>>) -> Self {
+        password.as_deref().map_or(Authority::Unlocked, |p| Authority::Password(p))
+    }
 }
 
 impl RpcContext {
@@ -188,14 +195,12 @@ pub(crate) fn signed_transaction_json(tx: &RecoveredTx) -> Value {
     })
 }
 
-fn send(c: &RpcContext, a: &Args) -> MethodResult<B256> {
-    c.send_request(a.at_most(1)?.required(0)?, Authority::Unlocked)
-}
-
 /// The signing family of `eth_*`.
 pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
-    blocking(&mut m, "eth_sendTransaction", send)?;
+    async_method(&mut m, "eth_sendTransaction", |c, a| async move {
+        RpcContext::send_request(c, a.at_most(1)?.required(0)?, None).await
+    })?;
     blocking(&mut m, "eth_signTransaction", |c, a| {
         let tx = c.sign_request(a.at_most(1)?.required(0)?, Authority::Unlocked)?;
         Ok(signed_transaction_json(&tx))

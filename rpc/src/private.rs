@@ -3,12 +3,14 @@
 //!
 //! Sending: the payload (the request's data) goes to the transaction manager's `/send`, the
 //! transaction's data becomes the returned 64-byte hash, and the transaction is signed without
-//! chain id and marked private (V = 37/38) before it is submitted like any other.
+//! chain id and marked private (V = 37/38) before it is submitted like any other. The methods
+//! await the TM; none holds a thread while it answers.
 
 use super::{
     call::request_input,
     error::{invalid_params, server_error},
     nonce_lock::NonceGuard,
+    off_thread,
     sign::Authority,
     MethodResult, RpcContext,
 };
@@ -16,7 +18,9 @@ use alloy_consensus::TxLegacy;
 use alloy_primitives::{Address, Bytes, TxKind, B256};
 use alloy_rpc_types_eth::TransactionRequest;
 use serde::Deserialize;
+use std::sync::Arc;
 use veil_primitives::{private_transaction, PayloadHash, RecoveredTx, TmPublicKey};
+use zeroize::Zeroizing;
 
 /// Gas of a private transaction that names none (the private payload cannot be estimated on
 /// public state); the usual figure of GoQuorum's examples.
@@ -57,7 +61,7 @@ fn check_flag(flag: Option<u64>) -> MethodResult<()> {
 }
 
 impl RpcContext {
-    fn ptm(&self) -> MethodResult<&crate::ptm::Ptm> {
+    fn ptm(&self) -> MethodResult<&veil_chain::ptm::Ptm> {
         self.ptm.as_deref().ok_or_else(|| {
             server_error("private transactions need a transaction manager: start the node with --ptm.socket, --ptm.url or PRIVATE_CONFIG")
         })
@@ -66,7 +70,11 @@ impl RpcContext {
     /// `eth_sendRawPrivateTransaction`: a private transaction signed elsewhere, whose data is
     /// the hash `storeraw` gave; the TM distributes the payload to `privateFor`, then the
     /// transaction is submitted.
-    pub(crate) fn send_raw_private(&self, raw: &Bytes, args: PrivateArgs) -> MethodResult<B256> {
+    pub(crate) async fn send_raw_private(
+        &self,
+        raw: &Bytes,
+        args: PrivateArgs,
+    ) -> MethodResult<B256> {
         check_flag(args.privacy_flag)?;
         let tx = veil_primitives::Transaction::decode_2718_exact(raw)
             .map_err(|e| invalid_params(format!("invalid raw transaction: {e}")))?;
@@ -80,22 +88,22 @@ impl RpcContext {
         })?;
         let tx = RecoveredTx::try_new(tx)
             .map_err(|e| invalid_params(format!("invalid transaction signature: {e}")))?;
-        let ptm = self.ptm()?;
-        let handle = tokio::runtime::Handle::current();
-        handle
-            .block_on(ptm.send_signed(PayloadHash(key), args.private_for))
-            .map_err(server_error)?;
+        self.ptm()?.send_signed(PayloadHash(key), args.private_for).await.map_err(server_error)?;
         self.submit(tx)
     }
 
     /// `eth_fillTransaction`: geth's defaults filled in, unsigned; for a private request the
     /// payload is stored with the TM (`storeraw`) and the data is its hash, marked private
     /// (V = 0x25), ready to sign and send with `eth_sendRawPrivateTransaction`.
-    pub(crate) fn fill(&self, args: SendTxArgs) -> MethodResult<serde_json::Value> {
+    pub(crate) async fn fill(
+        context: Arc<RpcContext>,
+        args: SendTxArgs,
+    ) -> MethodResult<serde_json::Value> {
         let unsigned =
             alloy_primitives::Signature::new(Default::default(), Default::default(), false);
         let Some(_) = args.private_for else {
-            let (from, tx) = self.fill_transaction(args.request)?;
+            let request = args.request;
+            let (from, tx) = off_thread(&context, move |c| c.fill_transaction(request)).await?;
             let tx = veil_primitives::Transaction::Public(tx.into_envelope(unsigned));
             return Ok(serde_json::json!({
                 "raw": Bytes::from(tx.encoded_2718()),
@@ -103,16 +111,14 @@ impl RpcContext {
             }));
         };
         check_flag(args.privacy_flag)?;
-        let ptm = self.ptm()?;
+        let ptm = context.ptm()?;
         let nonce = args.request.nonce;
-        let (from, mut tx) = self.private_fields(args.request)?;
+        let (from, mut tx) = context.private_fields(args.request)?;
         if nonce.is_none() {
-            tx.nonce = self.pending_nonce(from)?;
+            tx.nonce = context.pending_nonce(from)?;
         }
-        let handle = tokio::runtime::Handle::current();
-        let hash = handle
-            .block_on(ptm.store_raw(tx.input.to_vec(), args.private_from))
-            .map_err(server_error)?;
+        let hash =
+            ptm.store_raw(tx.input.to_vec(), args.private_from).await.map_err(server_error)?;
         let tx = private_transaction(
             TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), ..tx },
             unsigned,
@@ -154,53 +160,58 @@ impl RpcContext {
         nonce_chosen_here.then(|| self.nonce_locks.lock(from))
     }
 
-    /// Sends a request, privately when it names `privateFor`.
-    pub(crate) fn send_request(
-        &self,
+    /// Sends a request, privately when it names `privateFor`, signed with the unlocked key or
+    /// with the one `password` decrypts. Execution (gas estimation) and key derivation run on
+    /// the blocking pool; the TM is awaited.
+    pub(crate) async fn send_request(
+        context: Arc<RpcContext>,
         args: SendTxArgs,
-        authority: Authority<'_>,
+        password: Option<Zeroizing<String>>,
     ) -> MethodResult<B256> {
         let nonce_chosen_here = args.request.nonce.is_none();
         let Some(private_for) = args.private_for else {
-            let _guard =
-                args.request.from.and_then(|from| self.nonce_guard(from, nonce_chosen_here));
-            return self.submit(self.sign_request(args.request, authority)?);
+            let request = args.request;
+            return off_thread(&context, move |c| {
+                let _guard = request.from.and_then(|from| c.nonce_guard(from, nonce_chosen_here));
+                c.submit(c.sign_request(request, Authority::of(&password))?)
+            })
+            .await;
         };
         check_flag(args.privacy_flag)?;
-        let ptm = self.ptm()?;
-        let (from, tx) = self.private_fields(args.request)?;
-        let handle = tokio::runtime::Handle::current();
+        let (from, tx) = context.private_fields(args.request)?;
         // The payload goes to the TM first, outside the lock: its hash does not depend on
         // the nonce, and the TM's round trip must not hold up the account's other sends.
-        let hash: PayloadHash = handle
-            .block_on(ptm.send(tx.input.to_vec(), args.private_from, private_for))
+        let hash: PayloadHash = context
+            .ptm()?
+            .send(tx.input.to_vec(), args.private_from, private_for)
+            .await
             .map_err(server_error)?;
-        let _guard = self.nonce_guard(from, nonce_chosen_here);
-        let nonce = if nonce_chosen_here { self.pending_nonce(from)? } else { tx.nonce };
-        let tx = TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), nonce, ..tx };
-        let (to, nonce) = (tx.to, tx.nonce);
-        let signature = self.sign_with(
-            from,
-            authority,
-            alloy_consensus::SignableTransaction::signature_hash(&tx),
-        )?;
-        if let TxKind::Create = to {
-            tracing::info!(target: "rpc", %from, nonce, contract = %from.create(nonce), "Submitted private contract creation");
-        }
-        let signed = RecoveredTx::new_unchecked(private_transaction(tx, signature), from);
-        self.submit(signed)
+        off_thread(&context, move |c| {
+            let _guard = c.nonce_guard(from, nonce_chosen_here);
+            let nonce = if nonce_chosen_here { c.pending_nonce(from)? } else { tx.nonce };
+            let tx = TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), nonce, ..tx };
+            let (to, nonce) = (tx.to, tx.nonce);
+            let signature = c.sign_with(
+                from,
+                Authority::of(&password),
+                alloy_consensus::SignableTransaction::signature_hash(&tx),
+            )?;
+            if let TxKind::Create = to {
+                tracing::info!(target: "rpc", %from, nonce, contract = %from.create(nonce), "Submitted private contract creation");
+            }
+            c.submit(RecoveredTx::new_unchecked(private_transaction(tx, signature), from))
+        })
+        .await
     }
 
     /// `eth_getQuorumPayload`: the payload behind a 64-byte hash, `0x` when this node's TM is
     /// not a party.
-    pub(crate) fn quorum_payload(&self, hash: &str) -> MethodResult<Bytes> {
+    pub(crate) async fn quorum_payload(&self, hash: &str) -> MethodResult<Bytes> {
         let bytes = alloy_primitives::hex::decode(hash)
             .map_err(|e| invalid_params(format!("invalid argument 0: {e}")))?;
         let key = <[u8; 64]>::try_from(bytes.as_slice())
             .map_err(|_| invalid_params("invalid argument 0: a payload hash is 64 bytes"))?;
-        let ptm = self.ptm()?;
-        let handle = tokio::runtime::Handle::current();
-        let found = handle.block_on(ptm.payload(&PayloadHash(key))).map_err(server_error)?;
+        let found = self.ptm()?.payload(&PayloadHash(key)).await.map_err(server_error)?;
         Ok(found.unwrap_or_default())
     }
 }

@@ -505,12 +505,14 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     method(&mut m, "eth_sendRawTransaction", |c, a| {
         c.send_raw_transaction(&a.at_most(1)?.required(0)?)
     })?;
-    super::blocking(&mut m, "eth_sendRawPrivateTransaction", |c, a| {
-        c.send_raw_private(&a.at_most(2)?.required(0)?, a.required(1)?)
+    super::async_method(&mut m, "eth_sendRawPrivateTransaction", |c, a| async move {
+        c.send_raw_private(&a.at_most(2)?.required(0)?, a.required(1)?).await
     })?;
-    super::blocking(&mut m, "eth_fillTransaction", |c, a| c.fill(a.at_most(1)?.required(0)?))?;
-    super::blocking(&mut m, "eth_getQuorumPayload", |c, a| {
-        c.quorum_payload(&a.at_most(1)?.required::<String>(0)?)
+    super::async_method(&mut m, "eth_fillTransaction", |c, a| async move {
+        RpcContext::fill(c, a.at_most(1)?.required(0)?).await
+    })?;
+    super::async_method(&mut m, "eth_getQuorumPayload", |c, a| async move {
+        c.quorum_payload(&a.at_most(1)?.required::<String>(0)?).await
     })?;
     Ok(m)
 }

@@ -2,7 +2,7 @@
 //! node runs with `--allow-insecure-unlock`, as in geth.
 
 use super::{
-    blocking,
+    async_method, blocking,
     error::{invalid_params, server_error},
     method,
     sign::{account_error, Authority},
@@ -70,9 +70,9 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
         unlock(c, a.at_most(3)?.required(0)?, &password(a, 1)?, a.optional(2)?)
     })?;
     method(&mut m, "personal_lockAccount", |c, a| Ok(c.accounts.lock(a.at_most(1)?.required(0)?)))?;
-    blocking(&mut m, "personal_sendTransaction", |c, a| {
+    async_method(&mut m, "personal_sendTransaction", |c, a| async move {
         let password = password(a.at_most(2)?, 1)?;
-        c.send_request(a.required(0)?, Authority::Password(&password))
+        RpcContext::send_request(c, a.required(0)?, Some(password)).await
     })?;
     blocking(&mut m, "personal_signTransaction", |c, a| {
         let password = password(a.at_most(2)?, 1)?;

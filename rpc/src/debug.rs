@@ -3,13 +3,17 @@
 //! and `debug_getRawBlock`.
 
 use super::{
-    blocking,
+    async_method, blocking,
     call::{simulation_error, CallSimulation},
     error::{internal_error, server_error},
-    method,
+    method, off_thread,
     tracers::trace,
     MethodResult, Module, RpcContext,
 };
+use std::collections::HashMap;
+
+/// The private payloads a trace needs (this node's TM's), by transaction hash.
+type TracePayloads = HashMap<B256, Bytes>;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Bytes, B256};
 use alloy_rpc_types_eth::TransactionRequest;
@@ -55,11 +59,40 @@ impl RpcContext {
         Ok((simulation, transactions))
     }
 
+    /// When `hash` is a private transaction and private transactions run here: the payloads
+    /// of it and of its block's earlier private transactions that this node is party to,
+    /// from the TM. Empty otherwise.
+    async fn trace_payloads(&self, hash: B256) -> MethodResult<TracePayloads> {
+        let mut payloads = TracePayloads::new();
+        if !self.chain.runs_private_transactions() {
+            return Ok(payloads);
+        }
+        let store = self.chain.store();
+        let Some(location) = store.tx_location(hash).map_err(internal_error)? else {
+            return Ok(payloads);
+        };
+        let transactions =
+            store.transactions(location.block_hash).map_err(internal_error)?.unwrap_or_default();
+        let upto = transactions.len().min(location.index as usize + 1);
+        if !transactions.get(location.index as usize).is_some_and(|tx| tx.is_private()) {
+            return Ok(payloads);
+        }
+        for tx in transactions[..upto].iter().filter(|tx| tx.is_private()) {
+            let key = tx.fields().input().to_string();
+            let payload = self.quorum_payload(&key).await?;
+            if !payload.is_empty() {
+                payloads.insert(tx.hash(), payload);
+            }
+        }
+        Ok(payloads)
+    }
+
     /// Re-executes the transaction's block up to it on its parent's state, then traces it.
     fn trace_transaction(
         &self,
         hash: B256,
         options: GethDebugTracingOptions,
+        payloads: &TracePayloads,
     ) -> MethodResult<GethTrace> {
         let location = self
             .chain
@@ -74,9 +107,13 @@ impl RpcContext {
             .get(index)
             .ok_or_else(|| server_error("transaction index out of range"))?;
         if target.tx().is_private() && self.chain.runs_private_transactions() {
-            if let Some(trace) =
-                self.trace_private(location.block_hash, &transactions, index, options.clone())?
-            {
+            if let Some(trace) = self.trace_private(
+                location.block_hash,
+                &transactions,
+                index,
+                options.clone(),
+                payloads,
+            )? {
                 return Ok(trace);
             }
         }
@@ -96,6 +133,7 @@ impl RpcContext {
         transactions: &[RecoveredTx],
         index: usize,
         options: GethDebugTracingOptions,
+        payloads: &TracePayloads,
     ) -> MethodResult<Option<GethTrace>> {
         let store = self.chain.store();
         let header = store
@@ -106,11 +144,8 @@ impl RpcContext {
             .header(header.parent_hash)
             .map_err(internal_error)?
             .ok_or_else(|| server_error("genesis is not traceable"))?;
-        let payload_of = |tx: &RecoveredTx| -> MethodResult<Option<Bytes>> {
-            let key = tx.tx().fields().input().clone();
-            self.quorum_payload(&key.to_string()).map(|p| (!p.is_empty()).then_some(p))
-        };
-        let Some(payload) = payload_of(&transactions[index])? else { return Ok(None) };
+        let payload_of = |tx: &RecoveredTx| payloads.get(&tx.hash()).cloned();
+        let Some(payload) = payload_of(&transactions[index]) else { return Ok(None) };
         let private_root = store
             .private_root(header.parent_hash)
             .map_err(internal_error)?
@@ -123,7 +158,7 @@ impl RpcContext {
         let mut simulation =
             Simulation::new(self.chain.spec(), &BlockContext::from_header(&header), db).for_calls();
         for tx in transactions[..index].iter().filter(|tx| tx.tx().is_private()) {
-            if let Some(earlier) = payload_of(tx)? {
+            if let Some(earlier) = payload_of(tx) {
                 let env = veil_evm::private_tx_env(tx, earlier);
                 as_private_sender(&mut simulation, &env);
                 // An earlier private run that fails fails here too, changing nothing.
@@ -186,8 +221,11 @@ impl RpcContext {
 /// The `debug_*` methods.
 pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
-    blocking(&mut m, "debug_traceTransaction", |c, a| {
-        c.trace_transaction(a.at_most(2)?.required(0)?, a.optional(1)?.unwrap_or_default())
+    async_method(&mut m, "debug_traceTransaction", |c, a| async move {
+        let hash: B256 = a.at_most(2)?.required(0)?;
+        let options: GethDebugTracingOptions = a.optional(1)?.unwrap_or_default();
+        let payloads = c.trace_payloads(hash).await?;
+        off_thread(&c, move |c| c.trace_transaction(hash, options, &payloads)).await
     })?;
     blocking(&mut m, "debug_traceBlockByNumber", |c, a| {
         let number: BlockNumberOrTag = a.at_most(2)?.required(0)?;

@@ -1,12 +1,19 @@
-//! JSON-RPC: geth's methods, JSON shapes and error codes, served over HTTP, WebSocket and an IPC
-//! socket.
+//! Veil's JSON-RPC: geth's and GoQuorum's methods, JSON shapes and error codes over the chain
+//! engine ([`veil_chain`]), served over HTTP, WebSocket and an IPC socket.
 //!
-//! Each namespace (`eth`, `net`, `web3`, `personal`, `txpool`, `debug`, `admin`, `rpc`) is a
-//! jsonrpsee [`RpcModule`] over one shared [`RpcContext`]; [`Api`] lists which a transport
+//! Each namespace (`eth`, `net`, `web3`, `personal`, `txpool`, `debug`, `admin`, `raft`, `rpc`)
+//! is a jsonrpsee [`RpcModule`] over one shared [`RpcContext`]; [`Api`] lists which a transport
 //! serves and [`modules_for`] merges them. [`server`] runs HTTP and WS through jsonrpsee with
 //! limits, CORS and host checks; [`ipc`] serves the same modules (batches and subscriptions
 //! included) on a unix socket.
+//!
+//! Methods are async end to end: reads answer inline, a method that waits on the transaction
+//! manager or the consensus engine awaits it, and CPU-heavy work (execution, tracing, key
+//! derivation) runs on the blocking pool. The p2p service and the consensus engine are
+//! reached only through the traits of [`network`], which the node implements: this crate
+//! knows no engine. The node's keystore is [`accounts`].
 
+pub mod accounts;
 mod admin;
 mod args;
 mod batch_budget;
@@ -19,6 +26,7 @@ mod eth;
 mod filters;
 pub mod ipc;
 mod js_tracer;
+pub mod network;
 mod nonce_lock;
 mod personal;
 mod private;
@@ -33,10 +41,12 @@ mod txpool;
 pub use args::Args;
 pub use filters::FilterStore;
 
-use crate::{accounts::Accounts, Chain, TxPool};
+use accounts::Accounts;
 use alloy_primitives::Address;
 use jsonrpsee::{core::RegisterMethodError, RpcModule};
-use std::{path::PathBuf, str::FromStr, sync::Arc};
+use network::{Peers, RaftApi};
+use std::{future::Future, path::PathBuf, str::FromStr, sync::Arc};
+use veil_chain::{ptm::Ptm, Chain, TxPool};
 
 /// What the RPC methods work on.
 #[derive(Debug)]
@@ -58,10 +68,12 @@ pub struct RpcContext {
     pub unlock_allowed: bool,
     /// Most gas an `eth_call`, `eth_estimateGas` or trace may use (geth's `--rpc.gascap`).
     pub gas_cap: u64,
-    /// The raft member and its p2p service, in raft mode.
-    pub raft: Option<crate::raft::RaftHandle>,
+    /// The p2p service, when the node has peers.
+    pub peers: Option<Arc<dyn Peers>>,
+    /// The raft member, in raft mode.
+    pub raft: Option<Arc<dyn RaftApi>>,
     /// The private transaction manager, when private transactions run here.
-    pub ptm: Option<Arc<crate::ptm::Ptm>>,
+    pub ptm: Option<Arc<Ptm>>,
     /// Why block import is halted, while it is (the chain handle's).
     pub halted: tokio::sync::watch::Receiver<Option<String>>,
     /// Per-account locks held from choosing a nonce to admitting the transaction.
@@ -209,25 +221,83 @@ where
     Ok(())
 }
 
+/// Registers an async method: one that awaits the transaction manager or the consensus engine
+/// (its CPU-heavy parts go through [`off_thread`]).
+fn async_method<R, F, Fut>(
+    module: &mut Module,
+    name: &'static str,
+    f: F,
+) -> Result<(), RegisterMethodError>
+where
+    R: serde::Serialize + Clone + Send + 'static,
+    F: Fn(Arc<RpcContext>, Args) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = MethodResult<R>> + Send + 'static,
+{
+    module.register_async_method(name, move |params, context, _| {
+        let f = f.clone();
+        async move { f(context, Args::parse(&params)?).await }
+    })?;
+    Ok(())
+}
+
+/// Runs CPU-heavy work of an async method (execution, tracing, key derivation) on the blocking
+/// pool.
+async fn off_thread<R, F>(context: &Arc<RpcContext>, f: F) -> MethodResult<R>
+where
+    R: Send + 'static,
+    F: FnOnce(&RpcContext) -> MethodResult<R> + Send + 'static,
+{
+    let context = context.clone();
+    tokio::task::spawn_blocking(move || f(&context))
+        .await
+        .map_err(|e| error::internal_error(format!("the method's worker stopped: {e}")))?
+}
+
+impl RpcContext {
+    /// A context over `chain` and `pool` with the keystore `accounts`; no etherbase, unlocking
+    /// refused, geth's 50M gas cap, no peers, no consensus engine, no TM: set those fields
+    /// as the node has them.
+    pub fn new(
+        chain: Arc<Chain>,
+        pool: Arc<TxPool>,
+        accounts: Arc<Accounts>,
+        filters: FilterStore,
+        datadir: PathBuf,
+        halted: tokio::sync::watch::Receiver<Option<String>>,
+    ) -> Self {
+        RpcContext {
+            chain,
+            pool,
+            accounts,
+            filters,
+            datadir,
+            etherbase: Address::ZERO,
+            unlock_allowed: false,
+            gas_cap: 50_000_000,
+            peers: None,
+            raft: None,
+            ptm: None,
+            halted,
+            nonce_locks: Default::default(),
+        }
+    }
+}
+
 /// A context over a fresh in-memory dev chain with its keystore in `keystore` (fuzzing,
 /// benchmarks of the RPC layer alone).
 pub fn dev_context(keystore: &std::path::Path) -> eyre::Result<RpcContext> {
     let kv: Arc<dyn veil_storage::KvStore> = Arc::new(veil_storage::InMemoryKv::new());
-    Chain::init(&kv, &crate::dev::dev_chain_spec())?;
+    Chain::init(&kv, &veil_chain::dev::dev_chain_spec())?;
     let chain = Arc::new(Chain::open(kv)?);
-    let pool = Arc::new(TxPool::new(crate::PoolConfig::default(), chain.spec().clone(), None));
-    Ok(RpcContext {
+    let pool = Arc::new(TxPool::new(veil_chain::PoolConfig::default(), chain.spec().clone(), None));
+    let mut context = RpcContext::new(
         chain,
         pool,
-        accounts: Arc::new(Accounts::open(keystore)?),
-        filters: FilterStore::default(),
-        datadir: keystore.to_path_buf(),
-        etherbase: Address::ZERO,
-        unlock_allowed: true,
-        gas_cap: 50_000_000,
-        raft: None,
-        ptm: None,
-        halted: tokio::sync::watch::channel(None).1,
-        nonce_locks: Default::default(),
-    })
+        Arc::new(Accounts::open(keystore)?),
+        FilterStore::default(),
+        keystore.to_path_buf(),
+        tokio::sync::watch::channel(None).1,
+    );
+    context.unlock_allowed = true;
+    Ok(context)
 }
