@@ -16,12 +16,13 @@ use std::{
     io::{Read, Write},
     net::{Shutdown, TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{Arc, Mutex},
     time::Duration,
 };
-use support::{free_port, rpc_call, wait_for_receipt, wait_until, VeilProcess};
-use veil_testkit::{files_containing, memory_contains};
+use support::{rpc_call, wait_for_receipt, wait_until, VeilProcess};
+use veil_primitives::TmPublicKey;
+use veil_testkit::{files_containing, memory_contains, tm::TmProcess};
 
 /// SimpleStorage, hand-assembled: the constructor stores its uint256 argument in slot 0;
 /// `set(uint256)` (0x60fe47b1) stores and logs the value as a topic, `get()` (0x6d4ce63c)
@@ -84,120 +85,30 @@ fn veil_tm_bin() -> PathBuf {
 
 use veil_testkit::http::get as http_get;
 
-/// One transaction manager: its key, files and process.
-struct Tm {
-    dir: PathBuf,
-    key: String,
-    /// The advertised P2P URL: a relay in front of `p2p_bind`.
-    p2p_url: String,
-    p2p_bind: u16,
-    third_party_url: String,
-    child: Option<Child>,
+/// A transaction manager (the shared harness) whose P2P API peers reach through a relay that
+/// records the wire.
+fn new_tm(root: &Path, name: &str, wire: Arc<Mutex<Vec<u8>>>) -> TmProcess {
+    TmProcess::behind_relay(&veil_tm_bin(), root, name, "127.0.0.1", |port| {
+        format!("http://127.0.0.1:{}", relay(port, wire))
+    })
 }
 
-impl Tm {
-    fn new(root: &Path, name: &str, wire: Arc<Mutex<Vec<u8>>>) -> Self {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let base = dir.join("key");
-        let status = Command::new(veil_tm_bin())
-            .args(["keygen", "--filename", base.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "veil-tm keygen");
-        let key = std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().to_string();
-        let p2p_bind = free_port();
-        Self {
-            dir,
-            key,
-            p2p_url: format!("http://127.0.0.1:{}", relay(p2p_bind, wire)),
-            p2p_bind,
-            third_party_url: format!("http://127.0.0.1:{}", free_port()),
-            child: None,
-        }
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("tm.ipc")
-    }
-
-    fn start(&mut self, peers: &[String]) {
-        let config = veil_config::LocalTm {
-            socket: self.socket(),
-            // Peers reach it through the relay that records the wire.
-            p2p_url: self.p2p_url.clone(),
-            p2p_binding: Some(format!("http://127.0.0.1:{}", self.p2p_bind)),
-            third_party_url: self.third_party_url.clone(),
-            key_base: self.dir.join("key"),
-            storage: self.dir.join("db"),
-            peers: peers.to_vec(),
-            party_info_interval_ms: Some(100),
-        }
-        .to_json();
-        let path = self.dir.join("tm.json");
-        std::fs::write(&path, config.to_string()).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("tm.log"))
-            .unwrap();
-        self.child = Some(
-            Command::new(veil_tm_bin())
-                .arg("--configfile")
-                .arg(&path)
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        );
-        let upcheck = format!("{}/upcheck", self.p2p_url);
-        wait_until("the TM to come up", Duration::from_secs(30), || {
-            http_get(&upcheck).is_some_and(|(status, _)| status == 200) && self.socket().exists()
-        });
-    }
-
-    /// Waits until this TM has learnt where `key` lives.
-    fn wait_knows(&self, key: &str) {
-        let url = format!("{}/partyinfo", self.p2p_url);
-        wait_until("party info", Duration::from_secs(30), || {
-            http_get(&url).is_some_and(|(_, body)| body.contains(key))
-        });
-    }
-
-    /// Freezes the TM (SIGSTOP): its sockets still accept connections, but nothing answers,
-    /// so every request to it runs into the node's TM timeout.
-    fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    /// Lets a paused TM run again (SIGCONT).
-    fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("the TM runs").id().to_string();
-        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
-        assert!(status.success(), "kill {signal} {pid}");
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// Starts `tm` with `peers` and waits until it is up.
+fn start_tm(tm: &mut TmProcess, peers: &[String]) {
+    tm.set_peers(peers);
+    tm.start();
 }
 
-impl Drop for Tm {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// Waits until `tm` has learnt where `key` lives.
+fn wait_knows(tm: &TmProcess, key: &TmPublicKey) {
+    let url = format!("{}/partyinfo", tm.p2p_url);
+    let key = key.to_string();
+    wait_until("party info", Duration::from_secs(30), || {
+        http_get(&url).is_some_and(|(_, body)| body.contains(&key))
+    });
 }
 
-fn start_node(dir: &Path, port: u16, tm: &Tm) -> VeilProcess {
+fn start_node(dir: &Path, port: u16, tm: &TmProcess) -> VeilProcess {
     let port = port.to_string();
     VeilProcess::start_dev(
         dir,
@@ -227,17 +138,17 @@ fn number(node: &VeilProcess) -> u64 {
 fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     let root = tempfile::tempdir().unwrap();
     let wire: Arc<Mutex<Vec<u8>>> = Arc::default();
-    let mut tms: Vec<Tm> =
-        ["a", "b", "c"].iter().map(|n| Tm::new(root.path(), n, wire.clone())).collect();
+    let mut tms: Vec<TmProcess> =
+        ["a", "b", "c"].iter().map(|n| new_tm(root.path(), n, wire.clone())).collect();
     let urls: Vec<String> = tms.iter().map(|tm| tm.p2p_url.clone()).collect();
     for (i, tm) in tms.iter_mut().enumerate() {
         let peers: Vec<String> =
             urls.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, u)| u.clone()).collect();
-        tm.start(&peers);
+        start_tm(tm, &peers);
     }
     for tm in &tms {
         for other in &tms {
-            tm.wait_knows(&other.key);
+            wait_knows(tm, &other.key);
         }
     }
 
@@ -251,7 +162,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         });
     }
     let from = rpc_call(&nodes[0].url, "eth_accounts", json!([])).unwrap()[0].clone();
-    let c_key = tms[2].key.clone();
+    let c_key = tms[2].key;
 
     // Deploy SimpleStorage(42) from A, private for C.
     let deploy = rpc_call(
@@ -491,8 +402,8 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         .args([
             nodes[0].url.as_str(),
             tms[0].third_party_url.as_str(),
-            tms[0].key.as_str(),
-            c_key.as_str(),
+            tms[0].key.to_string().as_str(),
+            c_key.to_string().as_str(),
             &format!(
                 "0x{}",
                 alloy_primitives::hex::encode(veil_node::dev::dev_key(0).secret_bytes())
@@ -525,9 +436,12 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
         json!([{ "from": from, "to": contract, "data": format!("0x60fe47b1{}", word(5)), "privateFor": [c_key] }]),
     )
     .unwrap_err();
-    assert!(error.contains(&c_key), "the error names the recipient not reached: {error}");
-    tms[2].start(&[urls[0].clone(), urls[1].clone()]);
-    tms[0].wait_knows(&c_key);
+    assert!(
+        error.contains(&c_key.to_string()),
+        "the error names the recipient not reached: {error}"
+    );
+    start_tm(&mut tms[2], &[urls[0].clone(), urls[1].clone()]);
+    wait_knows(&tms[0], &c_key);
 
     // B's TM hangs (paused: it accepts connections and answers nothing) while a private
     // transaction between A and C is mined: B halts.
@@ -607,7 +521,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     let role = |i: usize| rpc_call(&nodes[i].url, "raft_role", json!([])).unwrap();
     let leader = (0..3).find(|&i| role(i) == "minter").expect("a leader");
     let others: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
-    tms[others[0]].wait_knows(&tms[others[1]].key);
+    wait_knows(&tms[others[0]], &tms[others[1]].key);
     tms[leader].kill();
     let stepped = rpc_call(
         &nodes[others[0]].url,
@@ -621,13 +535,13 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     wait_until("the old leader to halt", Duration::from_secs(60), || {
         rpc_call(&nodes[leader].url, "eth_syncing", json!([])).unwrap()["haltedReason"].is_string()
     });
-    tms[leader].start(&peers_of(leader));
+    start_tm(&mut tms[leader], &peers_of(leader));
     wait_until("the old leader to resume", Duration::from_secs(60), || {
         number(&nodes[leader]) >= stepped_block
     });
     for tm in &tms {
-        tm.wait_knows(&c_key);
-        tm.wait_knows(&tms[0].key);
+        wait_knows(tm, &c_key);
+        wait_knows(tm, &tms[0].key);
     }
     assert_eq!(call_get(&nodes[2], &contract), stored(7));
     assert_eq!(call_get(&nodes[1], &contract), "0x");
@@ -681,7 +595,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     assert!(memory_contains(nodes[0].child.id(), MARKER), "A holds its private state");
     assert!(memory_contains(nodes[2].child.id(), MARKER), "C holds its private state");
     assert!(!memory_contains(nodes[1].child.id(), MARKER), "B's node saw the plaintext");
-    let b_tm = tms[1].child.as_ref().unwrap().id();
+    let b_tm = tms[1].pid().unwrap();
     assert!(!memory_contains(b_tm, MARKER), "B's TM saw the plaintext");
     for node in nodes.drain(..) {
         assert!(node.terminate().success());
@@ -699,7 +613,7 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     assert_eq!(files_containing(&dirs[1].0, MARKER), Vec::<PathBuf>::new(), "B is not a party");
     assert!(!files_containing(&dirs[2].0, MARKER).is_empty(), "C keeps its private state");
     for (i, tm) in tms.iter_mut().enumerate() {
-        tm.start(&peers_of(i));
+        start_tm(tm, &peers_of(i));
     }
 
     // Restart everything: every value is intact.
@@ -733,8 +647,8 @@ fn a_node_without_its_transaction_manager_refuses_to_start_and_says_why() {
 #[test]
 fn a_payload_fetched_when_its_transaction_is_pooled_serves_the_block_after_the_tm_is_gone() {
     let root = tempfile::tempdir().unwrap();
-    let mut tm = Tm::new(root.path(), "a", Arc::default());
-    tm.start(&[]);
+    let mut tm = new_tm(root.path(), "a", Arc::default());
+    start_tm(&mut tm, &[]);
     // Blocks every 4 s: the payload is prefetched long before the block is built.
     let node = VeilProcess::start_dev(
         &root.path().join("node"),

@@ -20,6 +20,17 @@ pub fn get(url: &str) -> Option<(u16, String)> {
     split(&response)
 }
 
+/// GETs `path` over the unix socket `socket` (the TM's Q2T API); the status and body, `None`
+/// when nothing answers.
+pub fn get_unix(socket: &std::path::Path, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    split(&response)
+}
+
 /// POSTs `body` as JSON to `url` (`http://host:port`), as is; the status and body.
 pub fn post(url: &str, body: &str) -> std::io::Result<(u16, String)> {
     let addr = url.trim_start_matches("http://").trim_end_matches('/');

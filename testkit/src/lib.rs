@@ -1,9 +1,10 @@
 //! Helpers the end-to-end tests of several Veil crates share: where the package's fixtures are,
 //! ports for the processes they start, waiting for a condition with a deadline, plain HTTP
-//! ([`http`]), and looking for a secret where it must not be — in files under a directory, or
-//! in a running process's memory.
+//! ([`http`]), real `veil-tm` processes ([`tm`]), and looking for a secret where it must not
+//! be — in files under a directory, or in a running process's memory.
 
 pub mod http;
+pub mod tm;
 
 use std::{
     io::{Read, Seek, SeekFrom},

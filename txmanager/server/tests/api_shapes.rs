@@ -191,10 +191,11 @@ async fn keys_on_one_tm_send_to_each_other_without_a_peer() {
     let root = tempfile::tempdir().unwrap();
     let mut tm = Tm::new(root.path(), "a", "127.0.0.1", false);
     let second = support::keygen(&tm.dir, "second");
-    tm.config["keys"]["keyData"].as_array_mut().unwrap().push(json!({
+    let second_pair = json!({
         "privateKeyPath": tm.dir.join("second.key"),
         "publicKeyPath": tm.dir.join("second.pub")
-    }));
+    });
+    tm.config["keys"]["keyData"].as_array_mut().unwrap().push(second_pair);
     tm.start().await;
     let q2t = tm.q2t();
     let sent = q2t.send(&send_request(b"in house", vec![second])).await.unwrap();

@@ -134,7 +134,7 @@ async fn remote_enclave(tls: bool) {
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).unwrap();
     let b_config = std::fs::read_to_string(b.config_path()).unwrap();
     assert!(!b_config.contains(encoded) && !b_config.contains("keyData"));
-    let b_pid = b.child.as_ref().unwrap().id();
+    let b_pid = b.pid().unwrap();
     assert!(!memory_contains(b_pid, &private), "the TM's memory holds the private key");
     assert!(
         memory_contains(enclave.0.id(), &private),

@@ -1,17 +1,16 @@
-//! Running real `veil-tm` processes on loopback: key generation through the binary, a
-//! Tessera-shaped configuration per TM, start, wait until up, stop (kill -9 or SIGTERM).
+//! Running real `veil-tm` processes on loopback through the shared harness
+//! ([`veil_testkit::tm`]), with the TM tests' async helpers.
 
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fake_tm;
 
-use serde_json::{json, Value};
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
     time::{Duration, Instant},
 };
 use veil_enclave::TmPublicKey;
+use veil_testkit::tm::TmProcess;
 use veil_tm_api::{PartyInfo, TmClient, TmEndpoint};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_veil-tm");
@@ -23,21 +22,12 @@ pub fn free_port(ip: &str) -> u16 {
 
 /// Runs `veil-tm` with `args` to completion; panics with its output if it fails.
 pub fn veil_tm(args: &[&str]) -> String {
-    let output = Command::new(BIN).args(args).output().expect("run veil-tm");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "veil-tm {args:?} failed: {text}");
-    text
+    veil_testkit::tm::run_to_end(Path::new(BIN), args)
 }
 
 /// Generates `dir/name.{key,pub}` with the binary; answers the public key.
 pub fn keygen(dir: &Path, name: &str) -> TmPublicKey {
-    let base = dir.join(name);
-    veil_tm(&["keygen", "--filename", base.to_str().unwrap()]);
-    std::fs::read_to_string(base.with_extension("pub")).unwrap().trim().parse().unwrap()
+    veil_testkit::tm::keygen(Path::new(BIN), dir, name)
 }
 
 /// A `/send` body for `payload` to `to`.
@@ -76,112 +66,43 @@ where
     }
 }
 
-/// One TM's files, configuration and (when started) process.
-pub struct Tm {
-    pub name: String,
-    pub dir: PathBuf,
-    pub key: TmPublicKey,
-    pub ip: String,
-    pub p2p_url: String,
-    pub third_party_url: String,
-    pub config: Value,
-    pub child: Option<Child>,
+/// One TM process (the shared harness, [`TmProcess`]) with the TM tests' async side: start
+/// and wait without blocking the test's runtime, the Q2T client, party info.
+pub struct Tm(TmProcess);
+
+impl std::ops::Deref for Tm {
+    type Target = TmProcess;
+    fn deref(&self) -> &TmProcess {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tm {
+    fn deref_mut(&mut self) -> &mut TmProcess {
+        &mut self.0
+    }
 }
 
 impl Tm {
     /// Keys and a configuration under `root/name`, P2P on `ip` with TLS when `https`.
     pub fn new(root: &Path, name: &str, ip: &str, https: bool) -> Self {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = keygen(&dir, "key");
-        let scheme = if https { "https" } else { "http" };
-        let p2p_url = format!("{scheme}://{ip}:{}", free_port(ip));
-        let third_party_url = format!("http://{ip}:{}", free_port(ip));
-        let config = veil_config::LocalTm {
-            socket: dir.join("tm.ipc"),
-            p2p_url: p2p_url.clone(),
-            p2p_binding: None,
-            third_party_url: third_party_url.clone(),
-            key_base: dir.join("key"),
-            storage: dir.join("db"),
-            peers: Vec::new(),
-            party_info_interval_ms: Some(100),
-        }
-        .to_json();
-        Self {
-            name: name.into(),
-            dir,
-            key,
-            ip: ip.into(),
-            p2p_url,
-            third_party_url,
-            config,
-            child: None,
-        }
-    }
-
-    pub fn add_peer(&mut self, url: &str) {
-        self.config["peer"].as_array_mut().unwrap().push(json!({ "url": url }));
-    }
-
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.join("tm.json")
-    }
-
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.join("tm.log")
-    }
-
-    pub fn store_path(&self) -> PathBuf {
-        self.dir.join("db")
+        Self(TmProcess::new(Path::new(BIN), root, name, ip, https))
     }
 
     /// The Q2T client (unix socket).
     pub fn q2t(&self) -> TmClient {
-        TmClient::new(TmEndpoint::Unix(self.dir.join("tm.ipc")))
+        TmClient::new(TmEndpoint::Unix(self.socket()))
     }
 
-    /// Writes the configuration and starts the process, logging (debug) to `tm.log`; waits
-    /// until the Q2T socket answers.
+    /// Writes the configuration and starts the process; waits until the Q2T socket answers.
     pub async fn start(&mut self) {
-        std::fs::write(self.config_path(), serde_json::to_vec_pretty(&self.config).unwrap())
-            .unwrap();
-        let log =
-            std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
-        let child = Command::new(BIN)
-            .arg("--configfile")
-            .arg(self.config_path())
-            .env("RUST_LOG", "debug")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn veil-tm");
-        self.child = Some(child);
+        self.0.spawn();
         let client = self.q2t();
-        let name = self.name.clone();
-        let log_path = self.log_path();
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if client.upcheck().await.unwrap_or(false) {
-                break;
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "{name} exited with {status}: {}",
-                    std::fs::read_to_string(&log_path).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "{name} did not come up");
+        while !client.upcheck().await.unwrap_or(false) {
+            self.0.assert_running();
+            assert!(Instant::now() < deadline, "{} did not come up", self.name);
             tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// kill -9 and wait.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
         }
     }
 
@@ -199,9 +120,7 @@ impl Tm {
         })
         .await;
     }
-}
 
-impl Tm {
     /// Waits until this TM lists `key` among the network's keys (ThirdParty
     /// `/partyinfo/keys`, reachable without the P2P API's TLS).
     pub async fn wait_lists(&self, key: &TmPublicKey) {
@@ -214,12 +133,6 @@ impl Tm {
                 .is_ok_and(|keys| keys.keys.iter().any(|k| k.key == *key))
         })
         .await;
-    }
-}
-
-impl Drop for Tm {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
