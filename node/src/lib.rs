@@ -37,6 +37,7 @@
 //! ```
 
 pub mod blocktest_cli;
+mod chain_engine;
 mod fixture_run;
 mod mint_trigger;
 mod node;
@@ -45,6 +46,7 @@ pub mod statetest_cli;
 mod supervisor;
 pub mod sync;
 
+pub use chain_engine::{assemble, ChainEngine};
 pub use mint_trigger::run_mint_trigger;
 pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};
 /// The dev chain's spec and keys, re-exported.

@@ -4,14 +4,13 @@ use crate::{
     accounts::Accounts,
     dev,
     mint_trigger::run_mint_trigger,
-    pool::Journal,
     rpc::{
         self,
         server::{Access, Limits, Transport},
         Api, FilterStore, RpcContext,
     },
     supervisor::Supervisor,
-    BlockBuilder, Chain, ChainHandle, PoolConfig, TxPool,
+    Chain,
 };
 use alloy_primitives::Address;
 use eyre::WrapErr;
@@ -245,28 +244,11 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         Some(ptm) => Some(Arc::new(crate::ptm::Ptm::connect(ptm).await?)),
         None => None,
     };
-    let mut chain = Chain::open(kv.clone())?;
-    if ptm.is_some() {
-        chain = chain.with_private_transactions();
-    }
-    let chain = Arc::new(chain);
+    let engine = crate::chain_engine::assemble(kv.clone(), ptm.clone(), config.beneficiary)?;
+    let (chain, pool, chain_handle) = (engine.chain, engine.pool, engine.handle);
     check_supported_chain(&chain)?;
     let (head_hash, head) = chain.head();
     tracing::info!(target: "node", number = head.number, hash = %head_hash, chain_id = chain.spec().chain_id(), "chain opened");
-
-    let pool = Arc::new(TxPool::new(
-        PoolConfig { private_transactions: ptm.is_some(), ..PoolConfig::default() },
-        chain.spec().clone(),
-        Some(Journal::new(kv.clone())),
-    ));
-    // Every block the chain commits, built here or imported, keeps the pool up to date and
-    // drops the payloads prefetched for it.
-    chain.maintain_pool(pool.clone());
-    if let Some(ptm) = &ptm {
-        chain.forget_payloads_in(ptm.clone());
-    }
-    let restored = pool.restore(&chain.latest_state(), &head)?;
-    tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut supervisor = Supervisor::default();
@@ -277,9 +259,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     }
     // The chain engine: building, import and commit run on its executor, driven by the
     // consensus engine through the handle.
-    let builder =
-        BlockBuilder::new(chain.clone(), pool.clone(), config.beneficiary).with_ptm(ptm.clone());
-    let (chain_handle, executor) = ChainHandle::new(builder);
+    let executor = engine.executor;
     supervisor.spawn(
         "chain executor",
         runs_until_shutdown(shutdown_rx.clone(), async move {

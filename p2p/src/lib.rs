@@ -7,6 +7,8 @@
 //!   request-response for raft messages and block sync, identify, ping, connection limits,
 //!   static peers redialled with backoff, permissioning in both directions). The node talks to
 //!   it through a cloneable [`P2pHandle`] and a stream of [`P2pEvent`]s.
+//! - `memory` (feature `test-utils`): the same handle and events over an in-memory network
+//!   whose links a test cuts, drops, delays and recovers, for many nodes in one process.
 //!
 //! ```
 //! use veil_p2p::{Enode, NodeKey};
@@ -19,6 +21,8 @@
 
 mod enode;
 mod identity;
+#[cfg(feature = "test-utils")]
+pub mod memory;
 mod network;
 
 pub use enode::{read_node_list, Enode};

@@ -145,7 +145,7 @@ impl Command {
     }
 }
 
-enum Command {
+pub(crate) enum Command {
     PublishTxs(Vec<u8>),
     Validated {
         id: MessageId,
@@ -192,6 +192,17 @@ pub struct P2pHandle {
 }
 
 impl P2pHandle {
+    /// A handle over command and connected-set channels some other carrier serves (the
+    /// in-memory network of tests).
+    #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
+    pub(crate) fn from_parts(
+        commands: mpsc::Sender<Command>,
+        local: PeerId,
+        connected: watch::Receiver<Vec<PeerId>>,
+    ) -> Self {
+        Self { commands, local, connected }
+    }
+
     /// This node's peer id.
     pub fn local_peer_id(&self) -> PeerId {
         self.local

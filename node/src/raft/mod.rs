@@ -155,10 +155,29 @@ fn applied_index(store: &ChainStore) -> eyre::Result<u64> {
 /// call; when the queue is full the call is refused as busy, never queued without bound.
 const COMMAND_QUEUE: usize = 64;
 
-/// Starts the p2p service, the sync service and the raft task; the caller supervises the
-/// sync service's task and the raft task.
+/// Starts the libp2p service, then the member on it ([`start_on`]).
 pub async fn start(
     setup: RaftSetup,
+    chain: ChainHandle,
+    kv: Arc<dyn KvStore>,
+    shutdown: watch::Receiver<bool>,
+) -> eyre::Result<Started> {
+    let config = P2pConfig {
+        listen: format!("/ip4/0.0.0.0/tcp/{}", setup.port).parse().wrap_err("listen address")?,
+        static_peers: setup.static_nodes.clone(),
+        permissioned: setup.permissioned.clone(),
+        max_peers: 50,
+    };
+    let (p2p, events, _) =
+        veil_p2p::start(&setup.key, config).await.map_err(|e| eyre!("p2p: {e}"))?;
+    start_on(setup, (p2p, events), chain, kv, shutdown)
+}
+
+/// Starts the sync service, the transaction gossip and the raft task on a running p2p
+/// service (libp2p's, or a test's in-memory network); the caller supervises the tasks.
+pub fn start_on(
+    setup: RaftSetup,
+    (p2p, events): (P2pHandle, mpsc::Receiver<P2pEvent>),
     chain: ChainHandle,
     kv: Arc<dyn KvStore>,
     mut shutdown: watch::Receiver<bool>,
@@ -184,14 +203,6 @@ pub async fn start(
         if setup.join_existing.is_some() { vec![] } else { members.keys().copied().collect() };
     let applied = applied_index(store)?;
     let raft = RaftNode::open(kv.clone(), id, &voters, applied)?;
-    let config = P2pConfig {
-        listen: format!("/ip4/0.0.0.0/tcp/{}", setup.port).parse().wrap_err("listen address")?,
-        static_peers: setup.static_nodes.clone(),
-        permissioned: setup.permissioned.clone(),
-        max_peers: 50,
-    };
-    let (p2p, events, _) =
-        veil_p2p::start(&setup.key, config).await.map_err(|e| eyre!("p2p: {e}"))?;
     let enode = members.get(&id).cloned();
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });

@@ -33,8 +33,6 @@ impl VeilProcess {
             .args(["--dev", "--http", "--http.port", "0", "--datadir"])
             .arg(datadir)
             .args(extra)
-            // Enables the p2p fault switch (admin_testPartition) used by the raft tests.
-            .env("VEIL_TEST_FAULTS", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

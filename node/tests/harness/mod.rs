@@ -1,0 +1,258 @@
+//! An in-process Raft cluster, in the style of raft-rs's `harness/src/network.rs`: N members
+//! in this test process, each a chain engine (as `veil` assembles it, on its own in-memory
+//! store) driven by the Raft engine, over `veil_p2p::memory`'s network, whose links a test
+//! cuts, isolates, drops, delays and recovers. No ports, no processes; the test waits for
+//! conditions with deadlines. A member can be killed (its tasks stop, its memory is gone, its
+//! store stays, as after kill -9) and restarted on the same store.
+
+#![allow(dead_code, unreachable_pub)]
+
+use alloy_consensus::TxLegacy;
+use alloy_primitives::{keccak256, Address, TxKind, B256, U256};
+use std::{sync::Arc, time::Duration};
+use tokio::{sync::watch, task::JoinHandle};
+use veil_node::{
+    dev::{dev_chain_spec, dev_key, DEV_CHAIN_ID},
+    raft::{RaftHandle, RaftSetup},
+    Chain, TxPool,
+};
+use veil_p2p::{memory::MemoryNetwork, Enode, NodeKey, PeerId};
+use veil_primitives::RecoveredTx;
+use veil_storage::{InMemoryKv, KvStore};
+
+/// A signed transfer of `1 + nonce` wei from dev account `sender`.
+pub fn transfer(sender: usize, nonce: u64) -> RecoveredTx {
+    let tx = TxLegacy {
+        chain_id: Some(DEV_CHAIN_ID),
+        nonce,
+        gas_price: 0,
+        gas_limit: 21_000,
+        to: TxKind::Call(Address::repeat_byte(0x77)),
+        value: U256::from(1 + nonce),
+        input: Default::default(),
+    };
+    let signed = veil_primitives::sign_transaction(tx.into(), &dev_key(sender));
+    RecoveredTx::try_new(signed).expect("a valid signature")
+}
+
+/// One running member.
+pub struct Member {
+    pub chain: Arc<Chain>,
+    pub pool: Arc<TxPool>,
+    pub raft: RaftHandle,
+    shutdown: watch::Sender<bool>,
+    /// The raft task: it ends only on shutdown or on an error.
+    raft_task: JoinHandle<eyre::Result<()>>,
+    services: Vec<JoinHandle<()>>,
+}
+
+/// The cluster.
+pub struct Cluster {
+    pub network: MemoryNetwork,
+    /// What drives the network's random drops.
+    pub seed: u64,
+    keys: Vec<NodeKey>,
+    enodes: Vec<Enode>,
+    stores: Vec<Arc<dyn KvStore>>,
+    members: Vec<Option<Member>>,
+}
+
+impl Cluster {
+    /// `n` members on a dev chain, all started; the seed comes from `VEIL_HARNESS_SEED` or
+    /// the clock, and is printed.
+    pub async fn start(n: usize) -> Self {
+        let seed = std::env::var("VEIL_HARNESS_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        println!("harness seed: {seed} (VEIL_HARNESS_SEED={seed} repeats it)");
+        let keys: Vec<NodeKey> = (0..n)
+            .map(|i| {
+                let secret = keccak256(format!("veil harness member {i}"));
+                NodeKey::from_hex(&alloy_primitives::hex::encode(secret)).expect("a valid key")
+            })
+            .collect();
+        let enodes = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| Enode {
+                public: key.public(),
+                host: "127.0.0.1".into(),
+                port: 30_000 + i as u16,
+                raft_port: None,
+            })
+            .collect();
+        let stores = (0..n)
+            .map(|_| {
+                let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+                Chain::init(&kv, &dev_chain_spec()).expect("genesis");
+                kv
+            })
+            .collect();
+        let mut cluster = Self {
+            network: MemoryNetwork::new(seed),
+            seed,
+            keys,
+            enodes,
+            stores,
+            members: (0..n).map(|_| None).collect(),
+        };
+        for i in 0..n {
+            cluster.start_member(i);
+        }
+        cluster
+    }
+
+    /// Starts member `i` on its store (it must not be running).
+    pub fn start_member(&mut self, i: usize) {
+        assert!(self.members[i].is_none(), "member {i} runs already");
+        let kv = self.stores[i].clone();
+        let engine = veil_node::assemble(kv.clone(), None, Address::ZERO).expect("chain engine");
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut services = vec![tokio::spawn(async move {
+            if let Err(why) = engine.executor.await {
+                panic!("the chain executor stopped: {why}");
+            }
+        })];
+        let setup = RaftSetup {
+            key: self.keys[i].clone(),
+            port: self.enodes[i].port,
+            static_nodes: self.enodes.clone(),
+            permissioned: None,
+            join_existing: None,
+            block_time: Duration::from_millis(50),
+        };
+        let p2p = self.network.join(&self.keys[i]);
+        let started = veil_node::raft::start_on(setup, p2p, engine.handle, kv, shutdown_rx)
+            .expect("the raft member starts");
+        services.extend(started.services.into_iter().map(|(_, service)| tokio::spawn(service)));
+        self.members[i] = Some(Member {
+            chain: engine.chain,
+            pool: engine.pool,
+            raft: started.handle,
+            shutdown,
+            raft_task: started.task,
+            services,
+        });
+    }
+
+    /// Kills member `i`: every task stops at once and its memory is gone (pool, gossip
+    /// queues, caches); its store keeps what was written, as after kill -9.
+    pub async fn kill(&mut self, i: usize) {
+        let member = self.members[i].take().expect("member runs");
+        member.raft_task.abort();
+        for task in &member.services {
+            task.abort();
+        }
+        let _ = member.raft_task.await;
+        for task in member.services {
+            let _ = task.await;
+        }
+        // Work already on a blocking thread (an import) finishes before the store is reused.
+        let chain = member.chain;
+        drop(member.pool);
+        drop(member.shutdown);
+        let what = format!("member {i}'s last blocking work to end");
+        self.wait(&what, 30, |_| Arc::strong_count(&chain) == 1).await;
+    }
+
+    /// The running member `i`.
+    pub fn member(&self, i: usize) -> &Member {
+        self.members[i].as_ref().expect("member runs")
+    }
+
+    /// Its peer id on the network.
+    pub fn peer(&self, i: usize) -> PeerId {
+        self.keys[i].peer_id()
+    }
+
+    /// How many members the cluster has.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Member `i`'s raft role ("minter", "verifier", …); `None` when it is not running.
+    pub fn role(&self, i: usize) -> Option<&'static str> {
+        self.members[i].as_ref().map(|m| m.raft.status.borrow().role)
+    }
+
+    /// The running member that leads, if one does.
+    pub fn leader(&self) -> Option<usize> {
+        (0..self.len()).find(|&i| self.role(i) == Some("minter"))
+    }
+
+    /// Member `i`'s head: hash and number.
+    pub fn head(&self, i: usize) -> (B256, u64) {
+        let (hash, header) = self.member(i).chain.head();
+        (hash, header.number)
+    }
+
+    /// The canonical hash at `number` on member `i`.
+    pub fn hash_at(&self, i: usize, number: u64) -> Option<B256> {
+        self.member(i).chain.store().canonical_hash(number).expect("store")
+    }
+
+    /// Hands `tx` to member `i` as RPC would; its hash once the pool took it.
+    pub fn submit(&self, i: usize, tx: RecoveredTx) -> B256 {
+        let member = self.member(i);
+        let (_, head) = member.chain.head();
+        member.pool.add(tx, &member.chain.latest_state(), &head).expect("the pool takes it")
+    }
+
+    /// Whether member `i` has `hash` in a block.
+    pub fn mined(&self, i: usize, hash: B256) -> bool {
+        self.member(i).chain.store().tx_location(hash).expect("store").is_some()
+    }
+
+    /// Panics if a running member's raft task has ended (it ends only on an error).
+    fn check_alive(&self) {
+        for (i, member) in self.members.iter().enumerate() {
+            if let Some(member) = member {
+                assert!(!member.raft_task.is_finished(), "member {i}'s raft task ended");
+            }
+        }
+    }
+
+    /// Polls `condition` every 20 ms until it holds; panics naming `what` after `secs`.
+    pub async fn wait(&self, what: &str, secs: u64, mut condition: impl FnMut(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while !condition(self) {
+            self.check_alive();
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what} (seed {})",
+                self.seed
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Asserts that the running members agree on every block up to the lowest head.
+    pub fn assert_no_fork(&self) {
+        let running: Vec<usize> = (0..self.len()).filter(|&i| self.members[i].is_some()).collect();
+        let lowest = running.iter().map(|&i| self.head(i).1).min().unwrap_or(0);
+        for number in 0..=lowest {
+            let first = self.hash_at(running[0], number);
+            for &i in &running[1..] {
+                assert_eq!(self.hash_at(i, number), first, "fork at block {number} on member {i}");
+            }
+        }
+    }
+
+    /// Stops every member cleanly.
+    pub async fn stop(mut self) {
+        for i in 0..self.len() {
+            if let Some(member) = self.members[i].take() {
+                let _ = member.shutdown.send(true);
+                let _ = member.raft_task.await;
+                for task in member.services {
+                    task.abort();
+                }
+            }
+        }
+    }
+}
