@@ -11,6 +11,9 @@
 //! log line. The leader commits its own block without executing it again. Transaction gossip
 //! runs beside the raft task ([`gossip`]); catching up on missing blocks and answering peers'
 //! block requests is the sync service's ([`crate::sync`]).
+//!
+//! A little over 600 lines: the task's loop and the handlers it selects between read best
+//! together; membership changes are in `membership.rs`, the RPC side in `rpc_api.rs`.
 
 pub mod gossip;
 mod membership;
