@@ -7,28 +7,14 @@
 
 mod support;
 
-use alloy_consensus::TxLegacy;
-use alloy_primitives::{hex, Address, TxKind, U256};
+use alloy_primitives::hex;
 use serde_json::{json, Value};
 use std::{collections::HashSet, path::Path, time::Duration};
 use support::{free_port, raft_network, rpc_call, wait_until, VeilProcess};
-use veil_node::dev::{dev_key, DEV_CHAIN_ID};
 use veil_p2p::{Enode, NodeKey};
 
 fn raw_transfer(sender: usize, nonce: u64) -> String {
-    let tx = TxLegacy {
-        chain_id: Some(DEV_CHAIN_ID),
-        nonce,
-        gas_price: 0,
-        gas_limit: 21_000,
-        to: TxKind::Call(Address::repeat_byte(0x77)),
-        value: U256::from(1 + nonce),
-        input: Default::default(),
-    };
-    format!(
-        "0x{}",
-        hex::encode(veil_primitives::sign_transaction(tx.into(), &dev_key(sender)).encoded_2718())
-    )
+    format!("0x{}", hex::encode(support::dev_transfer(sender, nonce).encoded_2718()))
 }
 
 /// The enodes of a network's static-nodes.json, in raft id order.

@@ -5,6 +5,7 @@
 //! acknowledged by a cut-off member that is then killed is mined after its restart.
 
 mod harness;
+mod support;
 
 use harness::{transfer, Cluster};
 use std::time::Duration;

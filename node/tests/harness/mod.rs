@@ -7,12 +7,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use alloy_consensus::TxLegacy;
-use alloy_primitives::{keccak256, Address, TxKind, B256, U256};
+use alloy_primitives::{keccak256, Address, B256};
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
 use veil_node::{
-    dev::{dev_chain_spec, dev_key, DEV_CHAIN_ID},
+    dev::dev_chain_spec,
     raft::{RaftHandle, RaftSetup},
     Chain, TxPool,
 };
@@ -22,17 +21,7 @@ use veil_storage::{InMemoryKv, KvStore};
 
 /// A signed transfer of `1 + nonce` wei from dev account `sender`.
 pub fn transfer(sender: usize, nonce: u64) -> RecoveredTx {
-    let tx = TxLegacy {
-        chain_id: Some(DEV_CHAIN_ID),
-        nonce,
-        gas_price: 0,
-        gas_limit: 21_000,
-        to: TxKind::Call(Address::repeat_byte(0x77)),
-        value: U256::from(1 + nonce),
-        input: Default::default(),
-    };
-    let signed = veil_primitives::sign_transaction(tx.into(), &dev_key(sender));
-    RecoveredTx::try_new(signed).expect("a valid signature")
+    RecoveredTx::try_new(crate::support::dev_transfer(sender, nonce)).expect("a valid signature")
 }
 
 /// One running member.

@@ -277,3 +277,17 @@ pub fn deploying(runtime: &[u8]) -> alloy_primitives::Bytes {
     code.extend_from_slice(&[0x60, 32 - runtime.len() as u8, 0xf3]);
     code.into()
 }
+
+/// A signed transfer of `1 + nonce` wei from dev account `sender` to 0x7777…, without fees.
+pub fn dev_transfer(sender: usize, nonce: u64) -> veil_primitives::Transaction {
+    let tx = alloy_consensus::TxLegacy {
+        chain_id: Some(veil_node::dev::DEV_CHAIN_ID),
+        nonce,
+        gas_price: 0,
+        gas_limit: 21_000,
+        to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(0x77)),
+        value: alloy_primitives::U256::from(1 + nonce),
+        input: Default::default(),
+    };
+    veil_primitives::sign_transaction(tx.into(), &veil_node::dev::dev_key(sender))
+}
