@@ -17,15 +17,20 @@ pub struct ChainEngine {
     pub handle: ChainHandle,
     /// The executor: run it on a supervised task; it ends when every handle is dropped.
     pub executor: Pin<Box<dyn Future<Output = Result<(), String>> + Send>>,
+    /// With a TM: the task that fetches each private transaction's payload when it enters
+    /// the pool (run it supervised; it ends at shutdown).
+    pub prefetch: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 /// Opens the chain in `kv` (initialised already) and assembles the engine around it; with a
 /// transaction manager, blocks run private transactions and payloads are dropped from the
-/// cache once their blocks are committed. The pool is restored from its journal.
+/// cache once their blocks are committed, and private payloads are fetched when their
+/// transactions enter the pool, not at import. The pool is restored from its journal.
 pub fn assemble(
     kv: Arc<dyn KvStore>,
     ptm: Option<Arc<Ptm>>,
     beneficiary: Address,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> eyre::Result<ChainEngine> {
     let mut chain = Chain::open(kv.clone())?;
     if ptm.is_some() {
@@ -46,7 +51,11 @@ pub fn assemble(
     let (_, head) = chain.head();
     let restored = pool.restore(&chain.latest_state(), &head)?;
     tracing::info!(target: "txpool", restored, "transaction pool loaded from journal");
+    let prefetch = ptm.clone().map(|ptm| {
+        let prefetch = crate::ptm::prefetch_pooled(ptm, pool.clone(), shutdown);
+        Box::pin(prefetch) as Pin<Box<dyn Future<Output = ()> + Send>>
+    });
     let builder = BlockBuilder::new(chain.clone(), pool.clone(), beneficiary).with_ptm(ptm);
     let (handle, executor) = ChainHandle::new(builder);
-    Ok(ChainEngine { chain, pool, handle, executor: Box::pin(executor) })
+    Ok(ChainEngine { chain, pool, handle, executor: Box::pin(executor), prefetch })
 }

@@ -244,17 +244,21 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         Some(ptm) => Some(Arc::new(crate::ptm::Ptm::connect(ptm).await?)),
         None => None,
     };
-    let engine = crate::chain_engine::assemble(kv.clone(), ptm.clone(), config.beneficiary)?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let engine = crate::chain_engine::assemble(
+        kv.clone(),
+        ptm.clone(),
+        config.beneficiary,
+        shutdown_rx.clone(),
+    )?;
     let (chain, pool, chain_handle) = (engine.chain, engine.pool, engine.handle);
     check_supported_chain(&chain)?;
     let (head_hash, head) = chain.head();
     tracing::info!(target: "node", number = head.number, hash = %head_hash, chain_id = chain.spec().chain_id(), "chain opened");
 
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut supervisor = Supervisor::default();
     // Private payloads are fetched when their transactions enter the pool, not at import.
-    if let Some(ptm) = ptm.clone() {
-        let prefetch = crate::ptm::prefetch_pooled(ptm, pool.clone(), shutdown_rx.clone());
+    if let Some(prefetch) = engine.prefetch {
         supervisor.spawn("payload prefetch", stops_at_shutdown(shutdown_rx.clone(), prefetch));
     }
     // The chain engine: building, import and commit run on its executor, driven by the

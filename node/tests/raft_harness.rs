@@ -70,7 +70,7 @@ async fn a_leader_lost_under_load_is_replaced_and_every_acknowledged_transaction
             others.iter().all(|&i| acknowledged.iter().all(|h| c.mined(i, *h)))
         })
         .await;
-    cluster.start_member(leader);
+    cluster.start_member(leader).await;
     cluster
         .wait("the old leader to catch up", 60, |c| {
             acknowledged.iter().all(|h| c.mined(leader, *h))
@@ -132,10 +132,57 @@ async fn a_transaction_acknowledged_by_a_cut_off_member_that_is_killed_is_mined_
     let hash = cluster.submit(cut_off, transfer(3, 0));
     cluster.kill(cut_off).await;
     cluster.network.recover();
-    cluster.start_member(cut_off);
+    cluster.start_member(cut_off).await;
     cluster
         .wait("the acknowledged transaction mined everywhere", 60, |c| {
             (0..3).all(|i| c.mined(i, hash))
+        })
+        .await;
+    cluster.assert_no_fork();
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tm_outage_halts_only_its_members_import_which_keeps_answering_raft_and_catches_up() {
+    let cluster = Cluster::start_private(3).await;
+    cluster.wait("a leader", 30, |c| c.leader().is_some()).await;
+    // A follower that is not a party, though only its TM can say so: while that TM hangs, it
+    // must halt rather than treat the block as not its own. The parties are the other two.
+    let leader = cluster.leader().unwrap();
+    let bystander = (0..3).find(|&i| i != leader).unwrap();
+    let parties: Vec<usize> = (0..3).filter(|&i| i != bystander).collect();
+    let (first, last) = (parties[0], parties[1]);
+    let warmup = cluster.send_private(first, &[last], 4, 0, b"before the outage").await;
+    cluster
+        .wait("the first private transaction mined everywhere", 60, |c| {
+            (0..3).all(|i| c.mined(i, warmup))
+        })
+        .await;
+    let before = cluster.head(bystander).1;
+    cluster.tms[bystander].pause();
+    let hash = cluster.send_private(first, &[last], 4, 1, b"during the outage").await;
+    cluster.wait("the parties mine it", 60, |c| c.mined(first, hash) && c.mined(last, hash)).await;
+    cluster.wait("the bystander to halt", 60, |c| c.halted(bystander).is_some()).await;
+    assert_eq!(cluster.head(bystander).1, before, "it imported without its TM");
+    // Halted, it still answers raft: over three election timeouts (3 s) of samples while
+    // the others mine transfers, the leader never sees it inactive.
+    let started = tokio::time::Instant::now();
+    let mut nonce = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let transfer = cluster.submit(first, transfer(5, nonce));
+        nonce += 1;
+        cluster.wait("a transfer mined by the parties", 30, |c| c.mined(first, transfer)).await;
+        assert_ne!(cluster.leader(), Some(bystander), "the halted member leads");
+        assert!(cluster.leader_sees_active(bystander), "the leader saw the halted member inactive");
+        assert!(cluster.halted(bystander).is_some(), "still halted while its TM hangs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cluster.tms[bystander].resume();
+    cluster
+        .wait("the bystander to resume and catch up", 60, |c| {
+            c.halted(bystander).is_none()
+                && c.mined(bystander, hash)
+                && c.head(bystander) == c.head(0)
         })
         .await;
     cluster.assert_no_fork();

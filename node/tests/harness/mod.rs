@@ -3,7 +3,9 @@
 //! store) driven by the Raft engine, over `veil_p2p::memory`'s network, whose links a test
 //! cuts, isolates, drops, delays and recovers. No ports, no processes; the test waits for
 //! conditions with deadlines. A member can be killed (its tasks stop, its memory is gone, its
-//! store stays, as after kill -9) and restarted on the same store.
+//! store stays, as after kill -9) and restarted on the same store. A private cluster gives
+//! each member its own real `veil-tm` ([`veil_testkit::tm::TmProcess`]), which a test can
+//! pause to see one member's TM outage.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -12,12 +14,14 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
 use veil_node::{
     dev::dev_chain_spec,
+    ptm::{Ptm, PtmConfig},
     raft::{RaftHandle, RaftSetup},
     Chain, TxPool,
 };
 use veil_p2p::{memory::MemoryNetwork, Enode, NodeKey, PeerId};
 use veil_primitives::RecoveredTx;
 use veil_storage::{InMemoryKv, KvStore};
+use veil_testkit::tm::TmProcess;
 
 /// A signed transfer of `1 + nonce` wei from dev account `sender`.
 pub fn transfer(sender: usize, nonce: u64) -> RecoveredTx {
@@ -29,6 +33,10 @@ pub struct Member {
     pub chain: Arc<Chain>,
     pub pool: Arc<TxPool>,
     pub raft: RaftHandle,
+    /// Its TM client, in a private cluster.
+    pub ptm: Option<Arc<Ptm>>,
+    /// Why its import is halted, while it is.
+    pub halted: watch::Receiver<Option<String>>,
     shutdown: watch::Sender<bool>,
     /// The raft task: it ends only on shutdown or on an error.
     raft_task: JoinHandle<eyre::Result<()>>,
@@ -44,12 +52,28 @@ pub struct Cluster {
     enodes: Vec<Enode>,
     stores: Vec<Arc<dyn KvStore>>,
     members: Vec<Option<Member>>,
+    /// One TM per member in a private cluster; empty otherwise.
+    pub tms: Vec<TmProcess>,
+    _tm_root: Option<tempfile::TempDir>,
 }
+
+/// How long a member waits for one answer of its TM: short, so an outage shows quickly.
+const TM_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Cluster {
     /// `n` members on a dev chain, all started; the seed comes from `VEIL_HARNESS_SEED` or
     /// the clock, and is printed.
     pub async fn start(n: usize) -> Self {
+        Self::start_with(n, false).await
+    }
+
+    /// As [`Cluster::start`], each member with its own `veil-tm`, the TMs peered and knowing
+    /// each other's keys before the members start.
+    pub async fn start_private(n: usize) -> Self {
+        Self::start_with(n, true).await
+    }
+
+    async fn start_with(n: usize, private: bool) -> Self {
         let seed = std::env::var("VEIL_HARNESS_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -82,6 +106,7 @@ impl Cluster {
                 kv
             })
             .collect();
+        let (tms, tm_root) = if private { start_tms(n).await } else { (Vec::new(), None) };
         let mut cluster = Self {
             network: MemoryNetwork::new(seed),
             seed,
@@ -89,24 +114,38 @@ impl Cluster {
             enodes,
             stores,
             members: (0..n).map(|_| None).collect(),
+            tms,
+            _tm_root: tm_root,
         };
         for i in 0..n {
-            cluster.start_member(i);
+            cluster.start_member(i).await;
         }
         cluster
     }
 
     /// Starts member `i` on its store (it must not be running).
-    pub fn start_member(&mut self, i: usize) {
+    pub async fn start_member(&mut self, i: usize) {
         assert!(self.members[i].is_none(), "member {i} runs already");
         let kv = self.stores[i].clone();
-        let engine = veil_node::assemble(kv.clone(), None, Address::ZERO).expect("chain engine");
+        let ptm = match self.tms.get(i) {
+            Some(tm) => {
+                let endpoint = veil_tm_api::TmEndpoint::Unix(tm.socket());
+                let config = PtmConfig { endpoint, timeout: TM_TIMEOUT };
+                Some(Arc::new(Ptm::connect(config).await.expect("the member's TM answers")))
+            }
+            None => None,
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let engine =
+            veil_node::assemble(kv.clone(), ptm.clone(), Address::ZERO, shutdown_rx.clone())
+                .expect("chain engine");
+        let halted = engine.handle.halted();
         let mut services = vec![tokio::spawn(async move {
             if let Err(why) = engine.executor.await {
                 panic!("the chain executor stopped: {why}");
             }
         })];
+        services.extend(engine.prefetch.map(tokio::spawn));
         let setup = RaftSetup {
             key: self.keys[i].clone(),
             port: self.enodes[i].port,
@@ -123,6 +162,8 @@ impl Cluster {
             chain: engine.chain,
             pool: engine.pool,
             raft: started.handle,
+            ptm,
+            halted,
             shutdown,
             raft_task: started.task,
             services,
@@ -192,6 +233,46 @@ impl Cluster {
         member.pool.add(tx, &member.chain.latest_state(), &head).expect("the pool takes it")
     }
 
+    /// Sends `payload` privately from member `i`'s TM to the TMs of `parties`, and hands
+    /// member `i` the private transaction (from dev account `sender`, with `nonce`) that
+    /// carries its hash: a call to an account without code, as web3js-quorum sends one.
+    pub async fn send_private(
+        &self,
+        i: usize,
+        parties: &[usize],
+        sender: usize,
+        nonce: u64,
+        payload: &[u8],
+    ) -> B256 {
+        let to = parties.iter().map(|&p| self.tms[p].key).collect();
+        let ptm = self.member(i).ptm.as_ref().expect("a private cluster");
+        let hash = ptm.send(payload.to_vec(), None, to).await.expect("the TM takes the payload");
+        let tx = alloy_consensus::TxLegacy {
+            chain_id: None,
+            nonce,
+            gas_price: 0,
+            gas_limit: 100_000,
+            to: alloy_primitives::TxKind::Call(Address::repeat_byte(0x42)),
+            value: alloy_primitives::U256::ZERO,
+            input: alloy_primitives::Bytes::copy_from_slice(hash.as_bytes()),
+        };
+        let signed =
+            veil_primitives::sign_private_transaction(tx, &veil_node::dev::dev_key(sender));
+        self.submit(i, RecoveredTx::try_new(signed).expect("a valid signature"))
+    }
+
+    /// Why member `i`'s import is halted, while it is.
+    pub fn halted(&self, i: usize) -> Option<String> {
+        self.member(i).halted.borrow().clone()
+    }
+
+    /// On the leader: whether it heard from member `i` within the last election timeout.
+    pub fn leader_sees_active(&self, i: usize) -> bool {
+        let Some(leader) = self.leader() else { return false };
+        let status = self.member(leader).raft.status.borrow().clone();
+        leader == i || status.recently_active.contains(&(i as u64 + 1))
+    }
+
     /// Whether member `i` has `hash` in a block.
     pub fn mined(&self, i: usize, hash: B256) -> bool {
         self.member(i).chain.store().tx_location(hash).expect("store").is_some()
@@ -244,4 +325,44 @@ impl Cluster {
             }
         }
     }
+}
+
+/// One `veil-tm` per member (the binary beside `veil`), peered with the others, started and
+/// knowing every other TM's key.
+async fn start_tms(n: usize) -> (Vec<TmProcess>, Option<tempfile::TempDir>) {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
+    assert!(bin.exists(), "{} is missing: build the workspace's binaries", bin.display());
+    let root = tempfile::tempdir().expect("a temporary directory");
+    let mut tms: Vec<TmProcess> = (0..n)
+        .map(|i| TmProcess::new(&bin, root.path(), &format!("tm{i}"), "127.0.0.1", false))
+        .collect();
+    let urls: Vec<String> = tms.iter().map(|tm| tm.p2p_url.clone()).collect();
+    for (i, tm) in tms.iter_mut().enumerate() {
+        let peers: Vec<String> =
+            urls.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, u)| u.clone()).collect();
+        tm.set_peers(&peers);
+        tm.spawn();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for tm in &mut tms {
+        while !tm.is_up() {
+            tm.assert_running();
+            assert!(tokio::time::Instant::now() < deadline, "{} did not come up", tm.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let keys: Vec<String> = tms.iter().map(|tm| tm.key.to_string()).collect();
+    for tm in &tms {
+        let url = format!("{}/partyinfo", tm.p2p_url);
+        loop {
+            let known = veil_testkit::http::get(&url)
+                .is_some_and(|(_, body)| keys.iter().all(|k| body.contains(k.as_str())));
+            if known {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} did not learn every key", tm.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    (tms, Some(root))
 }
