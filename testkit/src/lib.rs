@@ -1,5 +1,6 @@
 //! Helpers the end-to-end tests of several Veil crates share: where the package's fixtures are,
-//! ports for the processes they start, waiting for a condition with a deadline, plain HTTP
+//! ports for the processes they start, waiting for a condition with a deadline (blocking,
+//! [`wait_until`], or on a tokio runtime, [`wait_for`]), plain HTTP
 //! ([`http`]), real `veil-tm` processes ([`tm`]), and looking for a secret where it must not
 //! be — in files under a directory, or in a running process's memory.
 
@@ -46,6 +47,21 @@ pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl 
     while !condition() {
         assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// The async form of [`wait_until`], for tests on a tokio runtime: awaits `condition` every
+/// 25 ms until it holds, sleeping without blocking the runtime; panics naming `what` once
+/// `timeout` has passed.
+pub async fn wait_for<F, Fut>(what: &str, timeout: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
 

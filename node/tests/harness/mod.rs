@@ -287,18 +287,15 @@ impl Cluster {
         }
     }
 
-    /// Polls `condition` every 20 ms until it holds; panics naming `what` after `secs`.
+    /// Polls `condition` until it holds, checking every member's raft task is alive; panics
+    /// naming `what` (and the seed) after `secs`.
     pub async fn wait(&self, what: &str, secs: u64, mut condition: impl FnMut(&Self) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        while !condition(self) {
+        let what = format!("{what} (seed {})", self.seed);
+        veil_testkit::wait_for(&what, Duration::from_secs(secs), || {
             self.check_alive();
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what} (seed {})",
-                self.seed
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            std::future::ready(condition(self))
+        })
+        .await;
     }
 
     /// Asserts that the running members agree on every block up to the lowest head.
@@ -343,26 +340,24 @@ async fn start_tms(n: usize) -> (Vec<TmProcess>, Option<tempfile::TempDir>) {
         tm.set_peers(&peers);
         tm.spawn();
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     for tm in &mut tms {
-        while !tm.is_up() {
+        let what = format!("{} to come up", tm.name);
+        veil_testkit::wait_for(&what, Duration::from_secs(60), || {
             tm.assert_running();
-            assert!(tokio::time::Instant::now() < deadline, "{} did not come up", tm.name);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            std::future::ready(tm.is_up())
+        })
+        .await;
     }
     let keys: Vec<String> = tms.iter().map(|tm| tm.key.to_string()).collect();
     for tm in &tms {
         let url = format!("{}/partyinfo", tm.p2p_url);
-        loop {
+        let what = format!("{} to learn every key", tm.name);
+        veil_testkit::wait_for(&what, Duration::from_secs(60), || {
             let known = veil_testkit::http::get(&url)
                 .is_some_and(|(_, body)| keys.iter().all(|k| body.contains(k.as_str())));
-            if known {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{} did not learn every key", tm.name);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            std::future::ready(known)
+        })
+        .await;
     }
     (tms, Some(root))
 }

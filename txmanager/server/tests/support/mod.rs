@@ -5,10 +5,7 @@
 
 pub mod fake_tm;
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::{path::Path, time::Duration};
 use veil_enclave::TmPublicKey;
 use veil_testkit::tm::TmProcess;
 use veil_tm_api::{PartyInfo, TmClient, TmEndpoint};
@@ -53,17 +50,13 @@ pub async fn post_json<T: serde::de::DeserializeOwned>(
     client.post(url).json(body).send().await.unwrap().json().await.unwrap()
 }
 
-/// Polls `check` until it holds or `secs` pass.
-pub async fn wait_for<F, Fut>(secs: u64, what: &str, mut check: F)
+/// Polls `check` until it holds or `secs` pass ([`veil_testkit::wait_for`]).
+pub async fn wait_for<F, Fut>(secs: u64, what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    veil_testkit::wait_for(what, Duration::from_secs(secs), check).await;
 }
 
 /// One TM process (the shared harness, [`TmProcess`]) with the TM tests' async side: start
@@ -98,12 +91,14 @@ impl Tm {
     pub async fn start(&mut self) {
         self.0.spawn();
         let client = self.q2t();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !client.upcheck().await.unwrap_or(false) {
-            self.0.assert_running();
-            assert!(Instant::now() < deadline, "{} did not come up", self.name);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("{} to come up", self.name);
+        let process = &mut self.0;
+        veil_testkit::wait_for(&what, Duration::from_secs(60), || {
+            process.assert_running();
+            let answered = client.upcheck();
+            async move { answered.await.unwrap_or(false) }
+        })
+        .await;
     }
 
     /// What this TM's P2P API says it knows.
