@@ -168,9 +168,27 @@ impl TmProcess {
         self.child = Some(child);
     }
 
-    /// Whether it answers: `/upcheck` on its Q2T socket (what a node talks to) says so.
+    /// Whether it is up: `/upcheck` on its Q2T socket (what a node talks to) says so, and
+    /// every TCP server of its configuration accepts connections (the TM starts its servers
+    /// one after another, so the socket answering says nothing of the others).
     pub fn is_up(&self) -> bool {
         crate::http::get_unix(&self.socket(), "/upcheck").is_some_and(|(status, _)| status == 200)
+            && self.listening()
+    }
+
+    /// Whether every TCP server of its configuration (P2P, ThirdParty, …, at their binding
+    /// addresses) accepts connections.
+    pub fn listening(&self) -> bool {
+        let servers = self.config["serverConfigs"].as_array().cloned().unwrap_or_default();
+        servers.iter().all(|server| {
+            let address = server["bindingAddress"].as_str().or(server["serverAddress"].as_str());
+            match address.and_then(|a| a.split_once("://")) {
+                Some(("http" | "https", authority)) => {
+                    std::net::TcpStream::connect(authority.trim_end_matches('/')).is_ok()
+                }
+                _ => true,
+            }
+        })
     }
 
     /// Panics with its log if the process has exited.

@@ -87,7 +87,8 @@ impl Tm {
         TmClient::new(TmEndpoint::Unix(self.socket()))
     }
 
-    /// Writes the configuration and starts the process; waits until the Q2T socket answers.
+    /// Writes the configuration and starts the process; waits until the Q2T socket answers
+    /// and every TCP server accepts connections.
     pub async fn start(&mut self) {
         self.0.spawn();
         let client = self.q2t();
@@ -95,8 +96,9 @@ impl Tm {
         let process = &mut self.0;
         veil_testkit::wait_for(&what, Duration::from_secs(60), || {
             process.assert_running();
+            let listening = process.listening();
             let answered = client.upcheck();
-            async move { answered.await.unwrap_or(false) }
+            async move { listening && answered.await.unwrap_or(false) }
         })
         .await;
     }
