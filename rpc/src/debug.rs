@@ -10,10 +10,6 @@ use super::{
     tracers::trace,
     MethodResult, Module, RpcContext,
 };
-use std::collections::HashMap;
-
-/// The private payloads a trace needs (this node's TM's), by transaction hash.
-type TracePayloads = HashMap<B256, Bytes>;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Bytes, B256};
 use alloy_rpc_types_eth::TransactionRequest;
@@ -23,6 +19,8 @@ use alloy_rpc_types_trace::geth::{
 use jsonrpsee::core::RegisterMethodError;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use veil_chain::PrivatePayloads;
+use veil_evm::PrivatePayload;
 use veil_evm::{public_tx_env, BlockContext, Simulation, StateDatabase};
 use veil_primitives::RecoveredTx;
 
@@ -60,31 +58,24 @@ impl RpcContext {
     }
 
     /// When `hash` is a private transaction and private transactions run here: the payloads
-    /// of it and of its block's earlier private transactions that this node is party to,
-    /// from the TM. Empty otherwise.
-    async fn trace_payloads(&self, hash: B256) -> MethodResult<TracePayloads> {
-        let mut payloads = TracePayloads::new();
+    /// of it and of its block's earlier private transactions (from the TM, through the chain
+    /// engine's client). Empty otherwise.
+    async fn trace_payloads(&self, hash: B256) -> MethodResult<PrivatePayloads> {
         if !self.chain.runs_private_transactions() {
-            return Ok(payloads);
+            return Ok(PrivatePayloads::new());
         }
         let store = self.chain.store();
         let Some(location) = store.tx_location(hash).map_err(internal_error)? else {
-            return Ok(payloads);
+            return Ok(PrivatePayloads::new());
         };
         let transactions =
             store.transactions(location.block_hash).map_err(internal_error)?.unwrap_or_default();
-        let upto = transactions.len().min(location.index as usize + 1);
-        if !transactions.get(location.index as usize).is_some_and(|tx| tx.is_private()) {
-            return Ok(payloads);
+        let index = location.index as usize;
+        if !transactions.get(index).is_some_and(|tx| tx.is_private()) {
+            return Ok(PrivatePayloads::new());
         }
-        for tx in transactions[..upto].iter().filter(|tx| tx.is_private()) {
-            let key = tx.fields().input().to_string();
-            let payload = self.quorum_payload(&key).await?;
-            if !payload.is_empty() {
-                payloads.insert(tx.hash(), payload);
-            }
-        }
-        Ok(payloads)
+        let upto: Vec<_> = transactions[..=index].iter().collect();
+        self.ptm()?.payloads(&upto).await.map_err(server_error)
     }
 
     /// Re-executes the transaction's block up to it on its parent's state, then traces it.
@@ -92,7 +83,7 @@ impl RpcContext {
         &self,
         hash: B256,
         options: GethDebugTracingOptions,
-        payloads: &TracePayloads,
+        payloads: &PrivatePayloads,
     ) -> MethodResult<GethTrace> {
         let location = self
             .chain
@@ -133,7 +124,7 @@ impl RpcContext {
         transactions: &[RecoveredTx],
         index: usize,
         options: GethDebugTracingOptions,
-        payloads: &TracePayloads,
+        payloads: &PrivatePayloads,
     ) -> MethodResult<Option<GethTrace>> {
         let store = self.chain.store();
         let header = store
@@ -144,7 +135,10 @@ impl RpcContext {
             .header(header.parent_hash)
             .map_err(internal_error)?
             .ok_or_else(|| server_error("genesis is not traceable"))?;
-        let payload_of = |tx: &RecoveredTx| payloads.get(&tx.hash()).cloned();
+        let payload_of = |tx: &RecoveredTx| match payloads.get(&tx.hash()) {
+            Some(PrivatePayload::Party(payload)) => Some(payload.clone()),
+            _ => None,
+        };
         let Some(payload) = payload_of(&transactions[index]) else { return Ok(None) };
         let private_root = store
             .private_root(header.parent_hash)

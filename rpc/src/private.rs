@@ -11,7 +11,7 @@ use super::{
     error::{invalid_params, server_error},
     nonce_lock::NonceGuard,
     off_thread,
-    sign::Authority,
+    sign::{raw_and_tx, Authority},
     MethodResult, RpcContext,
 };
 use alloy_consensus::TxLegacy;
@@ -61,7 +61,7 @@ fn check_flag(flag: Option<u64>) -> MethodResult<()> {
 }
 
 impl RpcContext {
-    fn ptm(&self) -> MethodResult<&veil_chain::ptm::Ptm> {
+    pub(crate) fn ptm(&self) -> MethodResult<&veil_chain::ptm::Ptm> {
         self.ptm.as_deref().ok_or_else(|| {
             server_error("private transactions need a transaction manager: start the node with --ptm.socket, --ptm.url or PRIVATE_CONFIG")
         })
@@ -105,10 +105,7 @@ impl RpcContext {
             let request = args.request;
             let (from, tx) = off_thread(&context, move |c| c.fill_transaction(request)).await?;
             let tx = veil_primitives::Transaction::Public(tx.into_envelope(unsigned));
-            return Ok(serde_json::json!({
-                "raw": Bytes::from(tx.encoded_2718()),
-                "tx": super::convert::transaction(&tx, from, None),
-            }));
+            return Ok(raw_and_tx(&tx, from));
         };
         check_flag(args.privacy_flag)?;
         let ptm = context.ptm()?;
@@ -123,10 +120,7 @@ impl RpcContext {
             TxLegacy { input: Bytes::copy_from_slice(hash.as_bytes()), ..tx },
             unsigned,
         );
-        Ok(serde_json::json!({
-            "raw": Bytes::from(tx.encoded_2718()),
-            "tx": super::convert::transaction(&tx, from, None),
-        }))
+        Ok(raw_and_tx(&tx, from))
     }
 
     /// A private request's fields with defaults; the data is still the payload. The nonce is

@@ -187,12 +187,17 @@ impl RpcContext {
     }
 }
 
+/// `{raw, tx}`, as `eth_signTransaction` and `eth_fillTransaction` answer.
+pub(crate) fn raw_and_tx(tx: &Transaction, from: Address) -> Value {
+    json!({
+        "raw": Bytes::from(tx.encoded_2718()),
+        "tx": convert::transaction(tx, from, None),
+    })
+}
+
 /// `{raw, tx}` of `eth_signTransaction`.
 pub(crate) fn signed_transaction_json(tx: &RecoveredTx) -> Value {
-    json!({
-        "raw": Bytes::from(tx.tx().encoded_2718()),
-        "tx": convert::transaction(tx.tx(), tx.sender(), None),
-    })
+    raw_and_tx(tx.tx(), tx.sender())
 }
 
 /// The signing family of `eth_*`.
