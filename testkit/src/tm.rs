@@ -176,19 +176,27 @@ impl TmProcess {
             && self.listening()
     }
 
-    /// Whether every TCP server of its configuration (P2P, ThirdParty, …, at their binding
-    /// addresses) accepts connections.
+    /// Whether every enabled TCP server of its configuration (Q2T, P2P, ThirdParty, at their
+    /// binding addresses) accepts connections. A configuration the TM cannot read counts as
+    /// listening: the process exits, which [`TmProcess::assert_running`] reports.
     pub fn listening(&self) -> bool {
-        let servers = self.config["serverConfigs"].as_array().cloned().unwrap_or_default();
-        servers.iter().all(|server| {
-            let address = server["bindingAddress"].as_str().or(server["serverAddress"].as_str());
-            match address.and_then(|a| a.split_once("://")) {
-                Some(("http" | "https", authority)) => {
-                    std::net::TcpStream::connect(authority.trim_end_matches('/')).is_ok()
+        use veil_config::{ServerAddress, TmApp, TmConfig};
+        let Ok(config) = serde_json::from_value::<TmConfig>(self.config.clone()) else {
+            return true;
+        };
+        config
+            .server_configs
+            .iter()
+            .filter(|server| server.enabled && server.app != TmApp::Enclave)
+            .all(|server| {
+                let address = server.binding_address.as_ref().unwrap_or(&server.server_address);
+                match address.parse::<ServerAddress>() {
+                    Ok(ServerAddress::Http { authority, .. }) => {
+                        std::net::TcpStream::connect(authority).is_ok()
+                    }
+                    _ => true,
                 }
-                _ => true,
-            }
-        })
+            })
     }
 
     /// Panics with its log if the process has exited.
