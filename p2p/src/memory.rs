@@ -214,10 +214,7 @@ impl MemoryNetwork {
                         .collect();
                     let _ = reply.send(peers);
                 }
-                Command::Validated { .. }
-                | Command::AddPeer(_)
-                | Command::RemovePeer(_)
-                | Command::Block(..) => {}
+                Command::Validated { .. } | Command::AddPeer(_) | Command::RemovePeer(_) => {}
             }
         }
     }

@@ -140,7 +140,6 @@ impl Command {
             Command::AddPeer(_) => "add peer",
             Command::RemovePeer(_) => "remove peer",
             Command::Peers(_) => "peers",
-            Command::Block(..) => "block peer",
         }
     }
 }
@@ -168,7 +167,6 @@ pub(crate) enum Command {
     AddPeer(Enode),
     RemovePeer(PeerId),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
-    Block(PeerId, bool),
 }
 
 /// Commands from the node waiting for the service. When full, messages that are repeated
@@ -213,7 +211,7 @@ impl P2pHandle {
         match self.commands.try_send(command) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(command)) => match command {
-                Command::AddPeer(_) | Command::RemovePeer(_) | Command::Block(..) => {
+                Command::AddPeer(_) | Command::RemovePeer(_) => {
                     let commands = self.commands.clone();
                     tokio::spawn(async move { commands.send(command).await });
                 }
@@ -268,11 +266,6 @@ impl P2pHandle {
     /// Drops a peer and refuses it from now on.
     pub fn remove_peer(&self, peer: PeerId) {
         self.send(Command::RemovePeer(peer));
-    }
-
-    /// Cuts (or restores) all traffic with `peer`: the tests' partition switch.
-    pub fn set_blocked(&self, peer: PeerId, blocked: bool) {
-        self.send(Command::Block(peer, blocked));
     }
 
     /// The connected peers.
@@ -433,10 +426,14 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
                     [(StreamProtocol::new("/veil/txs/1"), ProtocolSupport::Full)],
                     rr,
                 ),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/veil/1".into(),
-                    keypair.public(),
-                )),
+                // No cache of the addresses peers announce: a peer is dialled only at the
+                // address of its enode (static-nodes.json, admin_addPeer, raft membership), as
+                // GoQuorum does without discovery. An announced address may be one the peer
+                // cannot be reached at from here (a container's), and dialling it would
+                // bypass whatever the operator put on the listed one.
+                identify: identify::Behaviour::new(
+                    identify::Config::new("/veil/1".into(), keypair.public()).with_cache_size(0),
+                ),
                 ping: ping::Behaviour::new(
                     ping::Config::new().with_interval(PING_INTERVAL).with_timeout(PING_INTERVAL),
                 ),
@@ -577,17 +574,6 @@ impl Service {
             Command::RemovePeer(peer) => {
                 self.statics.remove(&peer);
                 behaviour.blocked.block_peer(peer);
-            }
-            Command::Block(peer, blocked) => {
-                if blocked {
-                    behaviour.blocked.block_peer(peer);
-                } else {
-                    behaviour.blocked.unblock_peer(peer);
-                    if let Some(s) = self.statics.get_mut(&peer) {
-                        s.next_dial = Instant::now();
-                        s.backoff = Duration::from_millis(250);
-                    }
-                }
             }
             Command::Peers(reply) => {
                 let _ = reply.send(self.connected.values().cloned().collect());

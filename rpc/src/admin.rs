@@ -54,21 +54,6 @@ pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterM
         let connected = c.peers.as_ref().map(|p| p.connected()).unwrap_or_default();
         Ok(connected.into_iter().map(|id| json!({ "id": id })).collect::<Vec<_>>())
     })?;
-    // The tests' fault switch: cut or restore p2p traffic with peers. Only when the node was
-    // started with VEIL_TEST_FAULTS=1 in its environment.
-    method(&mut m, "admin_testPartition", |c, a| {
-        if std::env::var("VEIL_TEST_FAULTS").as_deref() != Ok("1") {
-            return Err(server_error("the fault switch needs VEIL_TEST_FAULTS=1"));
-        }
-        let peers = peers(c)?;
-        let args = a.at_most(2)?;
-        let enodes: Vec<String> = args.required(0)?;
-        let cut: bool = args.required(1)?;
-        for enode in enodes {
-            peers.cut(&enode, cut)?;
-        }
-        Ok(true)
-    })?;
     method(&mut m, "admin_addPeer", |c, a| {
         peers(c)?.add(&enode_arg(a)?)?;
         Ok(true)

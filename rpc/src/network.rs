@@ -33,8 +33,6 @@ pub trait Peers: Send + Sync + std::fmt::Debug {
     fn add(&self, enode: &str) -> Result<(), Refusal>;
     /// `admin_removePeer`: disconnect `enode` and stop dialling it.
     fn remove(&self, enode: &str) -> Result<(), Refusal>;
-    /// The tests' fault switch (`admin_testPartition`): cut or restore traffic with `enode`.
-    fn cut(&self, enode: &str, cut: bool) -> Result<(), Refusal>;
 }
 
 /// One member of the Raft cluster, as `raft_cluster` shows it.

@@ -115,6 +115,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         }
         Cmd::Start => {
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
+            chaos::restore_static_nodes(&layout)?;
             let took = network::start(&layout)?;
             say(&format!("{} nodes and TMs ready in {:.1} s\n", layout.nodes, took.as_secs_f64()));
             say(&network::status(&layout)?);
@@ -163,6 +164,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             }
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
             if !network::is_running(&layout) {
+                chaos::restore_static_nodes(&layout)?;
                 let took = network::start(&layout)?;
                 say(&format!(
                     "{} nodes and TMs ready in {:.1} s\n",

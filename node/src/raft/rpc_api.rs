@@ -34,11 +34,6 @@ impl Peers for RaftHandle {
         self.p2p.remove_peer(peer_of(enode)?);
         Ok(())
     }
-
-    fn cut(&self, enode: &str, cut: bool) -> Result<(), Refusal> {
-        self.p2p.set_blocked(peer_of(enode)?, cut);
-        Ok(())
-    }
 }
 
 impl RaftHandle {

@@ -1,9 +1,10 @@
 //! The fault schedule: one fault per interval, drawn from a seeded generator, each injected,
-//! held and healed before the next.
+//! held and healed before the next. Kinds are dealt from a shuffled deck of all seven, so every
+//! seven consecutive faults include each kind once (a one-minute run meets them all).
 
 use super::processes::Processes;
-use crate::layout::Layout;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use crate::{layout::Layout, rpc};
+use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use std::time::{Duration, Instant};
 
 /// One fault.
@@ -40,17 +41,23 @@ const FAULTS: [Fault; 7] = [
 pub(crate) struct Schedule {
     rng: StdRng,
     nodes: usize,
+    /// The fault kinds still to deal from the current deck.
+    deck: Vec<Fault>,
 }
 
 impl Schedule {
     /// The schedule of `seed` over `nodes` nodes.
     pub(crate) fn new(seed: u64, nodes: usize) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), nodes }
+        Self { rng: StdRng::seed_from_u64(seed), nodes, deck: Vec::new() }
     }
 
     /// The next fault.
     pub(crate) fn next_fault(&mut self) -> Fault {
-        FAULTS[self.rng.gen_range(0..FAULTS.len())]
+        if self.deck.is_empty() {
+            self.deck = FAULTS.to_vec();
+            self.deck.shuffle(&mut self.rng);
+        }
+        self.deck.pop().unwrap_or(Fault::Partition)
     }
 
     fn node(&mut self) -> usize {
@@ -130,12 +137,40 @@ pub(crate) fn inject(
         }
         Fault::Partition => {
             let n = schedule.node();
-            processes.partition(layout, n, true)?;
-            std::thread::sleep(hold);
-            processes.partition(layout, n, false)?;
+            processes.partition(n, true);
+            let cut_off = processes.wait_for_peers(layout, n, 0)?;
+            std::thread::sleep(hold.saturating_sub(cut_off));
+            // Still alone at the end: no dial found a way around the relays.
+            let peers = rpc::call(&layout.rpc_url(n), "net_peerCount", serde_json::json!([]))
+                .map(|count| rpc::quantity(&count))?;
+            eyre::ensure!(peers == 0, "node {n}, cut off, is connected to {peers} peers again");
+            processes.partition(n, false);
             let role = if Some(n) == leader { "leader" } else { "follower" };
-            format!("node {n} ({role}) cut off from all others for {:.1} s", hold.as_secs_f64())
+            format!(
+                "node {n} ({role}) cut off from all others for {:.1} s (0 peers after {:.1} s)",
+                hold.max(cut_off).as_secs_f64(),
+                cut_off.as_secs_f64()
+            )
         }
     };
     Ok(format!("{at:6.1} s  {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seven_faults_hold_each_kind_once_and_a_seed_repeats_its_schedule() {
+        let mut schedule = Schedule::new(7, 7);
+        let drawn: Vec<Fault> = (0..21).map(|_| schedule.next_fault()).collect();
+        for deck in drawn.chunks(7) {
+            for kind in FAULTS {
+                assert_eq!(deck.iter().filter(|&&f| f == kind).count(), 1, "{kind:?} in {deck:?}");
+            }
+        }
+        let mut again = Schedule::new(7, 7);
+        assert_eq!(drawn, (0..21).map(|_| again.next_fault()).collect::<Vec<_>>());
+        assert_ne!(drawn[..7], drawn[7..14], "decks are shuffled anew");
+    }
 }

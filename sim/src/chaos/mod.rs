@@ -9,12 +9,16 @@
 //! end every fault is healed, the load stops, and the invariants are checked ([`check`]):
 //! every acknowledged transaction mined exactly once on every node, one chain everywhere,
 //! private state equal on the parties and absent elsewhere, no panic, every process running.
-//! The seed is printed first, so a failing schedule replays with `--seed`.
+//! The seed is printed first, so a failing schedule replays with `--seed`. The nodes reach
+//! each other through relays of this process ([`links`]), where partitions are cut.
 
 mod check;
 mod faults;
+mod links;
 mod processes;
 mod workload;
+
+pub(crate) use links::restore_static_nodes;
 
 use crate::{layout::Layout, network};
 use std::{
@@ -60,19 +64,28 @@ pub(crate) fn run(layout: &Layout, options: &ChaosOptions) -> eyre::Result<Strin
         options.rate,
         options.interval.as_secs()
     ));
-    // The nodes' p2p partition switch (admin_testPartition) answers only with this set.
-    std::env::set_var("VEIL_TEST_FAULTS", "1");
+    let links = links::Links::open(layout)?;
+    let relayed = links.relay_static_nodes(layout)?;
     let took = network::start(layout)?;
-    say(&format!("chaos: {} nodes and TMs ready in {:.1} s", layout.nodes, took.as_secs_f64()));
-    let result = experiment(layout, options);
+    say(&format!(
+        "chaos: {} nodes and TMs ready in {:.1} s, linked through this process's relays",
+        layout.nodes,
+        took.as_secs_f64()
+    ));
+    let result = experiment(layout, options, links);
     let stopped = network::stop(layout);
+    drop(relayed);
     let report = result?;
     stopped?;
     Ok(report)
 }
 
-fn experiment(layout: &Layout, options: &ChaosOptions) -> eyre::Result<String> {
-    let mut processes = processes::Processes::load(layout)?;
+fn experiment(
+    layout: &Layout,
+    options: &ChaosOptions,
+    links: links::Links,
+) -> eyre::Result<String> {
+    let mut processes = processes::Processes::load(layout, links)?;
     let contract = workload::deploy_private_contract(layout)?;
     say(&format!("chaos: private SimpleStorage at {contract} (node 1 and node {})", layout.nodes));
     let stop = Arc::new(AtomicBool::new(false));

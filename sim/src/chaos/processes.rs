@@ -1,6 +1,7 @@
 //! The network's processes during a chaos run: which pid runs each node and TM, which are
 //! killed, paused or cut off, and how each is brought back.
 
+use super::links::Links;
 use crate::{layout::Layout, network, rpc};
 use serde_json::json;
 use std::{
@@ -18,8 +19,8 @@ pub(crate) struct Processes {
     paused: BTreeSet<usize>,
     /// The node cut off from the others.
     partitioned: Option<usize>,
-    /// Every node's enode, from `static-nodes.json`.
-    enodes: Vec<String>,
+    /// The relays between the nodes, where partitions are cut.
+    links: Links,
 }
 
 fn signal(pid: u32, name: &str) {
@@ -27,18 +28,16 @@ fn signal(pid: u32, name: &str) {
 }
 
 impl Processes {
-    /// The processes `veil-sim start` recorded: TMs first, then nodes.
-    pub(crate) fn load(layout: &Layout) -> eyre::Result<Self> {
+    /// The processes `veil-sim start` recorded (TMs first, then nodes), linked by `links`.
+    pub(crate) fn load(layout: &Layout, links: Links) -> eyre::Result<Self> {
         let pids: Vec<u32> = serde_json::from_slice(&std::fs::read(layout.pids_file())?)?;
         eyre::ensure!(pids.len() == 2 * layout.nodes, "pids.json does not list every process");
-        let enodes: Vec<String> =
-            serde_json::from_slice(&std::fs::read(layout.node_dir(1).join("static-nodes.json"))?)?;
         Ok(Self {
             tms: pids[..layout.nodes].to_vec(),
             nodes: pids[layout.nodes..].to_vec(),
             paused: BTreeSet::new(),
             partitioned: None,
-            enodes,
+            links,
         })
     }
 
@@ -98,17 +97,34 @@ impl Processes {
         }
     }
 
-    /// Cuts node `n`'s p2p traffic with every other node, both ways, or restores it. A node
-    /// that was restarted meanwhile forgot its side of the cut; the others' side still holds.
-    pub(crate) fn partition(&mut self, layout: &Layout, n: usize, cut: bool) -> eyre::Result<()> {
-        let others: Vec<&String> =
-            self.enodes.iter().enumerate().filter(|(i, _)| i + 1 != n).map(|(_, e)| e).collect();
-        call_until_up(layout, n, "admin_testPartition", json!([others, cut]))?;
-        for m in layout.numbers().filter(|&m| m != n) {
-            call_until_up(layout, m, "admin_testPartition", json!([[&self.enodes[n - 1]], cut]))?;
-        }
+    /// Cuts node `n`'s p2p links with every other node, both ways, or restores them.
+    pub(crate) fn partition(&mut self, n: usize, cut: bool) {
+        self.links.isolate(n, cut);
         self.partitioned = cut.then_some(n);
-        Ok(())
+    }
+
+    /// Waits until node `n` counts `peers` peers (a cut taking effect), for up to 30 s;
+    /// answers how long it took, or says the fault did not take.
+    pub(crate) fn wait_for_peers(
+        &self,
+        layout: &Layout,
+        n: usize,
+        peers: u64,
+    ) -> eyre::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let count = rpc::call(&layout.rpc_url(n), "net_peerCount", json!([]))
+                .map(|count| rpc::quantity(&count));
+            match count {
+                Ok(count) if count == peers => return Ok(started.elapsed()),
+                _ if started.elapsed() > Duration::from_secs(30) => {
+                    return Err(eyre::eyre!(
+                        "node {n} did not come to {peers} peers within 30 s (last: {count:?})"
+                    ))
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
     }
 
     /// Ends every fault: paused nodes continue, dead processes are restarted, a partition heals.
@@ -127,7 +143,7 @@ impl Processes {
             }
         }
         if let Some(n) = self.partitioned {
-            self.partition(layout, n, false)?;
+            self.partition(n, false);
         }
         Ok(())
     }
@@ -141,23 +157,4 @@ fn wait_gone(pid: u32) -> eyre::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
-}
-
-/// A call to node `n`, retried while it is (re)starting, for up to 60 s.
-fn call_until_up(
-    layout: &Layout,
-    n: usize,
-    method: &str,
-    params: serde_json::Value,
-) -> eyre::Result<serde_json::Value> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match rpc::call(&layout.rpc_url(n), method, params.clone()) {
-            Ok(value) => return Ok(value),
-            Err(e) if Instant::now() >= deadline => {
-                return Err(eyre::eyre!("node {n} does not answer {method}: {e}"))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
 }
