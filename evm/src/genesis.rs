@@ -64,5 +64,5 @@ pub fn genesis_header(chain: &ChainSpec) -> Result<(B256, Header), StorageError>
         &mut batch,
     )?;
     let header = chain.genesis_header(root);
-    Ok((header.hash_slow(), header))
+    Ok((veil_primitives::istanbul::block_hash(&header), header))
 }

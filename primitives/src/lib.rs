@@ -8,6 +8,7 @@
 //! - [`Block`], [`Receipt`] and the root helpers ([`transactions_root`], [`receipts_root`]).
 //! - [`sign_transaction`] / [`sign_private_transaction`] for the node's own accounts and tests.
 //! - [`TmPublicKey`] and [`PayloadHash`]: the transaction manager's base64 identifiers.
+//! - [`istanbul`]: GoQuorum's QBFT header (`extraData` layout, block and commit-seal hashes).
 //!
 //! ```
 //! use veil_primitives::{sign_transaction, RecoveredTx, Transaction};
@@ -25,6 +26,7 @@
 //! ```
 
 mod block;
+pub mod istanbul;
 mod receipt;
 mod recovery;
 mod signing;

@@ -58,7 +58,7 @@ impl RpcContext {
         if !payload.validation {
             simulation = simulation.for_calls();
         }
-        let mut parent = (base.hash_slow(), base);
+        let mut parent = (veil_primitives::istanbul::block_hash(&base), base);
         let mut blocks = Vec::with_capacity(payload.block_state_calls.len());
         for block in payload.block_state_calls {
             let (value, next) = self.simulate_block(
@@ -202,7 +202,7 @@ impl RpcContext {
             requests_hash: (fork >= Hardfork::Prague).then_some(EMPTY_REQUESTS_HASH),
             ..Default::default()
         };
-        let hash = header.hash_slow();
+        let hash = veil_primitives::istanbul::block_hash(&header);
         // Later simulated blocks see this one through BLOCKHASH.
         simulation.db_mut().cache.block_hashes.insert(U256::from(number), hash);
 

@@ -612,7 +612,7 @@ impl Chain {
         executed: Executed,
     ) -> Result<ImportedBlock, StorageError> {
         let Executed { state: mut batch, receipts, private, .. } = executed;
-        let hash = header.hash_slow();
+        let hash = veil_primitives::istanbul::block_hash(&header);
         let mut private_receipts = std::collections::HashMap::new();
         if let Some(private) = private {
             ChainStore::put_private_root(&mut batch, hash, private.root);

@@ -451,7 +451,7 @@ impl Member {
             return;
         }
         seal::seal(&mut built.block.header, self.raft.id(), &self.key);
-        let hash = built.block.header.hash_slow();
+        let hash = veil_primitives::istanbul::block_hash(&built.block.header);
         match self.raft.propose(alloy_rlp::encode(&built.block)) {
             Ok(()) => self.in_flight = Some((hash, Instant::now(), built)),
             Err(e) => tracing::debug!(target: "raft", error = %e, "proposal refused"),
@@ -583,7 +583,7 @@ impl Member {
                 return self.record_applied(index).map(|()| None);
             }
         };
-        let hash = block.header.hash_slow();
+        let hash = veil_primitives::istanbul::block_hash(&block.header);
         let own = match self.in_flight.take() {
             Some((h, _, built)) if h == hash => Some(built),
             other => {

@@ -117,11 +117,13 @@ impl Links {
                 let link = Arc::new(Link::default());
                 let target = layout.p2p_port(to);
                 let carrier = link.clone();
-                std::thread::Builder::new().name(format!("link {from}->{to}")).spawn(move || {
-                    for inbound in listener.incoming().flatten() {
-                        carrier.carry(inbound, target);
-                    }
-                })?;
+                std::thread::Builder::new().name(format!("link {from}->{to}")).spawn(
+                    move || {
+                        for inbound in listener.incoming().flatten() {
+                            carrier.carry(inbound, target);
+                        }
+                    },
+                )?;
                 links.insert((from, to), (port, link));
             }
         }
