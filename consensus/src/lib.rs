@@ -1,4 +1,5 @@
-//! Raft ordering for Veil, on raft-rs (etcd's algorithm, as in GoQuorum's Raft mode), sans IO.
+//! Veil's consensus engines, sans IO: Raft ordering on raft-rs (etcd's algorithm, as in
+//! GoQuorum's Raft mode), and QBFT ([`qbft`]), GoQuorum's Byzantine-fault-tolerant engine.
 //!
 //! - [`RaftNode`]: one cluster member. The node crate ticks it, steps it with messages received
 //!   over p2p, proposes blocks (the leader) and membership changes, and after each
@@ -27,6 +28,7 @@
 //! assert!(matches!(&committed[..], [Committed::Entry { data, .. }] if data == b"block"));
 //! ```
 
+pub mod qbft;
 mod raft_node;
 mod storage;
 
