@@ -1,6 +1,7 @@
 //! The chain specification: genesis, fork schedule and Quorum settings.
 
 use crate::{
+    qbft::QbftConfig,
     quorum::{DEFAULT_TXN_SIZE_LIMIT_KIB, EIP170_CODE_SIZE},
     Hardfork, QuorumConfig,
 };
@@ -38,6 +39,7 @@ pub enum ConfigError {
 pub struct ChainSpec {
     genesis: Genesis,
     quorum: QuorumConfig,
+    qbft: Option<QbftConfig>,
 }
 
 impl ChainSpec {
@@ -60,7 +62,9 @@ impl ChainSpec {
             serde_json::Value::Object(genesis.config.extra_fields.clone().into_iter().collect());
         let quorum: QuorumConfig = serde_json::from_value(extra)
             .map_err(|e| ConfigError::Invalid(format!("GoQuorum fields: {e}")))?;
-        let spec = Self { genesis, quorum };
+        let qbft =
+            QbftConfig::from_config(&genesis.config.extra_fields.clone().into_iter().collect())?;
+        let spec = Self { genesis, quorum, qbft };
         spec.validate()?;
         Ok(spec)
     }
@@ -108,6 +112,11 @@ impl ChainSpec {
             previous = Some((name, block));
         }
         Ok(())
+    }
+
+    /// The chain's QBFT configuration, when its genesis runs QBFT.
+    pub fn qbft(&self) -> Option<&QbftConfig> {
+        self.qbft.as_ref()
     }
 
     /// The parsed genesis.

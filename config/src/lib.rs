@@ -1,6 +1,6 @@
 //! Veil's configuration as pure data: the chain specification read from a geth-format
 //! `genesis.json` (via alloy-genesis) with GoQuorum's fields, the fork schedule, and the
-//! genesis header rules, and the transaction manager's Tessera-shaped configuration ([`TmConfig`]).
+//! genesis header rules, GoQuorum's QBFT configuration ([`QbftConfig`]), and the transaction manager's Tessera-shaped configuration ([`TmConfig`]).
 //!
 //! ```
 //! let spec = veil_config::ChainSpec::from_json(r#"{
@@ -15,6 +15,7 @@
 mod chain_spec;
 mod evm_version;
 mod hardfork;
+mod qbft;
 mod quorum;
 mod tm;
 mod tm_writer;
@@ -24,6 +25,7 @@ pub use evm_version::{
     fork_of_evm_version, genesis_fork_schedule, genesis_system_contracts, EVM_VERSIONS, NEWEST_FORK,
 };
 pub use hardfork::Hardfork;
+pub use qbft::{Beneficiary, ProposerPolicy, QbftConfig, QbftParams, ValidatorSelection};
 pub use quorum::{MaxCodeSizeAt, QuorumConfig};
 pub use tm::{
     CorsConfig, EnclaveConfig, Features, IdentityConfig, KeyData, KeysConfig, PeerConfig,
