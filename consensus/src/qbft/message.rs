@@ -276,14 +276,14 @@ pub struct RoundChange {
 /// Any QBFT message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
-    /// 0x12.
-    Proposal(Proposal),
+    /// 0x12 (boxed: it carries a block).
+    Proposal(Box<Proposal>),
     /// 0x13.
     Prepare(Signed<Prepare>),
     /// 0x14.
     Commit(Signed<Commit>),
-    /// 0x15.
-    RoundChange(RoundChange),
+    /// 0x15 (boxed: it may carry a block).
+    RoundChange(Box<RoundChange>),
 }
 
 impl Message {
@@ -361,7 +361,7 @@ impl Message {
                 if !body.is_empty() || !justification.is_empty() {
                     return Err(MessageError::Rlp("extra items in the proposal".into()));
                 }
-                Self::Proposal(Proposal { signed, round_changes, prepares })
+                Self::Proposal(Box::new(Proposal { signed, round_changes, prepares }))
             }
             code::ROUND_CHANGE => {
                 let mut body = list_body(&mut buf)?;
@@ -382,7 +382,7 @@ impl Message {
                 if !body.is_empty() {
                     return Err(MessageError::Rlp("extra items in the round change".into()));
                 }
-                Self::RoundChange(RoundChange { signed, prepared_block, prepares })
+                Self::RoundChange(Box::new(RoundChange { signed, prepared_block, prepares }))
             }
             other => return Err(MessageError::UnknownCode(other)),
         };
@@ -480,11 +480,11 @@ mod tests {
         let rc = |prepared| {
             Signed::sign(RoundChangePayload { sequence: 4, round: 1, prepared }, &key(2))
         };
-        let bare = Message::RoundChange(RoundChange {
+        let bare = Message::RoundChange(Box::new(RoundChange {
             signed: rc(None),
             prepared_block: None,
             prepares: vec![],
-        });
+        }));
         let encoded = bare.encode();
         assert_eq!(Message::decode(code::ROUND_CHANGE, &encoded).unwrap(), bare);
         assert_eq!(&encoded[encoded.len() - 2..], [0xc0, 0xc0], "no block, no prepares: 0xc0 0xc0");

@@ -1,13 +1,24 @@
 //! QBFT, the Byzantine-fault-tolerant consensus of GoQuorum and Besu, sans IO.
 //!
 //! - [`message`]: the four signed messages in GoQuorum's wire layout.
+//! - [`core`]: one validator's state machine ([`Core`]), driven by its engine through
+//!   [`Action`]s.
+//! - [`justify`]: prepared certificates and round-change justifications.
+//! - [`rules`]: proposer rotation, round timeouts, F.
+//! - [`seal`]: the committed-seal check every imported block passes.
 //!
 //! The header format (extraData, block and commit-seal hashes) lives in
 //! [`veil_primitives::istanbul`], because the chain hashes every block with it.
 
+pub mod core;
+pub mod justify;
 pub mod message;
+pub mod rules;
+pub mod seal;
 
+pub use self::core::{Action, Core, HeightInfo};
 pub use message::{
     Commit, Message, MessageError, Prepare, Proposal, ProposalPayload, RoundChange,
     RoundChangePayload, Signed,
 };
+pub use seal::check_committed_seals;
