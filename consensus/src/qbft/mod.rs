@@ -6,6 +6,7 @@
 //! - [`justify`]: prepared certificates and round-change justifications.
 //! - [`rules`]: proposer rotation, round timeouts, F.
 //! - [`seal`]: the committed-seal check every imported block passes.
+//! - [`validators`]: the validator set after each block, changed by header votes.
 //!
 //! The header format (extraData, block and commit-seal hashes) lives in
 //! [`veil_primitives::istanbul`], because the chain hashes every block with it.
@@ -15,6 +16,7 @@ pub mod justify;
 pub mod message;
 pub mod rules;
 pub mod seal;
+pub mod validators;
 
 pub use self::core::{Action, Core, HeightInfo};
 pub use message::{
@@ -22,3 +24,4 @@ pub use message::{
     RoundChangePayload, Signed,
 };
 pub use seal::check_committed_seals;
+pub use validators::Snapshot;
