@@ -8,7 +8,7 @@
 use crate::{
     chain::ImportError,
     ptm::{Ptm, PtmError},
-    BuiltBlock, Chain, ImportedBlock, PrivatePayloads, TxPool,
+    BuiltBlock, Chain, HeaderTemplate, ImportedBlock, PrivatePayloads, TxPool,
 };
 use alloy_primitives::{Address, B256};
 use std::{collections::HashSet, sync::Arc};
@@ -101,6 +101,19 @@ impl BlockBuilder {
             self.pool.remove_after_block(&[], &rejected, &self.chain.latest_state())?;
         }
         Ok((!built.included.is_empty()).then_some(built))
+    }
+
+    /// Builds a block with the header fields a consensus engine chose, empty when nothing is
+    /// pending (QBFT proposes a block every period). Runs execution here.
+    pub fn build_with(&self, template: &HeaderTemplate) -> Result<BuiltBlock, MintError> {
+        let candidates = self.pool.pending(MAX_BLOCK_TXS);
+        let (candidates, payloads) = self.with_payloads(candidates)?;
+        let mut built = self.chain.build_block_with(candidates, template, &payloads)?;
+        let rejected = std::mem::take(&mut built.rejected);
+        if !rejected.is_empty() {
+            self.pool.remove_after_block(&[], &rejected, &self.chain.latest_state())?;
+        }
+        Ok(built)
     }
 
     /// The candidates whose private payloads are at hand, with those payloads. The payloads

@@ -13,8 +13,8 @@
 //! this node were not a party.
 
 use crate::{
-    builder::MintError, ptm::Ptm, BlockBuilder, BuiltBlock, Chain, ImportError, ImportedBlock,
-    NewBlock, PrivatePayloads, TxPool,
+    builder::MintError, ptm::Ptm, BlockBuilder, BuiltBlock, Chain, HeaderTemplate, ImportError,
+    ImportedBlock, NewBlock, PrivatePayloads, TxPool,
 };
 use alloy_primitives::B256;
 use std::{future::Future, sync::Arc};
@@ -49,6 +49,8 @@ pub enum ChainError {
 
 enum Request {
     Build(oneshot::Sender<Result<Option<BuiltBlock>, MintError>>),
+    BuildWith(Box<HeaderTemplate>, oneshot::Sender<Result<BuiltBlock, MintError>>),
+    Check(Box<Block>, PrivatePayloads, oneshot::Sender<Result<BuiltBlock, ImportError>>),
     Commit(Box<BuiltBlock>, oneshot::Sender<Result<ImportedBlock, MintError>>),
     Import(Box<Block>, PrivatePayloads, oneshot::Sender<Result<ImportedBlock, ImportError>>),
 }
@@ -109,6 +111,25 @@ impl ChainHandle {
     /// nothing can go in.
     pub async fn build(&self) -> Result<Option<BuiltBlock>, ChainError> {
         Ok(self.ask(Request::Build).await??)
+    }
+
+    /// Builds a block on the head with `template`'s header fields, empty when nothing is
+    /// pending ([`BlockBuilder::build_with`]).
+    pub async fn build_with(&self, template: HeaderTemplate) -> Result<BuiltBlock, ChainError> {
+        Ok(self.ask(|reply| Request::BuildWith(Box::new(template), reply)).await??)
+    }
+
+    /// Checks a proposed block on the head as import would, without committing it
+    /// ([`Chain::check_block`]); commit the answer with [`ChainHandle::commit`] once it is
+    /// decided. Payloads the TM cannot give fail the check (the round moves on) but do not
+    /// halt import.
+    pub async fn check(&self, block: Block) -> Result<BuiltBlock, ChainError> {
+        let number = block.header.number;
+        let payloads = self
+            .payloads(&block.body.transactions)
+            .await
+            .map_err(|why| ChainError::PayloadsUnavailable { number, why })?;
+        Ok(self.ask(|reply| Request::Check(Box::new(block), payloads, reply)).await??)
     }
 
     /// Commits a block built by [`ChainHandle::build`] (perhaps sealed since).
@@ -198,6 +219,14 @@ fn run(builder: &BlockBuilder, request: Request) {
     match request {
         Request::Build(reply) => {
             let _ = reply.send(builder.build());
+        }
+        Request::BuildWith(template, reply) => {
+            let _ = reply.send(builder.build_with(&template));
+        }
+        Request::Check(block, payloads, reply) => {
+            let hashes: Vec<B256> = block.body.transactions.iter().map(Transaction::hash).collect();
+            let known = builder.pool().senders_of(&hashes);
+            let _ = reply.send(builder.chain().check_block(*block, &known, &payloads));
         }
         Request::Commit(built, reply) => {
             let _ = reply.send(builder.commit(*built));

@@ -23,8 +23,8 @@ pub mod ptm;
 
 pub use builder::{BlockBuilder, MintError, MAX_BLOCK_TXS};
 pub use chain::{
-    merged_receipt, BuiltBlock, Chain, ChainOpenError, ImportError, ImportedBlock, NewBlock,
-    PrivatePayloads,
+    merged_receipt, BuiltBlock, Chain, ChainOpenError, HeaderTemplate, ImportError, ImportedBlock,
+    NewBlock, PrivatePayloads,
 };
 pub use handle::{ChainError, ChainHandle, REQUEST_QUEUE};
 pub use minter::{log_minted, Minter};

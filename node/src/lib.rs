@@ -54,8 +54,8 @@ pub use veil_chain::dev;
 /// The chain engine, re-exported: the node assembles it.
 pub use veil_chain::{
     pool, ptm, BlockBuilder, BuiltBlock, Chain, ChainError, ChainHandle, ChainOpenError,
-    ImportError, ImportedBlock, MintError, Minter, NewBlock, PoolConfig, PoolContent, PoolError,
-    PoolStatus, PrivatePayloads, TxPool,
+    HeaderTemplate, ImportError, ImportedBlock, MintError, Minter, NewBlock, PoolConfig,
+    PoolContent, PoolError, PoolStatus, PrivatePayloads, TxPool,
 };
 /// JSON-RPC, re-exported: the node serves it.
 pub use veil_rpc::{self as rpc, accounts};

@@ -368,3 +368,58 @@ fn a_built_block_commits_as_built_and_only_on_its_parent() {
         committed.header.state_root
     );
 }
+
+/// A BFT engine's path: the proposer builds with its header fields (mix hash, extra data); a
+/// validator checks the proposal on its own chain without committing anything, and commits
+/// the checked block later with a seal in its extra data, to the proposer's block hash and
+/// state root. A tampered proposal fails the check and changes nothing.
+#[test]
+fn a_proposal_is_checked_without_commit_and_committed_later_with_its_seal() {
+    use veil_node::HeaderTemplate;
+    use veil_primitives::istanbul::{block_hash, QbftExtra, ISTANBUL_DIGEST};
+    let spec = genesis(false);
+    let proposer = node(&spec);
+    let validator = node(&spec);
+    let tx = transfer(0, 0, Address::repeat_byte(1), 5, 2 * GWEI);
+    submit(&proposer, tx.clone());
+    let proposal_extra = QbftExtra {
+        vanity: vec![0; 32].into(),
+        validators: vec![Address::repeat_byte(9)],
+        ..Default::default()
+    };
+    let template = HeaderTemplate {
+        beneficiary: Address::repeat_byte(9),
+        timestamp: 7,
+        mix_hash: ISTANBUL_DIGEST,
+        extra_data: proposal_extra.encode(),
+    };
+    let built = proposer
+        .chain
+        .build_block_with(proposer.pool.pending(10), &template, &Default::default())
+        .unwrap();
+    let proposal = built.block.clone();
+    assert_eq!((proposal.header.mix_hash, proposal.header.timestamp), (ISTANBUL_DIGEST, 7));
+    assert_eq!(proposal.header.extra_data, template.extra_data);
+
+    let head = validator.chain.head();
+    let mut tampered = proposal.clone();
+    tampered.header.state_root = B256::repeat_byte(1);
+    assert!(validator.chain.check_block(tampered, &[], &Default::default()).is_err());
+    let checked = validator.chain.check_block(proposal.clone(), &[], &Default::default()).unwrap();
+    assert_eq!(validator.chain.head(), head, "a check commits nothing");
+    assert!(validator.chain.latest_state().account(Address::repeat_byte(1)).unwrap().is_none());
+
+    // Sealed: round 2 and a seal in the extra; the block hash is the proposal's.
+    let sealed_extra =
+        QbftExtra { round: 2, committed_seals: vec![[5u8; 65].into()], ..proposal_extra };
+    let mut sealed = checked;
+    sealed.block.header.extra_data = sealed_extra.encode();
+    let committed = validator.chain.commit_built(sealed).unwrap();
+    assert_eq!(committed.hash, block_hash(&proposal.header));
+    assert_eq!(validator.chain.head().0, committed.hash);
+    let mut own = built;
+    own.block.header.extra_data = sealed_extra.encode();
+    let mine = proposer.chain.commit_built(own).unwrap();
+    assert_eq!(mine.hash, committed.hash);
+    assert_eq!(mine.header.state_root, committed.header.state_root);
+}

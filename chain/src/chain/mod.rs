@@ -96,6 +96,20 @@ pub struct ImportedBlock {
     pub transactions: Vec<RecoveredTx>,
 }
 
+/// The header fields a consensus engine chooses for a block it builds; execution fills in
+/// the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderTemplate {
+    /// Who receives fees and rewards (the proposer).
+    pub beneficiary: Address,
+    /// Seconds since the epoch (at least the parent's).
+    pub timestamp: u64,
+    /// The mix hash (QBFT: the Istanbul digest), also the block's PREVRANDAO.
+    pub mix_hash: B256,
+    /// The extra data (QBFT: validators, vote, round; a seal may replace it before commit).
+    pub extra_data: alloy_primitives::Bytes,
+}
+
 /// A block built on the head by [`Chain::build_block`], not imported yet.
 #[derive(Debug)]
 pub struct BuiltBlock {
@@ -347,9 +361,21 @@ impl Chain {
         timestamp: u64,
         payloads: &PrivatePayloads,
     ) -> Result<BuiltBlock, ImportError> {
+        let template = HeaderTemplate { beneficiary, timestamp, ..Default::default() };
+        self.build_block_with(candidates, &template, payloads)
+    }
+
+    /// [`Chain::build_block`] with the header fields of `template`.
+    pub fn build_block_with(
+        &self,
+        candidates: Vec<RecoveredTx>,
+        template: &HeaderTemplate,
+        payloads: &PrivatePayloads,
+    ) -> Result<BuiltBlock, ImportError> {
         let (parent_hash, parent) = self.head();
         let number = parent.number + 1;
-        let timestamp = timestamp.max(parent.timestamp);
+        let beneficiary = template.beneficiary;
+        let timestamp = template.timestamp.max(parent.timestamp);
         let fork = self.spec.hardfork_at(number, timestamp);
         let excess_blob_gas = self.spec.next_excess_blob_gas(&parent, number, timestamp);
         let context = BlockContext {
@@ -358,7 +384,7 @@ impl Chain {
             beneficiary,
             gas_limit: parent.gas_limit,
             base_fee: self.spec.next_base_fee(&parent, number, timestamp),
-            prevrandao: B256::ZERO,
+            prevrandao: template.mix_hash,
             difficulty: U256::from(1),
             parent_hash,
             // No beacon chain: the root is zero (docs/design/forks.md).
@@ -400,6 +426,8 @@ impl Chain {
             excess_blob_gas,
             parent_beacon_block_root: context.parent_beacon_block_root,
             requests_hash: (fork >= Hardfork::Prague).then_some(EMPTY_REQUESTS_HASH),
+            mix_hash: template.mix_hash,
+            extra_data: template.extra_data.clone(),
             ..Default::default()
         };
         let body = BlockBody {
@@ -504,7 +532,51 @@ impl Chain {
         payloads: &PrivatePayloads,
     ) -> Result<ImportedBlock, ImportError> {
         let _importing = self.import_lock.lock();
-        let head = self.check_on_head(&header)?;
+        let (transactions, executed) =
+            self.execute_and_check(&header, transactions, withdrawals, payloads)?;
+        Ok(self.commit(header, transactions, executed)?)
+    }
+
+    /// Checks a proposed block on the head the way import does — execution, every root —
+    /// without committing it: the answer commits with [`Chain::commit_built`] once consensus
+    /// decides it (with a seal in its extra data then).
+    pub fn check_block(
+        &self,
+        block: Block,
+        known: &[Option<Address>],
+        payloads: &PrivatePayloads,
+    ) -> Result<BuiltBlock, ImportError> {
+        let number = block.header.number;
+        let transactions = block
+            .body
+            .transactions
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(index, tx)| match known.get(index).copied().flatten() {
+                Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
+                None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
+                    number,
+                    index,
+                    source,
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let withdrawals = block.body.withdrawals.as_ref().map_or(&[][..], |w| w.as_slice());
+        let (included, executed) =
+            self.execute_and_check(&block.header, transactions, withdrawals, payloads)?;
+        Ok(BuiltBlock { block, included, rejected: Vec::new(), executed })
+    }
+
+    /// Executes `header`'s block on the head and checks it against the header.
+    fn execute_and_check(
+        &self,
+        header: &Header,
+        transactions: Vec<RecoveredTx>,
+        withdrawals: &[Withdrawal],
+        payloads: &PrivatePayloads,
+    ) -> Result<(Vec<RecoveredTx>, Executed), ImportError> {
+        let head = self.check_on_head(header)?;
         let number = header.number;
         if header.timestamp < head.timestamp {
             return Err(ImportError::InvalidHeader {
@@ -523,7 +595,7 @@ impl Chain {
         }
         let expected_base_fee = self.spec.next_base_fee(&head, number, header.timestamp);
         check(number, "base fee", header.base_fee_per_gas, expected_base_fee)?;
-        self.check_fork_fields(&header, &head, &transactions)?;
+        self.check_fork_fields(header, &head, &transactions)?;
         if let Some(index) = transactions.iter().position(|tx| tx.tx().tx_type() == 3) {
             return Err(ImportError::InvalidHeader {
                 number,
@@ -533,7 +605,7 @@ impl Chain {
             });
         }
         if self.spec.hardfork_at(number, header.timestamp) >= Hardfork::Osaka {
-            let size = block_rlp_length(&header, &transactions, withdrawals);
+            let size = block_rlp_length(header, &transactions, withdrawals);
             if size > veil_evm::MAX_RLP_BLOCK_SIZE {
                 return Err(ImportError::InvalidHeader {
                     number,
@@ -549,13 +621,13 @@ impl Chain {
         }
         let ethereum = crate::ethereum_rules::applies(&self.spec);
         if ethereum {
-            crate::ethereum_rules::check_header(&self.spec, &header, &head)
+            crate::ethereum_rules::check_header(&self.spec, header, &head)
                 .map_err(|reason| ImportError::InvalidHeader { number, reason })?;
         }
         let raw: Vec<Transaction> = transactions.iter().map(|tx| tx.tx().clone()).collect();
         check(number, "transactions root", header.transactions_root, transactions_root(&raw))?;
 
-        let mut context = BlockContext::from_header(&header);
+        let mut context = BlockContext::from_header(header);
         if let Some(reward) =
             crate::ethereum_rules::block_reward(&self.spec, number, header.timestamp)
         {
@@ -585,7 +657,7 @@ impl Chain {
             receipts: execution.receipts,
             private,
         };
-        Ok(self.commit(header, execution.transactions, executed)?)
+        Ok((execution.transactions, executed))
     }
 
     /// The head, when `header` extends it.
