@@ -4,7 +4,7 @@
 //!   [`Enode`] URL from GoQuorum's `static-nodes.json` or `permissioned-nodes.json` names one
 //!   libp2p peer and address.
 //! - [`start`]: the libp2p service (TCP + Noise + Yamux; gossipsub for transactions,
-//!   request-response for raft messages and block sync, identify, ping, connection limits,
+//!   request-response for consensus messages (raft or QBFT) and block sync, identify, ping, connection limits,
 //!   static peers redialled with backoff, permissioning in both directions). The node talks to
 //!   it through a cloneable [`P2pHandle`] and a stream of [`P2pEvent`]s.
 //! - `memory` (feature `test-utils`): the same handle and events over an in-memory network

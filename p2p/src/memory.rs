@@ -5,7 +5,7 @@
 //! or delayed, and everything recovered. Every node that joins is connected to every other
 //! over links that are up.
 //!
-//! What it carries: raft messages, transactions (published to every connected peer, or sent
+//! What it carries: consensus messages, transactions (published to every connected peer, or sent
 //! to one), and block requests with their answers. Gossip verdicts and peer admin commands
 //! are accepted and ignored (the mesh is full and static).
 
@@ -167,8 +167,8 @@ impl MemoryNetwork {
     async fn route(self, local: PeerId, mut commands: mpsc::Receiver<Command>) {
         while let Some(command) = commands.recv().await {
             match command {
-                Command::SendRaft { to, data } => {
-                    self.deliver(local, to, P2pEvent::Raft { from: local, data });
+                Command::SendConsensus { to, data } => {
+                    self.deliver(local, to, P2pEvent::Consensus { from: local, data });
                 }
                 Command::SendTxs { to, txs } => {
                     self.deliver(local, to, P2pEvent::SentTransactions { txs, from: local });

@@ -1,5 +1,5 @@
 //! The libp2p service: TCP + Noise + Yamux; gossipsub for transactions (forwarded only after
-//! the node validated them); request-response for raft messages, block sync and transactions
+//! the node validated them); request-response for consensus (raft or QBFT) messages, block sync and transactions
 //! handed straight to one peer (a re-announcement to whoever builds blocks); identify,
 //! ping, connection limits; static peers redialled with backoff; permissioning by enode list in
 //! both directions; a block list for removed peers (and the tests' partitions).
@@ -79,11 +79,11 @@ pub enum P2pEvent {
         /// Who sent them.
         from: PeerId,
     },
-    /// A raft message from a peer.
-    Raft {
+    /// A consensus engine's message from a peer (raft, or QBFT).
+    Consensus {
         /// Who sent it.
         from: PeerId,
-        /// The encoded raft message.
+        /// The encoded message.
         data: Vec<u8>,
     },
     /// A peer asks for blocks; answer on `reply`.
@@ -109,7 +109,7 @@ impl P2pEvent {
         match self {
             P2pEvent::Transactions { .. } => "gossiped transactions",
             P2pEvent::SentTransactions { .. } => "sent transactions",
-            P2pEvent::Raft { .. } => "raft message",
+            P2pEvent::Consensus { .. } => "consensus message",
             P2pEvent::BlockRequest { .. } => "block request",
             P2pEvent::PeerConnected(_) => "peer connected",
             P2pEvent::PeerDisconnected(_) => "peer disconnected",
@@ -134,7 +134,7 @@ impl Command {
         match self {
             Command::PublishTxs(_) => "publish transactions",
             Command::Validated { .. } => "gossip verdict",
-            Command::SendRaft { .. } => "raft message",
+            Command::SendConsensus { .. } => "consensus message",
             Command::SendTxs { .. } => "send transactions",
             Command::RequestBlocks { .. } => "block request",
             Command::AddPeer(_) => "add peer",
@@ -151,7 +151,7 @@ pub(crate) enum Command {
         from: PeerId,
         verdict: Verdict,
     },
-    SendRaft {
+    SendConsensus {
         to: PeerId,
         data: Vec<u8>,
     },
@@ -239,9 +239,10 @@ impl P2pHandle {
         self.send(Command::Validated { id, from, verdict });
     }
 
-    /// Sends a raft message.
-    pub fn send_raft(&self, to: PeerId, data: Vec<u8>) {
-        self.send(Command::SendRaft { to, data });
+    /// Sends a consensus engine's message straight to `to` (no gossip: validators and raft
+    /// members are one another's static peers).
+    pub fn send_consensus(&self, to: PeerId, data: Vec<u8>) {
+        self.send(Command::SendConsensus { to, data });
     }
 
     /// Sends transactions (EIP-2718 bytes, under 1 MiB in all) straight to `to`, which offers
@@ -284,7 +285,7 @@ struct Behaviour {
     blocked: allow_block_list::Behaviour<BlockedPeers>,
     limits: connection_limits::Behaviour,
     gossipsub: gossipsub::Behaviour,
-    raft: cbor::Behaviour<Vec<u8>, ()>,
+    consensus: cbor::Behaviour<Vec<u8>, ()>,
     sync: cbor::Behaviour<SyncRequest, SyncResponse>,
     txs: cbor::Behaviour<Vec<Vec<u8>>, ()>,
     identify: identify::Behaviour,
@@ -411,9 +412,9 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
                     ConnectionLimits::default().with_max_established(Some(config.max_peers)),
                 ),
                 gossipsub,
-                raft: cbor::Behaviour::with_codec(
+                consensus: cbor::Behaviour::with_codec(
                     large_messages(),
-                    [(StreamProtocol::new("/veil/raft/1"), ProtocolSupport::Full)],
+                    [(StreamProtocol::new("/veil/consensus/1"), ProtocolSupport::Full)],
                     raft_rr,
                 ),
                 sync: cbor::Behaviour::with_codec(
@@ -560,8 +561,8 @@ impl Service {
                 };
                 behaviour.gossipsub.report_message_validation_result(&id, &from, verdict);
             }
-            Command::SendRaft { to, data } => {
-                behaviour.raft.send_request(&to, data);
+            Command::SendConsensus { to, data } => {
+                behaviour.consensus.send_request(&to, data);
             }
             Command::SendTxs { to, txs } => {
                 behaviour.txs.send_request(&to, txs);
@@ -665,13 +666,15 @@ impl Service {
                     );
                 }
             },
-            SwarmEvent::Behaviour(BehaviourEvent::Raft(request_response::Event::Message {
-                peer,
-                message: request_response::Message::Request { request, channel, .. },
-                ..
-            })) => {
-                let _ = self.swarm.behaviour_mut().raft.send_response(channel, ());
-                self.emit(P2pEvent::Raft { from: peer, data: request });
+            SwarmEvent::Behaviour(BehaviourEvent::Consensus(
+                request_response::Event::Message {
+                    peer,
+                    message: request_response::Message::Request { request, channel, .. },
+                    ..
+                },
+            )) => {
+                let _ = self.swarm.behaviour_mut().consensus.send_response(channel, ());
+                self.emit(P2pEvent::Consensus { from: peer, data: request });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Txs(request_response::Event::Message {
                 peer,
@@ -726,14 +729,14 @@ impl Service {
                 tracing::debug!(%peer, %error, "ping failed; closing the connection");
                 self.swarm.close_connection(connection);
             }
-            // Raft resends what a lost message carried, and a peer that is down fails every
-            // message: worth a line only when looking into a slow cluster.
-            SwarmEvent::Behaviour(BehaviourEvent::Raft(
+            // Raft resends what a lost message carried and QBFT changes round, and a peer that
+            // is down fails every message: worth a line only when looking into a slow cluster.
+            SwarmEvent::Behaviour(BehaviourEvent::Consensus(
                 request_response::Event::OutboundFailure { peer, error, .. },
-            )) => tracing::debug!(%peer, %error, "raft message not delivered"),
-            SwarmEvent::Behaviour(BehaviourEvent::Raft(
+            )) => tracing::debug!(%peer, %error, "consensus message not delivered"),
+            SwarmEvent::Behaviour(BehaviourEvent::Consensus(
                 request_response::Event::InboundFailure { peer, error, .. },
-            )) => tracing::debug!(%peer, %error, "raft message not received"),
+            )) => tracing::debug!(%peer, %error, "consensus message not received"),
             _ => {}
         }
     }

@@ -86,9 +86,9 @@ async fn gossip_raft_messages_and_block_sync_between_static_peers() {
     assert_eq!(from, a.key.peer_id());
     b.handle.validated(id, from, Verdict::Accept);
 
-    a.handle.send_raft(b.key.peer_id(), vec![1, 2, 3]);
+    a.handle.send_consensus(b.key.peer_id(), vec![1, 2, 3]);
     let (from, data) = next(&mut b, |e| match e {
-        P2pEvent::Raft { from, data } => Some((from, data)),
+        P2pEvent::Consensus { from, data } => Some((from, data)),
         _ => None,
     })
     .await;

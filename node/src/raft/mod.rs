@@ -390,7 +390,7 @@ impl Member {
 
     fn on_event(&mut self, event: P2pEvent) {
         match event {
-            P2pEvent::Raft { data, from } => {
+            P2pEvent::Consensus { data, from } => {
                 if let Err(e) = self.raft.step(&data) {
                     tracing::debug!(target: "raft", peer = %from, error = %e, "raft message refused");
                 }
@@ -485,7 +485,7 @@ impl Member {
             }
             for (to, message) in progress.messages {
                 match self.members.get(&to).map(Enode::peer_id) {
-                    Some(Ok(peer)) => self.p2p.send_raft(peer, message),
+                    Some(Ok(peer)) => self.p2p.send_consensus(peer, message),
                     _ => tracing::debug!(target: "raft", to, "no address for raft member"),
                 }
             }
