@@ -31,6 +31,7 @@
 //!     unlock: vec![],
 //!     password_file: None,
 //!     raft: None,
+//!     qbft: Default::default(),
 //!     ptm: None,
 //! }).await
 //! # }
@@ -40,15 +41,18 @@ pub mod blocktest_cli;
 mod chain_engine;
 mod fixture_run;
 mod mint_trigger;
+pub mod network;
 mod node;
+pub mod qbft;
 pub mod raft;
 pub mod statetest_cli;
 mod supervisor;
 pub mod sync;
+pub mod tx_gossip;
 
 pub use chain_engine::{assemble, ChainEngine};
 pub use mint_trigger::run_mint_trigger;
-pub use node::{open_store, run, HttpConfig, NodeConfig, RpcConfig, WsConfig};
+pub use node::{open_store, run, HttpConfig, NodeConfig, QbftArgs, RpcConfig, WsConfig};
 /// The dev chain's spec and keys, re-exported.
 pub use veil_chain::dev;
 /// The chain engine, re-exported: the node assembles it.

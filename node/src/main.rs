@@ -44,7 +44,27 @@ struct NodeArgs {
     #[command(flatten)]
     raft: RaftArgs,
     #[command(flatten)]
+    istanbul: IstanbulArgs,
+    #[command(flatten)]
     ptm: PtmArgs,
+}
+
+/// GoQuorum's QBFT flags. The consensus comes from the genesis; these fill in what its legacy
+/// `istanbul` object leaves to the command line.
+#[derive(Args, Debug)]
+struct IstanbulArgs {
+    /// Seconds between QBFT blocks, for an `istanbul` genesis.
+    #[arg(long = "istanbul.blockperiod", default_value_t = 5)]
+    block_period: u64,
+    /// Round-0 timeout in milliseconds, for an `istanbul` genesis.
+    #[arg(long = "istanbul.requesttimeout", default_value_t = 10_000)]
+    request_timeout: u64,
+    /// Accepted for GoQuorum's scripts: a validator always takes part.
+    #[arg(long)]
+    mine: bool,
+    /// Accepted for GoQuorum's scripts.
+    #[arg(long = "miner.threads")]
+    miner_threads: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -75,6 +95,19 @@ struct RaftArgs {
     permissioned: bool,
 }
 
+/// The p2p settings of a Raft member or a QBFT validator.
+fn network_setup(
+    args: &RaftArgs,
+    datadir: &std::path::Path,
+) -> eyre::Result<veil_node::network::NetworkSetup> {
+    veil_node::network::NetworkSetup::load(
+        datadir,
+        args.nodekey.clone(),
+        args.port,
+        args.permissioned,
+    )
+}
+
 fn raft_setup(
     args: &RaftArgs,
     datadir: &std::path::Path,
@@ -82,24 +115,8 @@ fn raft_setup(
     if !args.raft {
         return Ok(None);
     }
-    let key = veil_p2p::NodeKey::load_or_create(
-        &args.nodekey.clone().unwrap_or_else(|| datadir.join("nodekey")),
-    )?;
-    let static_nodes =
-        veil_p2p::read_node_list(&datadir.join("static-nodes.json")).map_err(|e| eyre::eyre!(e))?;
-    let permissioned = if args.permissioned {
-        Some(
-            veil_p2p::read_node_list(&datadir.join("permissioned-nodes.json"))
-                .map_err(|e| eyre::eyre!(e))?,
-        )
-    } else {
-        None
-    };
     Ok(Some(veil_node::raft::RaftSetup {
-        key,
-        port: args.port,
-        static_nodes,
-        permissioned,
+        network: network_setup(args, datadir)?,
         join_existing: args.raftjoinexisting,
         block_time: Duration::from_millis(args.raftblocktime),
     }))
@@ -402,8 +419,16 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
         allow_insecure_unlock: r.allow_insecure_unlock,
     };
     let raft = raft_setup(&args.raft, &args.datadir)?;
+    let qbft = veil_node::QbftArgs {
+        nodekey: args.raft.nodekey.clone(),
+        port: args.raft.port,
+        permissioned: args.raft.permissioned,
+        block_period_seconds: args.istanbul.block_period.max(1),
+        request_timeout_ms: args.istanbul.request_timeout.max(1),
+    };
     let config = veil_node::NodeConfig {
         raft,
+        qbft,
         datadir: args.datadir,
         dev: args.dev,
         block_time: Duration::from_millis(args.blocktime),

@@ -40,8 +40,40 @@ pub struct NodeConfig {
     pub password_file: Option<PathBuf>,
     /// Raft mode (blocks ordered by a cluster) instead of minting alone.
     pub raft: Option<crate::raft::RaftSetup>,
+    /// How a chain whose genesis runs QBFT runs here.
+    pub qbft: QbftArgs,
     /// The private transaction manager, when private transactions run here.
     pub ptm: Option<crate::ptm::PtmConfig>,
+}
+
+/// A QBFT validator's settings: its p2p settings (read from the data directory only when the
+/// genesis runs QBFT) and GoQuorum's `--istanbul.*` flags, for a genesis (the legacy
+/// `istanbul` object) that leaves the block period and the request timeout to them.
+#[derive(Clone, Debug)]
+pub struct QbftArgs {
+    /// The node key file (default: `<datadir>/nodekey`).
+    pub nodekey: Option<PathBuf>,
+    /// The p2p TCP port.
+    pub port: u16,
+    /// Allow only the peers of `permissioned-nodes.json`.
+    pub permissioned: bool,
+    /// `--istanbul.blockperiod`, seconds.
+    pub block_period_seconds: u64,
+    /// `--istanbul.requesttimeout`, milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for QbftArgs {
+    /// GoQuorum's defaults: port 30303, a 5 s block period, a 10 s request timeout.
+    fn default() -> Self {
+        Self {
+            nodekey: None,
+            port: 30303,
+            permissioned: false,
+            block_period_seconds: 5,
+            request_timeout_ms: 10_000,
+        }
+    }
 }
 
 /// The HTTP server.
@@ -272,21 +304,46 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
             }
         }),
     );
-    let raft = match config.raft.clone() {
-        Some(setup) => {
-            let started =
-                crate::raft::start(setup, chain_handle.clone(), kv.clone(), shutdown_rx.clone())
-                    .await?;
-            let task = started.task;
-            supervisor.spawn("raft", async move {
-                task.await.map_err(|e| e.to_string())?.map_err(|e| format!("{e:#}"))
-            });
-            for (name, service) in started.services {
-                supervisor.spawn(name, stops_at_shutdown(shutdown_rx.clone(), service));
-            }
+    let raft = match (chain.spec().qbft().cloned(), config.raft.clone()) {
+        (Some(_), Some(_)) => {
+            eyre::bail!("this chain's genesis runs QBFT: --raft does not apply")
+        }
+        (Some(qbft), None) => {
+            let q = &config.qbft;
+            let setup = crate::qbft::QbftSetup {
+                network: crate::network::NetworkSetup::load(
+                    &config.datadir,
+                    q.nodekey.clone(),
+                    q.port,
+                    q.permissioned,
+                )?,
+                config: qbft,
+                flags: (q.block_period_seconds, q.request_timeout_ms),
+            };
+            let p2p = setup.network.start().await?;
+            let started = crate::qbft::start_on(
+                setup,
+                p2p,
+                chain_handle.clone(),
+                kv.clone(),
+                shutdown_rx.clone(),
+            )?;
+            supervise_engine(&mut supervisor, "qbft", started.task, started.services, &shutdown_rx);
+            None
+        }
+        (None, Some(setup)) => {
+            let p2p = setup.network.start().await?;
+            let started = crate::raft::start_on(
+                setup,
+                p2p,
+                chain_handle.clone(),
+                kv.clone(),
+                shutdown_rx.clone(),
+            )?;
+            supervise_engine(&mut supervisor, "raft", started.task, started.services, &shutdown_rx);
             Some(started.handle)
         }
-        None => {
+        (None, None) => {
             let trigger =
                 run_mint_trigger(chain_handle.clone(), config.block_time, shutdown_rx.clone());
             supervisor.spawn("mint trigger", stops_at_shutdown(shutdown_rx.clone(), trigger));
@@ -387,4 +444,20 @@ async fn wait_for_signal() -> eyre::Result<()> {
         _ = interrupt.recv() => {}
     }
     Ok(())
+}
+
+/// Supervises a consensus engine's task and the services beside it.
+fn supervise_engine(
+    supervisor: &mut Supervisor,
+    name: &'static str,
+    task: tokio::task::JoinHandle<eyre::Result<()>>,
+    services: Vec<(&'static str, crate::raft::Service)>,
+    shutdown: &tokio::sync::watch::Receiver<bool>,
+) {
+    supervisor.spawn(name, async move {
+        task.await.map_err(|e| e.to_string())?.map_err(|e| format!("{e:#}"))
+    });
+    for (name, service) in services {
+        supervisor.spawn(name, stops_at_shutdown(shutdown.clone(), service));
+    }
 }

@@ -62,6 +62,11 @@ impl std::fmt::Display for Enode {
 }
 
 impl Enode {
+    /// The account address of its key (a QBFT validator's address).
+    pub fn address(&self) -> alloy_primitives::Address {
+        alloy_primitives::Address::from_slice(&alloy_primitives::keccak256(self.public)[12..])
+    }
+
     /// geth's node id: keccak256 of the public key, hex (as `admin_nodeInfo.id`).
     pub fn id(&self) -> String {
         alloy_primitives::hex::encode(alloy_primitives::keccak256(self.public))

@@ -81,6 +81,11 @@ impl NodeKey {
         out
     }
 
+    /// The secret key, for the consensus engine's own signatures (QBFT messages and seals).
+    pub fn secret_key(&self) -> secp256k1::SecretKey {
+        self.secret
+    }
+
     /// The libp2p identity of this key.
     pub fn keypair(&self) -> Keypair {
         let secret = identity::secp256k1::SecretKey::try_from_bytes(self.secret.secret_bytes())

@@ -9,13 +9,12 @@
 //! and proposes it; every member imports committed blocks whose parent is its head and whose
 //! seal names a member's node key (for the term's leader when known), skipping the rest with a
 //! log line. The leader commits its own block without executing it again. Transaction gossip
-//! runs beside the raft task ([`gossip`]); catching up on missing blocks and answering peers'
+//! runs beside the raft task ([`crate::tx_gossip`]); catching up on missing blocks and answering peers'
 //! block requests is the sync service's ([`crate::sync`]).
 //!
 //! A little over 600 lines: the task's loop and the handlers it selects between read best
 //! together; membership changes are in `membership.rs`, the RPC side in `rpc_api.rs`.
 
-pub mod gossip;
 mod membership;
 mod rpc_api;
 pub mod seal;
@@ -26,7 +25,7 @@ use crate::{
 };
 use alloy_primitives::B256;
 use alloy_rlp::Decodable;
-use eyre::{eyre, WrapErr};
+use eyre::eyre;
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
@@ -34,7 +33,7 @@ use std::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use veil_consensus::{Committed, RaftNode};
-use veil_p2p::{Enode, NodeKey, P2pConfig, P2pEvent, P2pHandle, PeerId};
+use veil_p2p::{Enode, NodeKey, P2pEvent, P2pHandle, PeerId};
 use veil_primitives::Block;
 use veil_storage::{ChainStore, KvStore, WriteBatch};
 
@@ -56,14 +55,9 @@ const REMOVED_KEY: &str = "raft_removed";
 /// How to run a Raft member.
 #[derive(Clone, Debug)]
 pub struct RaftSetup {
-    /// The node key (identity and block seals).
-    pub key: NodeKey,
-    /// The p2p TCP port.
-    pub port: u16,
-    /// The cluster's first members in order (raft id = 1-based index), `static-nodes.json`.
-    pub static_nodes: Vec<Enode>,
-    /// `permissioned-nodes.json` when `--permissioned`.
-    pub permissioned: Option<Vec<Enode>>,
+    /// The node key (identity and block seals), the port and the node lists; the cluster's
+    /// first members are `static_nodes` in order (raft id = 1-based index).
+    pub network: crate::network::NetworkSetup,
     /// `--raftjoinexisting ID`.
     pub join_existing: Option<u64>,
     /// Least time between blocks.
@@ -138,8 +132,9 @@ fn own_id(setup: &RaftSetup) -> eyre::Result<u64> {
     if let Some(id) = setup.join_existing {
         return Ok(id);
     }
-    let public = setup.key.public();
+    let public = setup.network.key.public();
     setup
+        .network
         .static_nodes
         .iter()
         .position(|e| e.public == public)
@@ -158,24 +153,6 @@ fn applied_index(store: &ChainStore) -> eyre::Result<u64> {
 /// call; when the queue is full the call is refused as busy, never queued without bound.
 const COMMAND_QUEUE: usize = 64;
 
-/// Starts the libp2p service, then the member on it ([`start_on`]).
-pub async fn start(
-    setup: RaftSetup,
-    chain: ChainHandle,
-    kv: Arc<dyn KvStore>,
-    shutdown: watch::Receiver<bool>,
-) -> eyre::Result<Started> {
-    let config = P2pConfig {
-        listen: format!("/ip4/0.0.0.0/tcp/{}", setup.port).parse().wrap_err("listen address")?,
-        static_peers: setup.static_nodes.clone(),
-        permissioned: setup.permissioned.clone(),
-        max_peers: 50,
-    };
-    let (p2p, events, _) =
-        veil_p2p::start(&setup.key, config).await.map_err(|e| eyre!("p2p: {e}"))?;
-    start_on(setup, (p2p, events), chain, kv, shutdown)
-}
-
 /// Starts the sync service, the transaction gossip and the raft task on a running p2p
 /// service (libp2p's, or a test's in-memory network); the caller supervises the tasks.
 pub fn start_on(
@@ -186,8 +163,13 @@ pub fn start_on(
     mut shutdown: watch::Receiver<bool>,
 ) -> eyre::Result<Started> {
     let id = own_id(&setup)?;
-    let mut members: BTreeMap<u64, Enode> =
-        setup.static_nodes.iter().enumerate().map(|(i, e)| (i as u64 + 1, e.clone())).collect();
+    let mut members: BTreeMap<u64, Enode> = setup
+        .network
+        .static_nodes
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i as u64 + 1, e.clone()))
+        .collect();
     let store = chain.chain().store();
     if let Some(bytes) = store.meta(MEMBERS_KEY)? {
         let added: BTreeMap<u64, String> = serde_json::from_slice(&bytes)?;
@@ -210,11 +192,22 @@ pub fn start_on(
     let (status_tx, status) =
         watch::channel(RaftStatus { id, enode: enode.clone(), ..Default::default() });
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
-    let (gossip, gossip_task) = gossip::start(
+    // Pending transactions are announced again to the leader.
+    let leader: crate::tx_gossip::BuilderPeer = {
+        let status = status.clone();
+        Box::new(move || {
+            let status = status.borrow();
+            if status.leader == 0 || status.leader == status.id {
+                return None;
+            }
+            status.members.get(&status.leader).and_then(|e| e.peer_id().ok())
+        })
+    };
+    let (gossip, gossip_task) = crate::tx_gossip::start(
         chain.chain().clone(),
         chain.pool().clone(),
         p2p.clone(),
-        status.clone(),
+        leader,
         shutdown.clone(),
     );
     // A synced block must carry the seal of a member known now.
@@ -238,7 +231,7 @@ pub fn start_on(
         sync,
         kv,
         p2p: p2p.clone(),
-        key: setup.key,
+        key: setup.network.key,
         members,
         leaders: HashMap::new(),
         in_flight: None,
@@ -335,7 +328,7 @@ struct Member {
     /// The committed entry being applied.
     applying: Option<Applying>,
     /// Peers' transaction gossip goes here.
-    gossip: mpsc::Sender<gossip::Incoming>,
+    gossip: mpsc::Sender<crate::tx_gossip::Incoming>,
     /// The raft log holds nothing before this index.
     compacted: u64,
     status: watch::Sender<RaftStatus>,
@@ -377,8 +370,8 @@ impl Member {
     }
 
     /// Queues peers' transactions for the gossip task; a full queue drops them (see
-    /// [`gossip::INCOMING_QUEUE`]).
-    fn judge_later(&self, incoming: gossip::Incoming) {
+    /// [`crate::tx_gossip::INCOMING_QUEUE`]).
+    fn judge_later(&self, incoming: crate::tx_gossip::Incoming) {
         if let Err(mpsc::error::TrySendError::Full(dropped)) = self.gossip.try_send(incoming) {
             tracing::debug!(target: "raft", peer = %dropped.from, txs = dropped.txs.len(), "gossip queue full: message dropped (its origin announces again)");
             if let Some(id) = dropped.id {
@@ -396,10 +389,10 @@ impl Member {
                 }
             }
             P2pEvent::Transactions { txs, from, id } => {
-                self.judge_later(gossip::Incoming { txs, from, id: Some(id) });
+                self.judge_later(crate::tx_gossip::Incoming { txs, from, id: Some(id) });
             }
             P2pEvent::SentTransactions { txs, from } => {
-                self.judge_later(gossip::Incoming { txs, from, id: None });
+                self.judge_later(crate::tx_gossip::Incoming { txs, from, id: None });
             }
             P2pEvent::BlockRequest { request, reply, .. } => {
                 self.sync.serve(BlockRequest { request, reply });

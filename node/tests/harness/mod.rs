@@ -28,6 +28,28 @@ pub fn transfer(sender: usize, nonce: u64) -> RecoveredTx {
     RecoveredTx::try_new(crate::support::dev_transfer(sender, nonce)).expect("a valid signature")
 }
 
+/// `n` node keys made from their index, and their enodes on the in-memory network (ports
+/// 30000 and up, which nothing listens on).
+pub fn keys_and_enodes(n: usize) -> (Vec<NodeKey>, Vec<Enode>) {
+    let keys: Vec<NodeKey> = (0..n)
+        .map(|i| {
+            let secret = keccak256(format!("veil harness member {i}"));
+            NodeKey::from_hex(&alloy_primitives::hex::encode(secret)).expect("a valid key")
+        })
+        .collect();
+    let enodes = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| Enode {
+            public: key.public(),
+            host: "127.0.0.1".into(),
+            port: 30_000 + i as u16,
+            raft_port: None,
+        })
+        .collect();
+    (keys, enodes)
+}
+
 /// One running member.
 pub struct Member {
     pub chain: Arc<Chain>,
@@ -83,22 +105,7 @@ impl Cluster {
                     .map_or(1, |d| d.as_nanos() as u64)
             });
         println!("harness seed: {seed} (VEIL_HARNESS_SEED={seed} repeats it)");
-        let keys: Vec<NodeKey> = (0..n)
-            .map(|i| {
-                let secret = keccak256(format!("veil harness member {i}"));
-                NodeKey::from_hex(&alloy_primitives::hex::encode(secret)).expect("a valid key")
-            })
-            .collect();
-        let enodes = keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| Enode {
-                public: key.public(),
-                host: "127.0.0.1".into(),
-                port: 30_000 + i as u16,
-                raft_port: None,
-            })
-            .collect();
+        let (keys, enodes) = keys_and_enodes(n);
         let stores = (0..n)
             .map(|_| {
                 let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
@@ -147,10 +154,12 @@ impl Cluster {
         })];
         services.extend(engine.prefetch.map(tokio::spawn));
         let setup = RaftSetup {
-            key: self.keys[i].clone(),
-            port: self.enodes[i].port,
-            static_nodes: self.enodes.clone(),
-            permissioned: None,
+            network: veil_node::network::NetworkSetup {
+                key: self.keys[i].clone(),
+                port: self.enodes[i].port,
+                static_nodes: self.enodes.clone(),
+                permissioned: None,
+            },
             join_existing: None,
             block_time: Duration::from_millis(50),
         };

@@ -1,4 +1,4 @@
-//! Transaction gossip for a Raft member, off the raft task.
+//! Transaction gossip, off the consensus engine's task (Raft's or QBFT's).
 //!
 //! Out: transactions submitted to this node ([`TxPool::subscribe_local`]) are published in
 //! batches — one gossip message carries whatever accumulated while the previous one was being
@@ -12,10 +12,11 @@
 //! transactions were all known or stale is ignored.
 //!
 //! Again: gossip is best effort — a member that was down, paused or still catching up misses
-//! messages, and if it then leads, transactions acknowledged elsewhere would wait forever. So
-//! every [`ANNOUNCE_EVERY`], a member that does not lead sends its local transactions that
-//! stayed pending that long straight to the leader ([`TxPool::unannounced_local`]); the
-//! leader's pool ignores the ones it has.
+//! messages, and if it then builds blocks, transactions acknowledged elsewhere would wait
+//! forever. So every [`ANNOUNCE_EVERY`], a node sends its local transactions that stayed
+//! pending that long straight to whoever builds next (the Raft leader, the next QBFT
+//! proposer: [`BuilderPeer`]) ([`TxPool::unannounced_local`]); that pool ignores the ones it
+//! has.
 
 use crate::{Chain, TxPool};
 use rayon::prelude::*;
@@ -35,7 +36,11 @@ pub struct Incoming {
     pub id: Option<MessageId>,
 }
 
-/// How long a local transaction stays pending before it is sent to the leader again.
+/// The peer that builds the next block, asked each time pending transactions are announced
+/// again (`None`: this node, or nobody known).
+pub type BuilderPeer = Box<dyn Fn() -> Option<PeerId> + Send + Sync>;
+
+/// How long a local transaction stays pending before it is sent to the builder again.
 pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(3);
 /// Most transactions re-announced in one round.
 const MAX_ANNOUNCED: usize = 20_000;
@@ -48,7 +53,7 @@ const MAX_INCOMING_BATCH: usize = 64;
 /// Gossip messages from peers waiting to be judged. When full, a message is dropped: its
 /// transactions stay pooled at their origin, which announces them to the leader again every
 /// [`ANNOUNCE_EVERY`], so nothing acknowledged depends on this queue.
-pub(super) const INCOMING_QUEUE: usize = 4096;
+pub(crate) const INCOMING_QUEUE: usize = 4096;
 
 /// Starts both directions, each on its own task; they stop on `shutdown`. Feed peers'
 /// messages to the returned sender. The returned future ends when any of the tasks does
@@ -57,7 +62,7 @@ pub fn start(
     chain: Arc<Chain>,
     pool: Arc<TxPool>,
     p2p: P2pHandle,
-    status: watch::Receiver<super::RaftStatus>,
+    builder: BuilderPeer,
     shutdown: watch::Receiver<bool>,
 ) -> (mpsc::Sender<Incoming>, impl std::future::Future<Output = ()> + Send + 'static) {
     let (incoming, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
@@ -65,18 +70,18 @@ pub fn start(
         tokio::spawn(until_shutdown(shutdown.clone(), publish_local(pool.clone(), p2p.clone())));
     let mut announcing = tokio::spawn(until_shutdown(
         shutdown.clone(),
-        announce_to_leader(pool.clone(), p2p.clone(), status),
+        announce_to_builder(pool.clone(), p2p.clone(), builder),
     ));
     let mut taking_in =
         tokio::spawn(until_shutdown(shutdown, take_in(incoming_rx, chain, pool, p2p)));
     let running = async move {
         let (part, ended) = tokio::select! {
             ended = &mut publishing => ("publishing local transactions", ended),
-            ended = &mut announcing => ("announcing to the leader", ended),
+            ended = &mut announcing => ("announcing to the builder", ended),
             ended = &mut taking_in => ("taking in peers' transactions", ended),
         };
         if let Err(e) = ended {
-            tracing::error!(target: "raft", part, error = %e, "transaction gossip failed");
+            tracing::error!(target: "gossip", part, error = %e, "transaction gossip failed");
         }
         publishing.abort();
         announcing.abort();
@@ -108,30 +113,17 @@ async fn publish_local(pool: Arc<TxPool>, p2p: P2pHandle) {
     }
 }
 
-/// Sends local transactions that stayed pending to the leader, every [`ANNOUNCE_EVERY`].
-async fn announce_to_leader(
-    pool: Arc<TxPool>,
-    p2p: P2pHandle,
-    status: watch::Receiver<super::RaftStatus>,
-) {
+/// Sends local transactions that stayed pending to the builder, every [`ANNOUNCE_EVERY`].
+async fn announce_to_builder(pool: Arc<TxPool>, p2p: P2pHandle, builder: BuilderPeer) {
     let mut every = tokio::time::interval(ANNOUNCE_EVERY);
     loop {
         every.tick().await;
-        let leader = {
-            let status = status.borrow();
-            if status.leader == 0 || status.leader == status.id {
-                continue;
-            }
-            match status.members.get(&status.leader).map(veil_p2p::Enode::peer_id) {
-                Some(Ok(peer)) => peer,
-                _ => continue,
-            }
-        };
+        let Some(leader) = builder() else { continue };
         let due = pool.unannounced_local(ANNOUNCE_EVERY, MAX_ANNOUNCED);
         if due.is_empty() {
             continue;
         }
-        tracing::debug!(target: "raft::gossip", count = due.len(), %leader, "pending transactions sent to the leader again");
+        tracing::debug!(target: "gossip", count = due.len(), builder = %leader, "pending transactions sent to the next builder again");
         let mut batch = Vec::new();
         let mut bytes = 0;
         for tx in due {
@@ -170,7 +162,7 @@ async fn take_in(
             match id {
                 Some(id) => p2p.validated(id, from, verdict),
                 None if verdict == Verdict::Reject => {
-                    tracing::debug!(target: "raft::gossip", peer = %from, "peer sent a malformed transaction")
+                    tracing::debug!(target: "gossip", peer = %from, "peer sent a malformed transaction")
                 }
                 None => {}
             }

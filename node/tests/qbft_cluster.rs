@@ -1,0 +1,167 @@
+//! QBFT validators as `veil` runs them — a chain engine each, on its own in-memory store,
+//! driven by the QBFT engine (`veil_node::qbft`) — over `veil_p2p::memory`'s network: four
+//! validators commit a block every period with a quorum of committed seals, a transfer sent to
+//! one of them is mined, all agree on every block, and with one validator stopped the other
+//! three (a quorum) go on.
+
+mod harness;
+mod support;
+
+use alloy_primitives::Address;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::watch;
+use veil_config::ChainSpec;
+use veil_node::{
+    dev::dev_chain_spec,
+    network::NetworkSetup,
+    qbft::{QbftSetup, QbftStatus},
+    Chain, TxPool,
+};
+use veil_p2p::{memory::MemoryNetwork, Enode, NodeKey};
+use veil_primitives::{
+    address_of,
+    istanbul::{QbftExtra, ISTANBUL_DIGEST},
+    RecoveredTx,
+};
+use veil_storage::{InMemoryKv, KvStore};
+use veil_testkit::wait_for;
+
+struct Validator {
+    chain: Arc<Chain>,
+    pool: Arc<TxPool>,
+    status: watch::Receiver<QbftStatus>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Validator {
+    fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The dev chain's genesis turned QBFT: `validators` in its extra data, the Istanbul digest,
+/// a 1 s block period and a 2 s round-0 timeout.
+fn qbft_spec(validators: &[Address]) -> ChainSpec {
+    let mut genesis = serde_json::to_value(dev_chain_spec().genesis()).unwrap();
+    let mut sorted = validators.to_vec();
+    sorted.sort();
+    let extra = QbftExtra { vanity: vec![0; 32].into(), validators: sorted, ..Default::default() };
+    genesis["config"]["qbft"] = serde_json::json!({
+        "blockperiodseconds": 1, "requesttimeoutseconds": 2, "epochlength": 30000
+    });
+    genesis["extraData"] = format!("{}", extra.encode()).into();
+    genesis["mixHash"] = format!("{ISTANBUL_DIGEST}").into();
+    genesis["difficulty"] = "0x1".into();
+    ChainSpec::from_json(&genesis.to_string()).expect("a QBFT genesis")
+}
+
+async fn start(
+    network: &MemoryNetwork,
+    spec: &ChainSpec,
+    key: &NodeKey,
+    enodes: &[Enode],
+) -> Validator {
+    let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+    Chain::init(&kv, spec).expect("genesis");
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let engine = veil_node::assemble(kv.clone(), None, Address::ZERO, shutdown_rx.clone())
+        .expect("chain engine");
+    let mut tasks = vec![tokio::spawn(async move {
+        let _ = engine.executor.await;
+    })];
+    let setup = QbftSetup {
+        network: NetworkSetup {
+            key: key.clone(),
+            port: 0,
+            static_nodes: enodes.to_vec(),
+            permissioned: None,
+        },
+        config: spec.qbft().expect("QBFT").clone(),
+        flags: (5, 10_000),
+    };
+    let (chain, pool) = (engine.chain.clone(), engine.pool.clone());
+    let started =
+        veil_node::qbft::start_on(setup, network.join(key), engine.handle, kv, shutdown_rx)
+            .expect("the engine starts");
+    tasks.extend(started.services.into_iter().map(|(_, service)| tokio::spawn(service)));
+    let task = started.task;
+    tasks.push(tokio::spawn(async move {
+        if let Ok(Err(e)) = task.await {
+            panic!("the QBFT engine failed: {e:#}");
+        }
+    }));
+    Validator { chain, pool, status: started.status, shutdown, tasks }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_commit_sealed_blocks_mine_a_transfer_and_three_go_on_without_one() {
+    let (keys, enodes) = harness::keys_and_enodes(4);
+    let addresses: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
+    let spec = qbft_spec(&addresses);
+    let network = MemoryNetwork::new(1);
+    let mut validators = Vec::new();
+    for key in &keys {
+        validators.push(start(&network, &spec, key, &enodes).await);
+    }
+    let head = |v: &Validator| v.chain.head().1.number;
+
+    wait_for("three blocks on every validator", Duration::from_secs(30), || {
+        let done = validators.iter().all(|v| head(v) >= 3);
+        async move { done }
+    })
+    .await;
+
+    let tx = RecoveredTx::try_new(support::dev_transfer(0, 0)).unwrap();
+    let hash = tx.hash();
+    let v = &validators[1];
+    v.pool.add(tx, &v.chain.latest_state(), &v.chain.head().1).expect("pooled");
+    wait_for("the transfer mined on every validator", Duration::from_secs(30), || {
+        let done = validators.iter().all(|v| v.chain.store().tx_location(hash).unwrap().is_some());
+        async move { done }
+    })
+    .await;
+
+    // One chain: the same block at every height, each sealed by at least a quorum (3 of 4).
+    let top = validators.iter().map(head).min().unwrap();
+    for number in 1..=top {
+        let hashes: Vec<_> = validators
+            .iter()
+            .map(|v| v.chain.store().canonical_hash(number).unwrap().unwrap())
+            .collect();
+        assert!(hashes.windows(2).all(|w| w[0] == w[1]), "block {number}: {hashes:?}");
+        let header = validators[0].chain.store().header(hashes[0]).unwrap().unwrap();
+        let mut sorted = addresses.clone();
+        sorted.sort();
+        let signers = veil_consensus::qbft::check_committed_seals(&header, &sorted, 3)
+            .unwrap_or_else(|e| panic!("block {number}: {e}"));
+        assert!(signers.len() >= 3);
+        assert_eq!(header.mix_hash, ISTANBUL_DIGEST);
+        assert!(sorted.contains(&header.beneficiary), "a validator proposed block {number}");
+    }
+    // Proposers rotate.
+    let proposers: std::collections::BTreeSet<Address> = (1..=top.min(4))
+        .map(|n| {
+            let hash = validators[0].chain.store().canonical_hash(n).unwrap().unwrap();
+            validators[0].chain.store().header(hash).unwrap().unwrap().beneficiary
+        })
+        .collect();
+    assert!(proposers.len() >= 3, "{proposers:?}");
+    assert!(validators[2].status.borrow().view.is_some());
+
+    // Three of four are a quorum: the chain goes on without the fourth.
+    let stopped = validators.pop().unwrap();
+    stopped.stop();
+    let before = validators.iter().map(head).max().unwrap();
+    wait_for("three more blocks without one validator", Duration::from_secs(60), || {
+        let done = validators.iter().all(|v| head(v) >= before + 3);
+        async move { done }
+    })
+    .await;
+    for v in validators {
+        v.stop();
+    }
+}
