@@ -45,6 +45,7 @@ global.admin = admin;
 global.personal = personal;
 global.txpool = txpool;
 global.raft = raft;
+global.istanbul = istanbul;
 global.debug = debug;
 
 // geth's banner: what the console is attached to, then the RPC modules it serves.

@@ -77,6 +77,19 @@ raft.removePeer = method("raft_removePeer");
 raft.addLearner = method("raft_addLearner");
 raft.promoteToPeer = method("raft_promoteToPeer");
 
+// GoQuorum's console object for QBFT.
+var istanbul = {};
+istanbul.getValidators = method("istanbul_getValidators", function (b) { return b === undefined ? [] : [block(b)]; });
+istanbul.getValidatorsAtHash = method("istanbul_getValidatorsAtHash");
+property(istanbul, "candidates", "istanbul_candidates");
+property(istanbul, "nodeAddress", "istanbul_nodeAddress");
+istanbul.propose = method("istanbul_propose");
+istanbul.discard = method("istanbul_discard");
+istanbul.getSignersFromBlock = method("istanbul_getSignersFromBlock", function (b) { return b === undefined ? [] : [block(b)]; });
+istanbul.getSignersFromBlockByHash = method("istanbul_getSignersFromBlockByHash");
+istanbul.status = method("istanbul_status");
+istanbul.isValidator = method("istanbul_isValidator", function (b) { return b === undefined ? [] : [block(b)]; });
+
 var debug = {};
 debug.privateStateRoot = method("debug_privateStateRoot", function (b) { return [block(b)]; });
 debug.traceTransaction = method("debug_traceTransaction");
@@ -89,7 +102,8 @@ function unit(name) {
   return new BigNumber(10).pow(shift);
 }
 var web3 = {
-  eth: eth, net: net, admin: admin, personal: personal, txpool: txpool, raft: raft, debug: debug,
+  eth: eth, net: net, admin: admin, personal: personal, txpool: txpool, raft: raft,
+  istanbul: istanbul, debug: debug,
   BigNumber: BigNumber,
   sha3: function (text, options) {
     return __keccak(options && options.encoding === "hex" ? text : utf8Hex(text));

@@ -304,6 +304,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
             }
         }),
     );
+    let mut bft: Option<Arc<crate::qbft::QbftRpc>> = None;
     let raft = match (chain.spec().qbft().cloned(), config.raft.clone()) {
         (Some(_), Some(_)) => {
             eyre::bail!("this chain's genesis runs QBFT: --raft does not apply")
@@ -329,6 +330,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
                 shutdown_rx.clone(),
             )?;
             supervise_engine(&mut supervisor, "qbft", started.task, started.services, &shutdown_rx);
+            bft = Some(Arc::new(started.rpc));
             None
         }
         (None, Some(setup)) => {
@@ -383,6 +385,10 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         let raft = Arc::new(raft);
         context.peers = Some(raft.clone());
         context.raft = Some(raft);
+    }
+    if let Some(bft) = bft {
+        context.peers = Some(bft.clone());
+        context.bft = Some(bft);
     }
     let context = Arc::new(context);
     let servers = start_rpc(&config.rpc, &context).await?;

@@ -1,7 +1,8 @@
 //! Veil's JSON-RPC: geth's and GoQuorum's methods, JSON shapes and error codes over the chain
 //! engine ([`veil_chain`]), served over HTTP, WebSocket and an IPC socket.
 //!
-//! Each namespace (`eth`, `net`, `web3`, `personal`, `txpool`, `debug`, `admin`, `raft`, `rpc`)
+//! Each namespace (`eth`, `net`, `web3`, `personal`, `txpool`, `debug`, `admin`, `raft`,
+//! `istanbul`, `qbft`, `rpc`)
 //! is a jsonrpsee [`RpcModule`] over one shared [`RpcContext`]; [`Api`] lists which a transport
 //! serves and [`modules_for`] merges them. [`server`] runs HTTP and WS through jsonrpsee with
 //! limits, CORS and host checks; [`ipc`] serves the same modules (batches and subscriptions
@@ -17,6 +18,7 @@ pub mod accounts;
 mod admin;
 mod args;
 mod batch_budget;
+mod bft;
 mod blocks;
 mod call;
 mod convert;
@@ -44,7 +46,7 @@ pub use filters::FilterStore;
 use accounts::Accounts;
 use alloy_primitives::Address;
 use jsonrpsee::{core::RegisterMethodError, RpcModule};
-use network::{Peers, RaftApi};
+use network::{BftApi, Peers, RaftApi};
 use std::{future::Future, path::PathBuf, str::FromStr, sync::Arc};
 use veil_chain::{ptm::Ptm, Chain, TxPool};
 
@@ -72,6 +74,8 @@ pub struct RpcContext {
     pub peers: Option<Arc<dyn Peers>>,
     /// The raft member, in raft mode.
     pub raft: Option<Arc<dyn RaftApi>>,
+    /// The QBFT engine, when the genesis runs QBFT.
+    pub bft: Option<Arc<dyn BftApi>>,
     /// The private transaction manager, when private transactions run here.
     pub ptm: Option<Arc<Ptm>>,
     /// Why block import is halted, while it is (the chain handle's).
@@ -101,16 +105,22 @@ pub enum Api {
     Rpc,
     /// `raft_*` (GoQuorum's raft namespace).
     Raft,
+    /// `istanbul_*` (GoQuorum's QBFT namespace).
+    Istanbul,
+    /// `qbft_*` (Besu's QBFT namespace).
+    Qbft,
 }
 
 impl Api {
     /// Every namespace (what IPC serves, as in geth).
-    pub const ALL: [Api; 9] = [
+    pub const ALL: [Api; 11] = [
         Api::Admin,
         Api::Debug,
         Api::Eth,
+        Api::Istanbul,
         Api::Net,
         Api::Personal,
+        Api::Qbft,
         Api::Raft,
         Api::Rpc,
         Api::Txpool,
@@ -132,6 +142,8 @@ impl Api {
             Api::Admin => "admin",
             Api::Rpc => "rpc",
             Api::Raft => "raft",
+            Api::Istanbul => "istanbul",
+            Api::Qbft => "qbft",
         }
     }
 }
@@ -188,6 +200,8 @@ pub fn modules_for(
             Api::Debug => debug::module(context.clone())?.remove_context(),
             Api::Admin => admin::admin_module(context.clone())?.remove_context(),
             Api::Raft => raft::module(context.clone())?.remove_context(),
+            Api::Istanbul => bft::istanbul_module(context.clone())?.remove_context(),
+            Api::Qbft => bft::qbft_module(context.clone())?.remove_context(),
             Api::Rpc => continue,
         };
         module.merge(part)?;
@@ -276,6 +290,7 @@ impl RpcContext {
             gas_cap: 50_000_000,
             peers: None,
             raft: None,
+            bft: None,
             ptm: None,
             halted,
             nonce_locks: Default::default(),

@@ -1,5 +1,6 @@
 //! What the RPC layer asks of the parts the node wires around the chain: the p2p service
-//! (`admin_*`, `net_peerCount`) and the Raft engine (`raft_*`). The node implements these
+//! (`admin_*`, `net_peerCount`), the Raft engine (`raft_*`) and the QBFT engine
+//! (`istanbul_*`, `qbft_*`). The node implements these
 //! traits on its handles, so this crate knows no consensus engine and no p2p library; a node
 //! without them answers geth's "no peers" and GoQuorum's "raft is not enabled".
 
@@ -80,4 +81,27 @@ pub trait RaftApi: Send + Sync + std::fmt::Debug {
     fn promote(&self, id: u64) -> BoxFuture<'static, Result<bool, Refusal>>;
     /// `raft_removePeer`.
     fn remove(&self, id: u64) -> BoxFuture<'static, Result<(), Refusal>>;
+}
+
+/// A QBFT validator's view, for `veil-sim status` and the console.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BftView {
+    /// This node's validator address (its node key's).
+    pub address: alloy_primitives::Address,
+    /// The height being decided, its round and the round's proposer, once it decides one.
+    pub round: Option<(u64, u32, alloy_primitives::Address)>,
+}
+
+/// The QBFT engine, as `istanbul_*` and `qbft_*` see it.
+pub trait BftApi: Send + Sync + std::fmt::Debug {
+    /// The engine's view.
+    fn view(&self) -> BftView;
+    /// The validators after block `number` (those of block `number + 1`), byte-sorted.
+    fn validators_after(&self, number: u64) -> Result<Vec<alloy_primitives::Address>, Refusal>;
+    /// This proposer's pending votes: address → add (`true`) or remove.
+    fn pending_votes(&self) -> std::collections::BTreeMap<alloy_primitives::Address, bool>;
+    /// Votes to add or remove `address` in the blocks it proposes, until the vote passes.
+    fn propose(&self, address: alloy_primitives::Address, add: bool);
+    /// Drops a pending vote.
+    fn discard(&self, address: alloy_primitives::Address);
 }

@@ -8,10 +8,13 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn raft(context: &RpcContext) -> Result<&Arc<dyn RaftApi>, jsonrpsee::types::ErrorObjectOwned> {
-    context
-        .raft
-        .as_ref()
-        .ok_or_else(|| server_error("raft is not enabled on this node (start it with --raft)"))
+    context.raft.as_ref().ok_or_else(|| {
+        server_error(if context.bft.is_some() {
+            "raft is not the consensus of this node: its genesis runs QBFT (see istanbul_* and qbft_*)"
+        } else {
+            "raft is not enabled on this node (start it with --raft)"
+        })
+    })
 }
 
 /// `raft_*`.

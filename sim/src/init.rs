@@ -1,9 +1,14 @@
 //! `veil-sim init`: keys, genesis, node and TM configuration for N nodes, in 7nodes' layout.
 
-use crate::{bins, layout::Layout};
+use crate::{
+    bins,
+    layout::{Consensus, Layout},
+};
+use alloy_primitives::Address;
 use serde_json::{json, Value};
 use std::{path::Path, process::Command};
 use veil_config::Hardfork;
+use veil_primitives::istanbul::{QbftExtra, ISTANBUL_DIGEST};
 
 /// 7nodes' chain id.
 const CHAIN_ID: u64 = 10;
@@ -23,6 +28,7 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre
     let passwords = layout.dir.join("passwords.txt");
     std::fs::write(&passwords, "\n")?;
     let mut enodes = Vec::new();
+    let mut validators = Vec::new();
     let mut alloc = serde_json::Map::new();
     for n in layout.numbers() {
         let dir = layout.node_dir(n);
@@ -37,6 +43,7 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre
         let mut nodekey = Command::new(bins::veil()?);
         nodekey.arg("nodekey").arg(dir.join("nodekey"));
         let id = bins::output(nodekey)?.trim().to_string();
+        validators.push(address_of_node_id(&id)?);
         enodes.push(format!(
             "enode://{id}@127.0.0.1:{}?discport=0&raftport={}",
             layout.p2p_port(n),
@@ -74,7 +81,10 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre
         }
     }
     alloc.extend(veil_config::genesis_system_contracts(fork));
-    let genesis = genesis(alloc, fork);
+    let mut genesis = genesis(alloc, fork);
+    if layout.consensus == Consensus::Qbft {
+        make_qbft(&mut genesis, validators);
+    }
     let genesis_path = layout.dir.join("genesis.json");
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis)?)?;
     let enodes = serde_json::to_vec_pretty(&enodes)?;
@@ -119,6 +129,31 @@ fn genesis(alloc: serde_json::Map<String, Value>, fork: Hardfork) -> Value {
         "parentHash": "0x0000000000000000000000000000000000000000000000000000000000000000",
         "timestamp": "0x00"
     })
+}
+
+/// The validator address of a node id (the enode's 64-byte public key in hex).
+fn address_of_node_id(id: &str) -> eyre::Result<Address> {
+    let public = alloy_primitives::hex::decode(id)
+        .map_err(|e| eyre::eyre!("veil nodekey printed {id:?}: {e}"))?;
+    Ok(Address::from_slice(&alloy_primitives::keccak256(public)[12..]))
+}
+
+/// Turns the genesis into GoQuorum's QBFT shape with every node a validator: `config.qbft`
+/// (1 s blocks, a 4 s round-0 timeout doubling up to 16 s), the validators in `extraData`, the
+/// Istanbul digest, difficulty 1.
+fn make_qbft(genesis: &mut Value, mut validators: Vec<Address>) {
+    validators.sort();
+    let extra = QbftExtra { vanity: vec![0; 32].into(), validators, ..Default::default() };
+    genesis["config"]["qbft"] = json!({
+        "blockperiodseconds": 1,
+        "requesttimeoutseconds": 4,
+        "maxRequestTimeoutSeconds": 16,
+        "epochlength": 30000,
+        "policy": 0,
+    });
+    genesis["extraData"] = format!("{}", extra.encode()).into();
+    genesis["mixhash"] = format!("{ISTANBUL_DIGEST}").into();
+    genesis["difficulty"] = "0x1".into();
 }
 
 /// TM `n`'s Tessera-shaped configuration: Q2T on its socket, P2P and ThirdParty on 7nodes'

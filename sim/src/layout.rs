@@ -3,7 +3,8 @@
 //! Node N (1-based) lives in `DIR/ddN/` with p2p port 21000+N-1, JSON-RPC 22000+N-1 and raft
 //! port 50401+N-1 (given in the enode for 7nodes' scripts; Veil carries raft on the p2p port);
 //! its TM in `DIR/cN/` with P2P 9001+N-1, ThirdParty 9081+N-1 and its Q2T socket `cN/tm.ipc`.
-//! `DIR/network.json` records the size and a port offset (tests run several networks at once).
+//! `DIR/network.json` records the size, a port offset (tests run several networks at once) and
+//! the consensus (`raft` or `qbft`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,27 @@ pub(crate) struct Layout {
     pub(crate) nodes: usize,
     /// Added to every port.
     pub(crate) port_offset: u16,
+    /// `raft` or `qbft`.
+    pub(crate) consensus: Consensus,
+}
+
+/// How the network orders blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Consensus {
+    /// Raft (`veil --raft`): a leader orders blocks; crash-fault tolerant.
+    #[default]
+    Raft,
+    /// QBFT, chosen by the genesis: every node a validator; Byzantine-fault tolerant.
+    Qbft,
+}
+
+impl Consensus {
+    fn name(self) -> &'static str {
+        match self {
+            Consensus::Raft => "raft",
+            Consensus::Qbft => "qbft",
+        }
+    }
 }
 
 impl Layout {
@@ -37,12 +59,20 @@ impl Layout {
                 .ok_or_else(|| eyre::eyre!("{}: no node count", path.display()))?
                 as usize,
             port_offset: value["portOffset"].as_u64().unwrap_or(0) as u16,
+            consensus: match value["consensus"].as_str() {
+                Some("qbft") => Consensus::Qbft,
+                _ => Consensus::Raft,
+            },
         })
     }
 
     /// Writes `DIR/network.json`.
     pub(crate) fn save(&self) -> eyre::Result<()> {
-        let value = serde_json::json!({ "nodes": self.nodes, "portOffset": self.port_offset });
+        let value = serde_json::json!({
+            "nodes": self.nodes,
+            "portOffset": self.port_offset,
+            "consensus": self.consensus.name(),
+        });
         std::fs::write(self.dir.join("network.json"), serde_json::to_vec_pretty(&value)?)?;
         Ok(())
     }

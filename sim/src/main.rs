@@ -46,11 +46,24 @@ enum Cmd {
         /// match an older network, or the `evmVersion` your contracts were compiled for.
         #[arg(long, default_value = "osaka", value_parser = veil_config::fork_of_evm_version)]
         evm_version: veil_config::Hardfork,
+        /// How blocks are ordered: raft, or qbft (every node a validator, 1 s blocks).
+        #[arg(long, value_enum, default_value_t = layout::Consensus::Raft)]
+        consensus: layout::Consensus,
     },
     /// Starts the TMs, then the nodes; returns once the network is ready.
     Start,
     /// Stops every process of the network.
     Stop,
+    /// `kill -9` of node N (a crash), to see what the others do without it.
+    Kill {
+        /// The node.
+        n: usize,
+    },
+    /// Starts node N again after `kill`, with its own command line.
+    Restart {
+        /// The node.
+        n: usize,
+    },
     /// A table: raft role, head, peers, TM up, pending transactions per node.
     Status,
     /// Prints node N's log (with --tm, its TM's).
@@ -107,9 +120,9 @@ fn say(text: &str) {
 
 fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
-        Cmd::Init { nodes, keys, port_offset, evm_version } => {
+        Cmd::Init { nodes, keys, port_offset, evm_version, consensus } => {
             std::fs::create_dir_all(&cli.dir)?;
-            let layout = Layout { dir: cli.dir.canonicalize()?, nodes, port_offset };
+            let layout = Layout { dir: cli.dir.canonicalize()?, nodes, port_offset, consensus };
             init::init(&layout, keys.as_deref(), evm_version)?;
             say(&format!("{} nodes and TMs initialised in {}\n", nodes, layout.dir.display()));
         }
@@ -123,6 +136,14 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Cmd::Stop => {
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
             say(&format!("stopped {} processes\n", network::stop(&layout)?));
+        }
+        Cmd::Kill { n } => {
+            network::kill_node(&Layout::load(&cli.dir.canonicalize()?)?, n)?;
+            say(&format!("node {n} killed\n"));
+        }
+        Cmd::Restart { n } => {
+            network::restart_node(&Layout::load(&cli.dir.canonicalize()?)?, n)?;
+            say(&format!("node {n} restarted\n"));
         }
         Cmd::Status => say(&network::status(&Layout::load(&cli.dir.canonicalize()?)?)?),
         Cmd::Logs { n, tm } => {
@@ -158,7 +179,12 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Cmd::Demo => {
             if !cli.dir.join("network.json").exists() {
                 std::fs::create_dir_all(&cli.dir)?;
-                let layout = Layout { dir: cli.dir.canonicalize()?, nodes: 7, port_offset: 0 };
+                let layout = Layout {
+                    dir: cli.dir.canonicalize()?,
+                    nodes: 7,
+                    port_offset: 0,
+                    consensus: layout::Consensus::Raft,
+                };
                 init::init(&layout, None, veil_config::NEWEST_FORK)?;
                 say(&format!("7 nodes and TMs initialised in {}\n", layout.dir.display()));
             }

@@ -1,7 +1,12 @@
 //! Starting, stopping and inspecting a network: TMs first (until `/upcheck` answers), then the
-//! nodes (until each knows the raft leader and has every other node as a peer).
+//! nodes (until each knows the raft leader, or a QBFT network decided a block, and each has
+//! every other node as a peer).
 
-use crate::{bins, layout::Layout, rpc};
+use crate::{
+    bins,
+    layout::{Consensus, Layout},
+    rpc,
+};
 use serde_json::{json, Value};
 use std::{
     process::{Command, Stdio},
@@ -9,7 +14,7 @@ use std::{
 };
 
 /// The namespaces a simulated node serves over HTTP (as 7nodes' `--rpcapi`).
-const APIS: &str = "admin,debug,eth,net,personal,raft,txpool,web3";
+const APIS: &str = "admin,debug,eth,istanbul,net,personal,qbft,raft,txpool,web3";
 
 /// Whether process `pid` runs (a zombie does not).
 pub(crate) fn alive(pid: u32) -> bool {
@@ -110,9 +115,8 @@ pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
     command
         .arg("--datadir")
         .arg(&dir)
-        .args(["--raft", "--nodiscover", "--permissioned", "--verbosity", "3"])
+        .args(["--nodiscover", "--permissioned", "--verbosity", "3"])
         .args(["--port", &layout.p2p_port(n).to_string()])
-        .args(["--raftport", &layout.raft_port(n).to_string()])
         .args(["--http", "--http.addr", "127.0.0.1", "--http.api", APIS])
         .args(["--http.port", &layout.rpc_port(n).to_string()])
         .arg("--ptm.socket")
@@ -123,6 +127,9 @@ pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
         .args(["--unlock", &account(layout, n)?, "--allow-insecure-unlock"])
         .arg("--password")
         .arg(layout.dir.join("passwords.txt"));
+    if layout.consensus == Consensus::Raft {
+        command.arg("--raft").args(["--raftport", &layout.raft_port(n).to_string()]);
+    }
     Ok(command)
 }
 
@@ -134,6 +141,46 @@ pub(crate) fn spawn_tm(layout: &Layout, n: usize) -> eyre::Result<u32> {
 /// Starts node `n`, logging to its `node.log`; answers its pid.
 pub(crate) fn spawn_node(layout: &Layout, n: usize) -> eyre::Result<u32> {
     spawn(node_command(layout, n)?, &layout.node_dir(n).join("node.log"))
+}
+
+/// Every recorded process id (TMs, then nodes), running or not.
+fn recorded_pids(layout: &Layout) -> eyre::Result<Vec<u32>> {
+    let pids: Vec<u32> =
+        serde_json::from_slice(&std::fs::read(layout.pids_file()).map_err(|e| {
+            eyre::eyre!("{}: {e}; is the network started?", layout.pids_file().display())
+        })?)?;
+    eyre::ensure!(pids.len() == 2 * layout.nodes, "pids.json does not list every process");
+    Ok(pids)
+}
+
+/// `kill -9` of node `n` (a crash: nothing is shut down cleanly); answers once it is gone.
+pub(crate) fn kill_node(layout: &Layout, n: usize) -> eyre::Result<()> {
+    eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
+    let pid = recorded_pids(layout)?[layout.nodes + n - 1];
+    eyre::ensure!(alive(pid), "node {n} is not running");
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        eyre::ensure!(Instant::now() < deadline, "node {n} (pid {pid}) did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Starts node `n` again with its own command line (it must not be running); answers once
+/// its JSON-RPC answers.
+pub(crate) fn restart_node(layout: &Layout, n: usize) -> eyre::Result<()> {
+    eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
+    let mut pids = recorded_pids(layout)?;
+    let slot = layout.nodes + n - 1;
+    eyre::ensure!(!alive(pids[slot]), "node {n} is running already");
+    pids[slot] = spawn_node(layout, n)?;
+    save_pids(layout, &pids)?;
+    let url = layout.rpc_url(n);
+    let log = layout.node_dir(n).join("node.log");
+    wait_for(&format!("node {n} to answer"), Duration::from_secs(60), &[(pids[slot], log)], || {
+        rpc::call(&url, "eth_blockNumber", json!([])).is_ok()
+    })
 }
 
 /// Records the network's process ids (for `stop` and `status`).
@@ -167,7 +214,13 @@ fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
             Duration::from_secs(60),
             &processes,
             || {
-                rpc::call(&url, "raft_leader", json!([])).is_ok()
+                let ordering = match layout.consensus {
+                    Consensus::Raft => rpc::call(&url, "raft_leader", json!([])).is_ok(),
+                    // QBFT: the validators decided a block.
+                    Consensus::Qbft => rpc::call(&url, "eth_blockNumber", json!([]))
+                        .is_ok_and(|h| rpc::quantity(&h) >= 1),
+                };
+                ordering
                     && rpc::call(&url, "net_peerCount", json!([]))
                         .is_ok_and(|p| rpc::quantity(&p) >= peers)
             },
@@ -193,24 +246,43 @@ pub(crate) fn stop(layout: &Layout) -> eyre::Result<usize> {
     Ok(pids.len())
 }
 
-/// One line per node: raft role, head, peers, TM up, pending transactions.
+/// One line per node: its role (raft's, or a QBFT validator's), head, QBFT round and proposer,
+/// peers, TM up, pending transactions.
 pub(crate) fn status(layout: &Layout) -> eyre::Result<String> {
     let mut out = String::from(
-        "| node | raft role | head | peers | TM up | pending txs |\n|---|---|---|---|---|---|\n",
+        "| node | role | head | round | peers | TM up | pending txs |\n|---|---|---|---|---|---|---|\n",
     );
     for n in layout.numbers() {
         let url = layout.rpc_url(n);
         let field = |method: &str| rpc::call(&url, method, json!([])).ok();
-        let role = field("raft_role").and_then(|r| r.as_str().map(str::to_string));
+        let (role, round) = match layout.consensus {
+            Consensus::Raft => {
+                (field("raft_role").and_then(|r| r.as_str().map(str::to_string)), Some("-".into()))
+            }
+            Consensus::Qbft => match field("qbft_getRoundStatus") {
+                Some(s) => {
+                    let role = if s["validator"] == true { "validator" } else { "member" };
+                    let round = match (s["height"].as_u64(), s["round"].as_u64()) {
+                        (Some(h), Some(r)) => {
+                            format!("{h}/{r} by {}", s["proposer"].as_str().unwrap_or("?"))
+                        }
+                        _ => "-".into(),
+                    };
+                    (Some(role.to_string()), Some(round))
+                }
+                None => (None, None),
+            },
+        };
         let head = field("eth_blockNumber").map(|h| rpc::quantity(&h).to_string());
         let peers = field("net_peerCount").map(|p| rpc::quantity(&p).to_string());
         let pending = field("txpool_status").map(|s| rpc::quantity(&s["pending"]).to_string());
         let tm_up = rpc::is_up(&format!("{}/upcheck", layout.tm_p2p_url(n)));
         let show = |v: Option<String>| v.unwrap_or_else(|| "down".into());
         out.push_str(&format!(
-            "| {n} | {} | {} | {} | {} | {} |\n",
+            "| {n} | {} | {} | {} | {} | {} | {} |\n",
             show(role),
             show(head),
+            show(round),
             show(peers),
             if tm_up { "yes" } else { "no" },
             show(pending)

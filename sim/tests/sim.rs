@@ -37,10 +37,11 @@ impl Drop for Running<'_> {
 
 /// A port offset of our own, so parallel runs do not share ports: below 1,000 so one base's
 /// ports (p2p 21000+, RPC 22000+, …) never reach the next's, and TM ports stay below the
-/// 10,000–20,000 that other tests pick from. The seven-node test takes 100–806, the keys test
-/// 810–899, the chaos test 10–13.
+/// 10,000–20,000 that other tests pick from. The seven-node test takes 110–805 (its TM P2P
+/// ports from 9111), the keys test 810–899, the chaos test 10–19 (offsets 10–13), the QBFT test
+/// 20–29 (offsets 20–23: its ThirdParty ports 9101–9110).
 fn offset() -> String {
-    (100 + std::process::id() % 700).to_string()
+    (110 + std::process::id() % 690).to_string()
 }
 
 #[test]
@@ -299,13 +300,18 @@ fn init_keeps_a_7nodes_key_set() {
 }
 
 fn rpc(url: &str, method: &str) -> serde_json::Value {
+    call(url, method, serde_json::json!([])).expect("the node answers")
+}
+
+/// A JSON-RPC call's result; `None` when the node does not answer or answers an error.
+fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
     let answer: serde_json::Value = reqwest::blocking::Client::new()
         .post(url)
-        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}))
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
         .send()
         .and_then(|r| r.json())
-        .unwrap();
-    answer["result"].clone()
+        .ok()?;
+    answer.get("result").cloned()
 }
 
 #[test]
@@ -395,4 +401,87 @@ fn a_minute_of_faults_loses_no_acknowledged_transaction() {
         .unwrap_or(0);
     assert!(acknowledged > 500, "{out}");
     println!("{out}");
+}
+
+/// QBFT on real processes (issue 18): seven validators, each with its TM, run the private
+/// demo; with two validators killed (kill -9) blocks go on; with a third the chain stops; one
+/// of them restarted, it resumes; the other two restarted catch up, and every node has the same
+/// block at every height, each sealed by a quorum.
+#[test]
+fn seven_qbft_validators_run_the_private_demo_go_on_without_two_stop_without_three_and_resume() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("qdata");
+    let offset = 20 + std::process::id() % 4;
+    let (ok, out) =
+        sim(&dir, &["init", "--consensus", "qbft", "--port-offset", &offset.to_string()]);
+    assert!(ok, "{out}");
+    let _running = Running(&dir);
+    let (ok, out) = sim(&dir, &["start"]);
+    assert!(ok, "{out}");
+    let rows: Vec<&str> =
+        out.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| node")).collect();
+    assert_eq!(rows.iter().filter(|r| r.contains("| validator |")).count(), 7, "{out}");
+    let (ok, out) = sim(&dir, &["demo"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("| 1 | 42 |") && out.contains("| 7 | 42 |"), "{out}");
+    assert!(out.contains("| 2 | 0 (no contract here: not a party) |"), "{out}");
+
+    let rpc = |n: u32, method: &str, params: serde_json::Value| {
+        call(&format!("http://127.0.0.1:{}", 22000 + offset + n - 1), method, params)
+    };
+    let head = |n: u32| {
+        rpc(n, "eth_blockNumber", serde_json::json!([]))
+            .and_then(|h| u64::from_str_radix(h.as_str()?.trim_start_matches("0x"), 16).ok())
+    };
+    // The validators of the head are the seven node keys (GoQuorum's istanbul_getValidators).
+    let validators = rpc(1, "istanbul_getValidators", serde_json::json!([])).unwrap();
+    assert_eq!(validators.as_array().unwrap().len(), 7);
+
+    for n in ["6", "7"] {
+        let (ok, out) = sim(&dir, &["kill", n]);
+        assert!(ok, "{out}");
+    }
+    let before = head(1).unwrap();
+    wait_until("blocks with two validators down", Duration::from_secs(90), || {
+        head(1).is_some_and(|h| h >= before + 3)
+    });
+    let (ok, out) = sim(&dir, &["kill", "5"]);
+    assert!(ok, "{out}");
+    // Four of seven are not a quorum (5): after the block in flight, nothing more is decided
+    // over three round-0 timeouts (4 s each).
+    let stopped_at = head(1).unwrap();
+    let watch_until = std::time::Instant::now() + Duration::from_secs(12);
+    while std::time::Instant::now() < watch_until {
+        let now = head(1).unwrap();
+        assert!(now <= stopped_at + 1, "no quorum, yet block {now} after {stopped_at}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let stalled = head(1).unwrap();
+    let (ok, out) = sim(&dir, &["restart", "5"]);
+    assert!(ok, "{out}");
+    wait_until("blocks again with five validators", Duration::from_secs(120), || {
+        head(1).is_some_and(|h| h >= stalled + 2)
+    });
+    for n in ["6", "7"] {
+        let (ok, out) = sim(&dir, &["restart", n]);
+        assert!(ok, "{out}");
+    }
+    let target = head(1).unwrap();
+    wait_until("every node at the same height", Duration::from_secs(90), || {
+        (1..=7).all(|n| head(n).is_some_and(|h| h >= target))
+    });
+    for number in 1..=target {
+        let block = format!("{number:#x}");
+        let hashes: Vec<serde_json::Value> = (1..=7)
+            .map(|n| {
+                rpc(n, "eth_getBlockByNumber", serde_json::json!([block, false])).unwrap()["hash"]
+                    .clone()
+            })
+            .collect();
+        assert!(hashes.windows(2).all(|w| w[0] == w[1]), "block {number}: {hashes:?}");
+        let signers = rpc(1, "istanbul_getSignersFromBlock", serde_json::json!([number])).unwrap();
+        assert!(signers["Committers"].as_array().unwrap().len() >= 5, "block {number}: {signers}");
+    }
+    let (ok, out) = sim(&dir, &["stop"]);
+    assert!(ok, "{out}");
 }

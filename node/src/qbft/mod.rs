@@ -10,7 +10,10 @@
 //! block's committed seals against the validators of its parent; transaction gossip
 //! announces pending transactions again to the next proposer.
 
+mod rpc_api;
 pub mod validators;
+
+pub use rpc_api::{Proposals, QbftRpc};
 
 use crate::{sync::SyncHandle, tx_gossip};
 use alloy_primitives::{Address, B256};
@@ -64,6 +67,8 @@ pub struct QbftStatus {
 pub struct Started {
     /// The engine's status.
     pub status: watch::Receiver<QbftStatus>,
+    /// What RPC reaches of it.
+    pub rpc: QbftRpc,
     /// The p2p service.
     pub p2p: P2pHandle,
     /// The engine task.
@@ -127,7 +132,28 @@ pub fn start_on(
         shutdown.clone(),
     );
     let (answers_tx, answers) = mpsc::channel(ANSWER_QUEUE);
+    let proposals = Proposals::default();
+    let own_enode = setup
+        .network
+        .static_nodes
+        .iter()
+        .find(|e| e.public == setup.network.key.public())
+        .cloned()
+        .unwrap_or_else(|| veil_p2p::Enode {
+            public: setup.network.key.public(),
+            host: "127.0.0.1".into(),
+            port: setup.network.port,
+            raft_port: None,
+        });
+    let rpc = QbftRpc {
+        status: status.clone(),
+        validators: validators.clone(),
+        proposals: proposals.clone(),
+        p2p: p2p.clone(),
+        enode: own_enode,
+    };
     let engine = Engine {
+        proposals,
         core,
         chain,
         kv,
@@ -142,6 +168,7 @@ pub fn start_on(
     let task = tokio::spawn(engine.run(events, answers, shutdown));
     Ok(Started {
         status,
+        rpc,
         p2p,
         task,
         services: vec![
@@ -159,6 +186,7 @@ enum Answer {
 }
 
 struct Engine {
+    proposals: Proposals,
     core: Core,
     chain: ChainHandle,
     kv: Arc<dyn KvStore>,
@@ -171,6 +199,13 @@ struct Engine {
     /// second execution.
     candidates: HashMap<B256, BuiltBlock>,
     answers_tx: mpsc::Sender<Answer>,
+}
+
+/// A message as it travels: its code byte, then GoQuorum's RLP.
+fn wire(message: &Message) -> Vec<u8> {
+    let mut data = vec![message.code()];
+    data.extend(message.encode());
+    data
 }
 
 fn now_ms() -> u64 {
@@ -273,7 +308,13 @@ impl Engine {
             P2pEvent::BlockRequest { request, reply, .. } => {
                 self.sync.serve(crate::sync::BlockRequest { request, reply });
             }
-            P2pEvent::PeerConnected(_) => self.sync.catch_up(),
+            P2pEvent::PeerConnected(peer) => {
+                self.sync.catch_up();
+                // A validator back from a restart or a partition learns where this one is.
+                if let Some(message) = self.core.round_change_for_newcomer() {
+                    self.p2p.send_consensus(peer, wire(&message));
+                }
+            }
             P2pEvent::PeerDisconnected(_) | P2pEvent::PeerDenied(_) => {}
         }
     }
@@ -341,8 +382,7 @@ impl Engine {
     }
 
     fn broadcast(&self, message: &Message) {
-        let mut data = vec![message.code()];
-        data.extend(message.encode());
+        let data = wire(message);
         let peers = self.p2p.connected().borrow().clone();
         for peer in peers {
             self.p2p.send_consensus(peer, data.clone());
@@ -355,9 +395,11 @@ impl Engine {
             let mut v = self.validators.lock();
             let Ok(snapshot) = v.after(head.number) else { return };
             let params = v.params(height);
+            let vote = snapshot.pick_vote(&self.proposals.lock(), self.core.address(), height);
             let extra = QbftExtra {
                 vanity: vec![0; 32].into(),
                 validators: snapshot.validators.clone(),
+                vote,
                 ..Default::default()
             };
             let earliest = head.timestamp.saturating_add(params.block_period_seconds);

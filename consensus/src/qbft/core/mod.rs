@@ -182,6 +182,14 @@ impl Core {
         Some((info.height, self.round.round, self.proposer_of(self.round.round)?))
     }
 
+    /// This validator's round change for its current round, when it is past round 0 of an
+    /// undecided height: for a validator that connects (restarted, or back from a partition),
+    /// which missed it and would otherwise wait a whole round timer for the next one.
+    pub fn round_change_for_newcomer(&self) -> Option<Message> {
+        (self.info.is_some() && !self.committed && self.round.round > 0)
+            .then(|| Message::RoundChange(Box::new(self.own_round_change())))
+    }
+
     /// When [`Core::on_tick`] has something to do next.
     pub fn next_deadline_ms(&self) -> Option<u64> {
         (self.info.is_some() && !self.committed).then_some(self.round.deadline_ms)
