@@ -29,8 +29,14 @@ impl VeilProcess {
     /// Starts `veil --dev` on `datadir` with HTTP on a free port and waits for its endpoints
     /// (HTTP, WebSocket with `--ws`, IPC unless `--ipcdisable`).
     pub fn start_dev(datadir: &Path, extra: &[&str]) -> Self {
+        Self::start(datadir, &[&["--dev"], extra].concat())
+    }
+
+    /// As [`VeilProcess::start_dev`], on a data directory `veil init` made (no `--dev` of its
+    /// own).
+    pub fn start(datadir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_veil"))
-            .args(["--dev", "--http", "--http.port", "0", "--datadir"])
+            .args(["--http", "--http.port", "0", "--datadir"])
             .arg(datadir)
             .args(extra)
             .stdout(Stdio::null())
