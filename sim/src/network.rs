@@ -257,7 +257,10 @@ pub(crate) fn status(layout: &Layout) -> eyre::Result<String> {
         let field = |method: &str| rpc::call(&url, method, json!([])).ok();
         let (role, round) = match layout.consensus {
             Consensus::Raft => {
-                (field("raft_role").and_then(|r| r.as_str().map(str::to_string)), Some("-".into()))
+                let role = field("raft_role").and_then(|r| r.as_str().map(str::to_string));
+                // No rounds in Raft: a dash for a node that answers.
+                let round = role.as_ref().map(|_| "-".to_string());
+                (role, round)
             }
             Consensus::Qbft => match field("qbft_getRoundStatus") {
                 Some(s) => {
