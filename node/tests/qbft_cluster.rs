@@ -2,7 +2,8 @@
 //! driven by the QBFT engine (`veil_node::qbft`) — over `veil_p2p::memory`'s network: four
 //! validators commit a block every period with a quorum of committed seals, a transfer sent to
 //! one of them is mined, all agree on every block, and with one validator stopped the other
-//! three (a quorum) go on.
+//! three (a quorum) go on. Votes: a validator voted out by the others stops sealing, and a
+//! node voted in starts proposing and sealing.
 
 mod harness;
 mod support;
@@ -30,6 +31,7 @@ struct Validator {
     chain: Arc<Chain>,
     pool: Arc<TxPool>,
     status: watch::Receiver<QbftStatus>,
+    rpc: veil_node::qbft::QbftRpc,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -94,7 +96,7 @@ async fn start(
             panic!("the QBFT engine failed: {e:#}");
         }
     }));
-    Validator { chain, pool, status: started.status, shutdown, tasks }
+    Validator { chain, pool, status: started.status, rpc: started.rpc, shutdown, tasks }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,6 +164,94 @@ async fn four_validators_commit_sealed_blocks_mine_a_transfer_and_three_go_on_wi
     })
     .await;
     for v in validators {
+        v.stop();
+    }
+}
+
+/// The proposer of block `number` and the validators whose seals it carries.
+fn sealers(v: &Validator, number: u64) -> (Address, Vec<Address>) {
+    let store = v.chain.store();
+    let header = store.header(store.canonical_hash(number).unwrap().unwrap()).unwrap().unwrap();
+    let extra = QbftExtra::decode(&header.extra_data).unwrap();
+    let hash = veil_primitives::istanbul::seal_hash(&header, &extra, extra.round);
+    let signers = extra
+        .committed_seals
+        .iter()
+        .map(|seal| {
+            let signature = alloy_primitives::Signature::from_raw(seal.as_slice()).unwrap();
+            veil_primitives::recover_signer(&signature, hash).unwrap()
+        })
+        .collect();
+    (header.beneficiary, signers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_voted_out_stops_sealing_and_a_node_voted_in_starts() {
+    use veil_node::rpc::network::BftApi;
+    let (keys, enodes) = harness::keys_and_enodes(5);
+    let addresses: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
+    // Validators 0–3; node 4 starts as a member that only follows.
+    let spec = qbft_spec(&addresses[..4]);
+    let network = MemoryNetwork::new(2);
+    let mut nodes = Vec::new();
+    for key in &keys {
+        nodes.push(start(&network, &spec, key, &enodes).await);
+    }
+    let head = |v: &Validator| v.chain.head().1.number;
+    wait_for("two blocks everywhere", Duration::from_secs(30), || {
+        let done = nodes.iter().all(|v| head(v) >= 2);
+        async move { done }
+    })
+    .await;
+
+    // Three of four vote validator 3 out: more than half.
+    let out = addresses[3];
+    for v in &nodes[..3] {
+        v.rpc.propose(out, false);
+    }
+    wait_for("validator 3 voted out", Duration::from_secs(60), || {
+        let done = nodes.iter().all(|v| {
+            let after = v.rpc.validators_after(head(v)).unwrap();
+            after.len() == 3 && !after.contains(&out)
+        });
+        async move { done }
+    })
+    .await;
+    let removed_at = nodes.iter().map(head).max().unwrap();
+    wait_for("blocks after the removal", Duration::from_secs(30), || {
+        let done = nodes[..3].iter().all(|v| head(v) >= removed_at + 4);
+        async move { done }
+    })
+    .await;
+    for number in removed_at + 2..=removed_at + 4 {
+        let (proposer, signers) = sealers(&nodes[0], number);
+        assert_ne!(proposer, out, "block {number}: proposed by the removed validator");
+        assert!(!signers.contains(&out), "block {number}: sealed by the removed validator");
+    }
+
+    // The three vote node 4 in: more than half of three is two, three vote.
+    let new = addresses[4];
+    for v in &nodes[..3] {
+        v.rpc.discard(out);
+        v.rpc.propose(new, true);
+    }
+    wait_for("node 4 voted in", Duration::from_secs(60), || {
+        let done = nodes.iter().all(|v| v.rpc.validators_after(head(v)).unwrap().contains(&new));
+        async move { done }
+    })
+    .await;
+    let added_at = nodes.iter().map(head).max().unwrap();
+    wait_for("node 4 proposes a block and seals others", Duration::from_secs(60), || {
+        let top = head(&nodes[0]);
+        let done = top > added_at + 1 && {
+            let blocks: Vec<_> = (added_at + 2..=top).map(|n| sealers(&nodes[0], n)).collect();
+            blocks.iter().any(|(proposer, _)| *proposer == new)
+                && blocks.iter().any(|(_, signers)| signers.contains(&new))
+        };
+        async move { done }
+    })
+    .await;
+    for v in nodes {
         v.stop();
     }
 }
