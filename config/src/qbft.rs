@@ -306,6 +306,20 @@ impl QbftConfig {
     }
 }
 
+impl QbftConfig {
+    /// GoQuorum's block reward for block `number` proposed by `proposer`: who is credited and
+    /// how much (`blockReward` with `beneficiaryMode` / `miningBeneficiary`), if anything.
+    pub fn block_reward(&self, number: u64, proposer: Address) -> Option<(Address, U256)> {
+        let params = self.params_at(number, (1, 1));
+        let to = match params.beneficiary {
+            Beneficiary::None => return None,
+            Beneficiary::Fixed(address) => address,
+            Beneficiary::Validator => proposer,
+        };
+        (!params.block_reward.is_zero()).then_some((to, params.block_reward))
+    }
+}
+
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(value) = value {
         *slot = value;
@@ -384,6 +398,22 @@ mod tests {
         assert_eq!(at(30).validators, Some(vec![Address::with_last_byte(1)]));
         assert_eq!(at(31).validators, None, "a transition's list seeds the set once");
         assert!(!at(0).two_f_plus_one, "qbft: ⌈2N/3⌉ from genesis");
+    }
+
+    #[test]
+    fn block_rewards_go_to_the_fixed_beneficiary_or_the_proposer_from_their_block() {
+        let fixed: Address = "0x00000000000000000000000000000000000000fe".parse().unwrap();
+        let c = config(json!({
+            "qbft": {"blockReward": "1000", "miningBeneficiary": fixed},
+            "transitions": [{"block": 5, "blockReward": "0x10", "beneficiaryMode": "validator"}]
+        }))
+        .unwrap()
+        .unwrap();
+        let proposer = Address::with_last_byte(7);
+        assert_eq!(c.block_reward(1, proposer), Some((fixed, U256::from(1000))));
+        assert_eq!(c.block_reward(5, proposer), Some((proposer, U256::from(16))));
+        let none = config(json!({"qbft": {"blockReward": "1000"}})).unwrap().unwrap();
+        assert_eq!(none.block_reward(1, proposer), None, "no beneficiary: nothing paid");
     }
 
     #[test]

@@ -423,3 +423,36 @@ fn a_proposal_is_checked_without_commit_and_committed_later_with_its_seal() {
     assert_eq!(mine.hash, committed.hash);
     assert_eq!(mine.header.state_root, committed.header.state_root);
 }
+
+/// GoQuorum's QBFT `blockReward`: a block built with a `miningBeneficiary` credits it (and a
+/// `beneficiaryMode: "validator"` transition credits the proposer from its block on), and a
+/// node importing the block credits the same, to the same state root.
+#[test]
+fn a_qbft_block_reward_goes_to_its_beneficiary_on_the_builder_and_the_importer() {
+    use veil_node::HeaderTemplate;
+    let fixed = Address::repeat_byte(0xfe);
+    let proposer = Address::repeat_byte(0x07);
+    let mut value = serde_json::to_value(genesis(true).genesis()).unwrap();
+    value["config"]["qbft"] = serde_json::json!({
+        "blockperiodseconds": 1, "blockReward": "1000", "miningBeneficiary": fixed
+    });
+    value["config"]["transitions"] =
+        serde_json::json!([{ "block": 2, "blockReward": "0x10", "beneficiaryMode": "validator" }]);
+    let spec = ChainSpec::from_json(&value.to_string()).unwrap();
+    let (builder, importer) = (node(&spec), node(&spec));
+    let balance = |node: &Node, address: Address| {
+        node.chain.latest_state().account(address).unwrap().map_or(U256::ZERO, |a| a.balance)
+    };
+    for (number, reward_to, amount) in [(1u64, fixed, 1000u64), (2, proposer, 16)] {
+        let template =
+            HeaderTemplate { beneficiary: proposer, timestamp: number, ..Default::default() };
+        let before = balance(&builder, reward_to);
+        let built = builder.chain.build_block_with(vec![], &template, &Default::default()).unwrap();
+        let block = built.block.clone();
+        builder.chain.commit_built(built).unwrap();
+        assert_eq!(balance(&builder, reward_to) - before, U256::from(amount), "block {number}");
+        let imported = importer.chain.import(block, &Default::default()).unwrap();
+        assert_eq!(imported.header.state_root, builder.chain.head().1.state_root);
+        assert_eq!(balance(&importer, reward_to), balance(&builder, reward_to));
+    }
+}

@@ -390,10 +390,7 @@ impl Chain {
             // No beacon chain: the root is zero (docs/design/forks.md).
             parent_beacon_block_root: excess_blob_gas.map(|_| B256::ZERO),
             excess_blob_gas,
-            balance_increments: crate::ethereum_rules::block_reward(&self.spec, number, timestamp)
-                .map(|reward| (beneficiary, reward))
-                .into_iter()
-                .collect(),
+            balance_increments: self.rewards(number, timestamp, beneficiary),
         };
         let execution =
             self.execute_on_head(&context, candidates, ExecutionMode::Build, payloads)?;
@@ -628,11 +625,7 @@ impl Chain {
         check(number, "transactions root", header.transactions_root, transactions_root(&raw))?;
 
         let mut context = BlockContext::from_header(header);
-        if let Some(reward) =
-            crate::ethereum_rules::block_reward(&self.spec, number, header.timestamp)
-        {
-            context.balance_increments.push((header.beneficiary, reward));
-        }
+        context.balance_increments = self.rewards(number, header.timestamp, header.beneficiary);
         // Withdrawals are in gwei.
         context
             .balance_increments
@@ -658,6 +651,20 @@ impl Chain {
             private,
         };
         Ok((execution.transactions, executed))
+    }
+
+    /// What block `number` by `beneficiary` credits besides its fees: Ethereum's
+    /// proof-of-work reward before Paris on Ethereum's chains, or a QBFT genesis' `blockReward`
+    /// (to its fixed beneficiary, or the proposer).
+    fn rewards(&self, number: u64, timestamp: u64, beneficiary: Address) -> Vec<(Address, u128)> {
+        let ethereum = crate::ethereum_rules::block_reward(&self.spec, number, timestamp)
+            .map(|reward| (beneficiary, reward));
+        let qbft = self
+            .spec
+            .qbft()
+            .and_then(|q| q.block_reward(number, beneficiary))
+            .map(|(to, amount)| (to, u128::try_from(amount).unwrap_or(u128::MAX)));
+        ethereum.into_iter().chain(qbft).collect()
     }
 
     /// The head, when `header` extends it.
