@@ -48,6 +48,11 @@ impl Validator {
 /// The dev chain's genesis turned QBFT: `validators` in its extra data, the Istanbul digest,
 /// a 1 s block period and a 2 s round-0 timeout.
 fn qbft_spec(validators: &[Address]) -> ChainSpec {
+    qbft_spec_with(validators, serde_json::json!({}))
+}
+
+/// [`qbft_spec`] with more `config.qbft` keys.
+fn qbft_spec_with(validators: &[Address], more: serde_json::Value) -> ChainSpec {
     let mut genesis = serde_json::to_value(dev_chain_spec().genesis()).unwrap();
     let mut sorted = validators.to_vec();
     sorted.sort();
@@ -55,6 +60,9 @@ fn qbft_spec(validators: &[Address]) -> ChainSpec {
     genesis["config"]["qbft"] = serde_json::json!({
         "blockperiodseconds": 1, "requesttimeoutseconds": 2, "epochlength": 30000
     });
+    for (key, value) in more.as_object().unwrap() {
+        genesis["config"]["qbft"][key] = value.clone();
+    }
     genesis["extraData"] = format!("{}", extra.encode()).into();
     genesis["mixHash"] = format!("{ISTANBUL_DIGEST}").into();
     genesis["difficulty"] = "0x1".into();
@@ -248,6 +256,48 @@ async fn a_validator_voted_out_stops_sealing_and_a_node_voted_in_starts() {
             blocks.iter().any(|(proposer, _)| *proposer == new)
                 && blocks.iter().any(|(_, signers)| signers.contains(&new))
         };
+        async move { done }
+    })
+    .await;
+    for v in nodes {
+        v.stop();
+    }
+}
+
+/// GoQuorum's `emptyblockperiodseconds`: with nothing to mine, blocks come every 3 s (their
+/// times 3 s apart) instead of every 1 s; a transaction is still mined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_empty_block_period_empty_blocks_are_spaced_by_it_and_transactions_still_mine() {
+    let (keys, enodes) = harness::keys_and_enodes(4);
+    let addresses: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
+    let spec = qbft_spec_with(
+        &addresses,
+        serde_json::json!({ "emptyblockperiodseconds": 3, "requesttimeoutseconds": 6 }),
+    );
+    let network = MemoryNetwork::new(3);
+    let mut nodes = Vec::new();
+    for key in &keys {
+        nodes.push(start(&network, &spec, key, &enodes).await);
+    }
+    let head = |v: &Validator| v.chain.head().1.number;
+    wait_for("three empty blocks", Duration::from_secs(60), || {
+        let done = nodes.iter().all(|v| head(v) >= 3);
+        async move { done }
+    })
+    .await;
+    let time = |n: u64| {
+        let store = nodes[0].chain.store();
+        store.header(store.canonical_hash(n).unwrap().unwrap()).unwrap().unwrap().timestamp
+    };
+    for n in 2..=3 {
+        assert!(time(n) >= time(n - 1) + 3, "empty block {n} at {} after {}", time(n), time(n - 1));
+    }
+    let tx = RecoveredTx::try_new(support::dev_transfer(0, 0)).unwrap();
+    let hash = tx.hash();
+    let v = &nodes[2];
+    v.pool.add(tx, &v.chain.latest_state(), &v.chain.head().1).expect("pooled");
+    wait_for("the transfer mined", Duration::from_secs(30), || {
+        let done = nodes.iter().all(|v| v.chain.store().tx_location(hash).unwrap().is_some());
         async move { done }
     })
     .await;

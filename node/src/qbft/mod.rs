@@ -389,9 +389,13 @@ impl Engine {
         }
     }
 
+    /// Builds this proposer's block for `height` and `round` on the chain's executor. With an
+    /// empty-block period above the block period (GoQuorum's `emptyblockperiodseconds`), a
+    /// round-0 proposer with nothing pending waits for a transaction or for the period, and an
+    /// empty block then carries the later time.
     fn build(&self, height: u64, round: u32) {
         let (_, head) = self.chain.chain().head();
-        let (template, number) = {
+        let (mut template, number, empty_until) = {
             let mut v = self.validators.lock();
             let Ok(snapshot) = v.after(head.number) else { return };
             let params = v.params(height);
@@ -409,7 +413,10 @@ impl Engine {
                 mix_hash: ISTANBUL_DIGEST,
                 extra_data: extra.encode(),
             };
-            (template, head.number + 1)
+            let empty_until = (round == 0
+                && params.empty_block_period_seconds > params.block_period_seconds)
+                .then(|| head.timestamp.saturating_add(params.empty_block_period_seconds));
+            (template, head.number + 1, empty_until)
         };
         if number != height {
             return;
@@ -417,6 +424,15 @@ impl Engine {
         let chain = self.chain.clone();
         let answers = self.answers_tx.clone();
         tokio::spawn(async move {
+            if let Some(until) = empty_until {
+                let pending = || chain.pool().status().pending > 0;
+                while !pending() && now_ms() / 1000 < until {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                if !pending() {
+                    template.timestamp = template.timestamp.max(until);
+                }
+            }
             let built = chain.build_with(template).await.map_err(|e| e.to_string());
             let _ = answers.send(Answer::Built { height, round, built }).await;
         });
