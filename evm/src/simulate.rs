@@ -147,6 +147,32 @@ impl<S: StateReader, H: BlockHashes> Simulation<S, H> {
         Ok(outcome.result)
     }
 
+    /// A read-only call of `to` with `data` from the zero address, as an `eth_call` with no
+    /// more than that: its output, or why it did not succeed.
+    pub fn call(
+        &mut self,
+        to: alloy_primitives::Address,
+        data: alloy_primitives::Bytes,
+        gas_limit: u64,
+    ) -> Result<alloy_primitives::Bytes, SimulationError> {
+        let tx = TxEnv {
+            kind: alloy_primitives::TxKind::Call(to),
+            data,
+            gas_limit,
+            chain_id: Some(self.cfg.chain_id),
+            ..Default::default()
+        };
+        match self.run(tx)? {
+            ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+            ExecutionResult::Revert { .. } => {
+                Err(SimulationError::Invalid("the call reverted".into()))
+            }
+            ExecutionResult::Halt { reason, .. } => {
+                Err(SimulationError::Invalid(format!("the call halted: {reason:?}")))
+            }
+        }
+    }
+
     /// Runs `tx` and discards its changes.
     pub fn run(&mut self, tx: TxEnv) -> Result<ExecutionResult, SimulationError> {
         let mut evm = self.context().build_mainnet_with_inspector(CollisionGuard);

@@ -3,12 +3,13 @@
 //! validators commit a block every period with a quorum of committed seals, a transfer sent to
 //! one of them is mined, all agree on every block, and with one validator stopped the other
 //! three (a quorum) go on. Votes: a validator voted out by the others stops sealing, and a
-//! node voted in starts proposing and sealing.
+//! node voted in starts proposing and sealing. The empty-block period spaces empty blocks;
+//! in validator-contract mode the contract's validators commit blocks.
 
 mod harness;
 mod support;
 
-use alloy_primitives::Address;
+use alloy_primitives::{keccak256, Address};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 use veil_config::ChainSpec;
@@ -301,6 +302,77 @@ async fn with_an_empty_block_period_empty_blocks_are_spaced_by_it_and_transactio
         async move { done }
     })
     .await;
+    for v in nodes {
+        v.stop();
+    }
+}
+
+/// Validator-contract mode: the genesis names no validators in its extraData but a contract
+/// (Besu's test contract, its `address[]` in storage) whose `getValidators()` lists the four;
+/// they commit blocks whose headers carry no validators and no vote, sealed by a quorum of the
+/// contract's validators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_validator_contract_mode_the_contracts_validators_commit_blocks() {
+    use veil_node::rpc::network::BftApi;
+    let (keys, enodes) = harness::keys_and_enodes(4);
+    let addresses: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
+    let besu: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            support::vectors_dir().join("qbft/genesis/besu-genesis_validator_contract.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let contract = "0x0000000000000000000000000000000000008888";
+    let code = besu["alloc"][contract]["code"].as_str().unwrap();
+    // Solidity's layout of `address[] validators` at slot 0: the length there, the items from
+    // keccak256(slot 0) on.
+    let first = alloy_primitives::U256::from_be_bytes(keccak256([0u8; 32]).0);
+    let mut storage = serde_json::Map::new();
+    storage.insert(format!("{:#066x}", 0), format!("{:#066x}", addresses.len()).into());
+    for (i, address) in addresses.iter().enumerate() {
+        let slot = first + alloy_primitives::U256::from(i);
+        storage.insert(
+            format!("{slot:#066x}"),
+            format!("{:#066x}", alloy_primitives::U256::from_be_slice(address.as_slice())).into(),
+        );
+    }
+    let mut genesis = serde_json::to_value(
+        qbft_spec_with(
+            &[],
+            serde_json::json!({
+                "validatorselectionmode": "contract",
+                "validatorcontractaddress": contract,
+            }),
+        )
+        .genesis(),
+    )
+    .unwrap();
+    genesis["alloc"][contract] =
+        serde_json::json!({ "balance": "0x0", "code": format!("0x{code}"), "storage": storage });
+    let spec = ChainSpec::from_json(&genesis.to_string()).expect("a contract-mode genesis");
+    let network = MemoryNetwork::new(4);
+    let mut nodes = Vec::new();
+    for key in &keys {
+        nodes.push(start(&network, &spec, key, &enodes).await);
+    }
+    let head = |v: &Validator| v.chain.head().1.number;
+    wait_for("three blocks in contract mode", Duration::from_secs(60), || {
+        let done = nodes.iter().all(|v| head(v) >= 3);
+        async move { done }
+    })
+    .await;
+    let mut sorted = addresses.clone();
+    sorted.sort();
+    assert_eq!(nodes[0].rpc.validators_after(head(&nodes[0])).unwrap(), sorted);
+    for number in 1..=3 {
+        let store = nodes[0].chain.store();
+        let header = store.header(store.canonical_hash(number).unwrap().unwrap()).unwrap().unwrap();
+        let extra = QbftExtra::decode(&header.extra_data).unwrap();
+        assert!(extra.validators.is_empty() && extra.vote.is_none(), "block {number}");
+        veil_consensus::qbft::check_committed_seals(&header, &sorted, 3)
+            .unwrap_or_else(|e| panic!("block {number}: {e}"));
+    }
     for v in nodes {
         v.stop();
     }

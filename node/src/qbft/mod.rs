@@ -399,10 +399,14 @@ impl Engine {
             let mut v = self.validators.lock();
             let Ok(snapshot) = v.after(head.number) else { return };
             let params = v.params(height);
-            let vote = snapshot.pick_vote(&self.proposals.lock(), self.core.address(), height);
+            // Contract mode: no validators and no vote in the header (Besu's rule).
+            let contract = v.contract_mode(height);
+            let vote = (!contract)
+                .then(|| snapshot.pick_vote(&self.proposals.lock(), self.core.address(), height))
+                .flatten();
             let extra = QbftExtra {
                 vanity: vec![0; 32].into(),
-                validators: snapshot.validators.clone(),
+                validators: if contract { Vec::new() } else { snapshot.validators.clone() },
                 vote,
                 ..Default::default()
             };
@@ -467,8 +471,13 @@ impl Engine {
         let (_, parent) = self.chain.chain().head();
         let mut v = self.validators.lock();
         let snapshot = v.after(parent.number).map_err(|e| e.to_string())?;
-        if extra.validators != snapshot.validators {
+        let contract = v.contract_mode(header.number);
+        let expected = if contract { &[][..] } else { &snapshot.validators[..] };
+        if extra.validators != expected {
             return Err("the extra's validators are not the validators after the parent".into());
+        }
+        if contract && extra.vote.is_some() {
+            return Err("a vote in a block of validator-contract mode".into());
         }
         if !extra.committed_seals.is_empty() {
             return Err("a proposal carries committed seals".into());

@@ -1,6 +1,7 @@
 //! The validators after each committed block, kept over the chain's headers: the genesis
 //! extra's list, changed by header votes ([`Snapshot::apply`]) and by transitions' `validators`
-//! lists. The engine asks it for the set of the height it decides, and block sync for the set a
+//! lists — or, in validator-contract mode, the contract's `getValidators()` on the state after
+//! the block (never header replay: GoQuorum #1728). The engine asks it for the set of the height it decides, and block sync for the set a
 //! synced block's seals must come from. Snapshots are kept for recent blocks only; an older
 //! one is rebuilt from the nearest kept one (from genesis at worst) by replaying headers.
 
@@ -8,12 +9,14 @@ use alloy_consensus::Header;
 use alloy_primitives::Address;
 use std::{collections::BTreeMap, sync::Arc};
 use veil_chain::Chain;
-use veil_config::{QbftConfig, QbftParams};
+use veil_config::{QbftConfig, QbftParams, ValidatorSelection};
 use veil_consensus::qbft::Snapshot;
 use veil_primitives::istanbul::QbftExtra;
 
 /// Snapshots kept in memory (GoQuorum keeps 128).
 const KEPT: usize = 256;
+/// The selector of `getValidators()`.
+const GET_VALIDATORS: [u8; 4] = [0xb7, 0xab, 0x4d, 0xb5];
 
 /// The chain's validator sets.
 #[derive(Debug)]
@@ -40,8 +43,13 @@ impl Validators {
         self.config.params_at(number, self.flags)
     }
 
-    /// The snapshot after block `number` (the validators of block `number + 1`).
+    /// The snapshot after block `number` (the validators of block `number + 1`). In
+    /// validator-contract mode (for block `number + 1`) the set is the contract's
+    /// `getValidators()` on the state after block `number`, and carries no votes.
     pub fn after(&mut self, number: u64) -> eyre::Result<Snapshot> {
+        if let ValidatorSelection::Contract(address) = self.params(number + 1).selection {
+            return Ok(Snapshot::new(number, self.contract_validators(address, number)?));
+        }
         if let Some(snapshot) = self.snapshots.get(&number) {
             return Ok(snapshot.clone());
         }
@@ -54,6 +62,12 @@ impl Validators {
         for n in from + 1..=number {
             let header = header_at(&self.chain, n)?;
             let params = self.params(n);
+            if let ValidatorSelection::Contract(address) = params.selection {
+                // A block of contract mode carries no votes: the set after it is the
+                // contract's (what a later switch back to header votes starts from).
+                snapshot = Snapshot::new(n, self.contract_validators(address, n)?);
+                continue;
+            }
             snapshot = snapshot.apply(&header, params.epoch_length).map_err(|e| eyre::eyre!(e))?;
             // A transition's list replaces the set after its block.
             if let Some(list) = params.validators {
@@ -67,6 +81,42 @@ impl Validators {
             self.snapshots.remove(&oldest);
         }
         Ok(snapshot)
+    }
+
+    /// `getValidators()` of `contract` on the state after block `number`.
+    fn contract_validators(&self, contract: Address, number: u64) -> eyre::Result<Vec<Address>> {
+        let header = header_at(&self.chain, number)?;
+        let state = self.chain.state().at_root(header.state_root);
+        let db = veil_evm::StateDatabase::new(state, self.chain.store().clone());
+        let mut simulation = veil_evm::Simulation::new(
+            self.chain.spec(),
+            &veil_evm::BlockContext::from_header(&header),
+            db,
+        )
+        .for_calls();
+        let output = simulation
+            .call(contract, GET_VALIDATORS.into(), 50_000_000)
+            .map_err(|e| eyre::eyre!("getValidators() of {contract} after block {number}: {e}"))?;
+        let decoded =
+            alloy_dyn_abi::DynSolType::Array(Box::new(alloy_dyn_abi::DynSolType::Address))
+                .abi_decode(&output)
+                .map_err(|e| {
+                    eyre::eyre!("getValidators() of {contract} answered no address[]: {e}")
+                })?;
+        let mut validators: Vec<Address> = decoded
+            .as_array()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|value| value.as_address())
+            .collect();
+        validators.sort();
+        validators.dedup();
+        Ok(validators)
+    }
+
+    /// Whether block `number` takes its validators from a contract.
+    pub fn contract_mode(&self, number: u64) -> bool {
+        matches!(self.params(number).selection, ValidatorSelection::Contract(_))
     }
 
     /// The validators of block `number`.
