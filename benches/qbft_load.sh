@@ -9,16 +9,10 @@
 set -euo pipefail
 REPORT="$PWD/qbft-load.json"
 cd "$(dirname "$0")/.."
-PROFILE="${PROFILE:-release}"
-if [ "$PROFILE" = release ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veil-target-release}"
-  cargo build --release -q --workspace --bins
-else
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veil-target}"
-  cargo build -q --workspace --bins
-fi
-SIM="$CARGO_TARGET_DIR/$PROFILE/veil-sim"
-LOAD="$CARGO_TARGET_DIR/$PROFILE/raft-load"
+# shellcheck source=benches/build_bins.sh
+source benches/build_bins.sh
+SIM="$BIN/veil-sim"
+LOAD="$BIN/raft-load"
 SECONDS_TO_RUN="${1:-60}"
 CLIENTS="${2:-64}"
 RATE="${3:-0}"

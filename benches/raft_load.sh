@@ -11,17 +11,11 @@
 set -euo pipefail
 REPORT="$PWD/raft-load.json"
 cd "$(dirname "$0")/.."
-PROFILE="${PROFILE:-release}"
-if [ "$PROFILE" = release ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veil-target-release}"
-  cargo build --release -q --workspace --bins
-else
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/veil-target}"
-  cargo build -q --workspace --bins
-fi
-VEIL="$CARGO_TARGET_DIR/$PROFILE/veil"
-TM="$CARGO_TARGET_DIR/$PROFILE/veil-tm"
-LOAD="$CARGO_TARGET_DIR/$PROFILE/raft-load"
+# shellcheck source=benches/build_bins.sh
+source benches/build_bins.sh
+VEIL="$BIN/veil"
+TM="$BIN/veil-tm"
+LOAD="$BIN/raft-load"
 SECONDS_TO_RUN="${1:-60}"
 CLIENTS="${2:-64}"
 RATE="${3:-0}"

@@ -483,21 +483,7 @@ impl Chain {
         known: &[Option<Address>],
         payloads: &PrivatePayloads,
     ) -> Result<ImportedBlock, ImportError> {
-        let number = block.header.number;
-        let transactions = block
-            .body
-            .transactions
-            .into_par_iter()
-            .enumerate()
-            .map(|(index, tx)| match known.get(index).copied().flatten() {
-                Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
-                None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
-                    number,
-                    index,
-                    source,
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let transactions = recover_senders(block.header.number, block.body.transactions, known)?;
         self.import_with_withdrawals(
             block.header,
             transactions,
@@ -543,22 +529,8 @@ impl Chain {
         known: &[Option<Address>],
         payloads: &PrivatePayloads,
     ) -> Result<BuiltBlock, ImportError> {
-        let number = block.header.number;
-        let transactions = block
-            .body
-            .transactions
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(index, tx)| match known.get(index).copied().flatten() {
-                Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
-                None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
-                    number,
-                    index,
-                    source,
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let transactions =
+            recover_senders(block.header.number, block.body.transactions.clone(), known)?;
         let withdrawals = block.body.withdrawals.as_ref().map_or(&[][..], |w| w.as_slice());
         let (included, executed) =
             self.execute_and_check(&block.header, transactions, withdrawals, payloads)?;
@@ -775,4 +747,25 @@ fn block_bloom(receipts: &[veil_primitives::Receipt]) -> Bloom {
         bloom |= receipt.bloom();
     }
     bloom
+}
+
+/// The senders of block `number`'s `transactions`, in parallel: `known[i]`, when given, is
+/// transaction `i`'s (recovered earlier from the same signed bytes); the others are recovered.
+fn recover_senders(
+    number: u64,
+    transactions: Vec<Transaction>,
+    known: &[Option<Address>],
+) -> Result<Vec<RecoveredTx>, ImportError> {
+    transactions
+        .into_par_iter()
+        .enumerate()
+        .map(|(index, tx)| match known.get(index).copied().flatten() {
+            Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
+            None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
+                number,
+                index,
+                source,
+            }),
+        })
+        .collect()
 }
