@@ -186,10 +186,7 @@ fn sealers(v: &Validator, number: u64) -> (Address, Vec<Address>) {
     let signers = extra
         .committed_seals
         .iter()
-        .map(|seal| {
-            let signature = alloy_primitives::Signature::from_raw(seal.as_slice()).unwrap();
-            veil_primitives::recover_signer(&signature, hash).unwrap()
-        })
+        .map(|seal| veil_primitives::istanbul::seal_signer(seal, hash).unwrap())
         .collect();
     (header.beneficiary, signers)
 }

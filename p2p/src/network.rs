@@ -1,8 +1,9 @@
 //! The libp2p service: TCP + Noise + Yamux; gossipsub for transactions (forwarded only after
-//! the node validated them); request-response for consensus (raft or QBFT) messages, block sync and transactions
-//! handed straight to one peer (a re-announcement to whoever builds blocks); identify,
-//! ping, connection limits; static peers redialled with backoff; permissioning by enode list in
-//! both directions; a block list for removed peers (and the tests' partitions).
+//! the node validated them); request-response for consensus (raft or QBFT) messages, block
+//! sync and transactions handed straight to one peer (a re-announcement to whoever builds
+//! blocks); identify, ping, connection limits; static peers redialled with backoff, only at
+//! their enode's address; permissioning by enode list in both directions; a block list for
+//! removed peers.
 
 use crate::{Enode, NodeKey};
 use futures::StreamExt;

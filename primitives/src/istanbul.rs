@@ -170,6 +170,14 @@ pub fn seal_hash(header: &Header, extra: &QbftExtra, round: u32) -> B256 {
     hash_with_extra(header, &extra.unsealed(round))
 }
 
+/// The address whose key made `seal` over `hash` (the hash is the prehash: no more hashing),
+/// or why none did.
+pub fn seal_signer(seal: &CommittedSeal, hash: B256) -> Result<Address, crate::RecoveryError> {
+    let signature = alloy_primitives::Signature::from_raw(seal.as_slice())
+        .map_err(|_| crate::RecoveryError::Malformed)?;
+    crate::recover_signer(&signature, hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use alloy_primitives::{Address, B256};
 use jsonrpsee::{core::RegisterMethodError, types::ErrorObjectOwned};
 use serde_json::{json, Value};
 use std::{collections::BTreeMap, sync::Arc};
-use veil_primitives::istanbul::{seal_hash, QbftExtra};
+use veil_primitives::istanbul::{seal_hash, seal_signer, QbftExtra};
 
 fn bft(context: &RpcContext) -> Result<&Arc<dyn BftApi>, ErrorObjectOwned> {
     context.bft.as_ref().ok_or_else(|| {
@@ -91,14 +91,8 @@ fn signers(context: &RpcContext, number: u64) -> Result<Value, ErrorObjectOwned>
         .ok_or_else(|| server_error(format!("block {number} is not known")))?;
     let extra = QbftExtra::decode(&header.extra_data).map_err(|e| server_error(e.to_string()))?;
     let sealed = seal_hash(&header, &extra, extra.round);
-    let committers: Vec<Address> = extra
-        .committed_seals
-        .iter()
-        .filter_map(|seal| {
-            let signature = alloy_primitives::Signature::from_raw(seal.as_slice()).ok()?;
-            veil_primitives::recover_signer(&signature, sealed).ok()
-        })
-        .collect();
+    let committers: Vec<Address> =
+        extra.committed_seals.iter().filter_map(|seal| seal_signer(seal, sealed).ok()).collect();
     Ok(
         json!({ "Number": number, "Hash": hash, "Author": header.beneficiary, "Committers": committers }),
     )

@@ -159,9 +159,14 @@ pub(crate) fn kill_node(layout: &Layout, n: usize) -> eyre::Result<()> {
     let pid = recorded_pids(layout)?[layout.nodes + n - 1];
     eyre::ensure!(alive(pid), "node {n} is not running");
     let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    wait_gone(pid)
+}
+
+/// Waits for a killed process to be gone (its ports free), for up to 10 s.
+pub(crate) fn wait_gone(pid: u32) -> eyre::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while alive(pid) {
-        eyre::ensure!(Instant::now() < deadline, "node {n} (pid {pid}) did not exit");
+        eyre::ensure!(Instant::now() < deadline, "process {pid} did not exit");
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())

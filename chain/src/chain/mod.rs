@@ -1,7 +1,8 @@
 //! The chain: genesis, head, and block import (recover senders, execute, verify, commit).
 //!
 //! Over 600 lines on purpose: import's steps (execute on the head, check, commit in one batch)
-//! and the building that shares them read best together; the header checks are in [`checks`].
+//! and what shares them — building, and checking a BFT proposal without committing it — read
+//! best together; the header checks are in [`checks`].
 
 mod checks;
 

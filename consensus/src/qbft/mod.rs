@@ -4,7 +4,7 @@
 //! - [`core`]: one validator's state machine ([`Core`]), driven by its engine through
 //!   [`Action`]s.
 //! - [`justify`]: prepared certificates and round-change justifications.
-//! - [`rules`]: proposer rotation, round timeouts, F.
+//! - [`rules`]: proposer rotation, round timeouts.
 //! - [`seal`]: the committed-seal check every imported block passes.
 //! - [`validators`]: the validator set after each block, changed by header votes.
 //!

@@ -1,5 +1,5 @@
-//! QBFT's arithmetic: who proposes in a round, how long a round lasts, how many make a
-//! quorum (`veil_config::QbftParams::quorum`).
+//! QBFT's arithmetic: who proposes in a round, how long a round lasts. How many make a quorum
+//! and how many may be faulty is the genesis' to say (`veil_config::QbftParams`).
 
 use alloy_primitives::Address;
 
@@ -24,11 +24,6 @@ pub fn proposer(
         at + round + usize::from(!sticky)
     };
     Some(validators[index % n])
-}
-
-/// F, how many of `n` validators may be faulty: ⌈n/3⌉ − 1.
-pub fn faulty(n: usize) -> usize {
-    n.div_ceil(3).saturating_sub(1)
 }
 
 /// Round `round`'s timeout in milliseconds: `base · 2^round`, doubled without overflow and

@@ -4,7 +4,7 @@
 use alloy_consensus::Header;
 use alloy_primitives::Address;
 use std::collections::BTreeSet;
-use veil_primitives::istanbul::{seal_hash, QbftExtra};
+use veil_primitives::istanbul::{seal_hash, seal_signer, QbftExtra};
 
 /// The validators whose seals `header` carries, when they are at least `quorum` distinct
 /// members of `validators`; otherwise why not.
@@ -17,10 +17,7 @@ pub fn check_committed_seals(
     let hash = seal_hash(header, &extra, extra.round);
     let mut signers = BTreeSet::new();
     for seal in &extra.committed_seals {
-        let signature = alloy_primitives::Signature::from_raw(seal.as_slice())
-            .map_err(|_| "a committed seal is not a signature".to_string())?;
-        let signer = veil_primitives::recover_signer(&signature, hash)
-            .map_err(|e| format!("a committed seal: {e}"))?;
+        let signer = seal_signer(seal, hash).map_err(|e| format!("a committed seal: {e}"))?;
         if validators.binary_search(&signer).is_err() {
             return Err(format!("a committed seal by {signer}, not a validator"));
         }

@@ -28,14 +28,19 @@ pub struct Validators {
 }
 
 impl Validators {
-    /// Reads the genesis validators of `chain`.
+    /// Reads the genesis validators of `chain` (its extra's, or in validator-contract mode
+    /// the contract's).
     pub fn new(chain: Arc<Chain>, config: QbftConfig, flags: (u64, u64)) -> eyre::Result<Self> {
         let genesis = header_at(&chain, 0)?;
         let extra = QbftExtra::decode(&genesis.extra_data)
             .map_err(|e| eyre::eyre!("the genesis extraData is not a QBFT extra: {e}"))?;
-        let mut snapshots = BTreeMap::new();
-        snapshots.insert(0, Snapshot::new(0, extra.validators));
-        Ok(Self { chain, config, flags, snapshots })
+        let mut validators = Self { chain, config, flags, snapshots: BTreeMap::new() };
+        let first = match validators.params(1).selection {
+            ValidatorSelection::Contract(address) => validators.contract_validators(address, 0)?,
+            ValidatorSelection::BlockHeader => extra.validators,
+        };
+        validators.snapshots.insert(0, Snapshot::new(0, first));
+        Ok(validators)
     }
 
     /// The parameters in force at block `number`.
@@ -45,14 +50,29 @@ impl Validators {
 
     /// The snapshot after block `number` (the validators of block `number + 1`). In
     /// validator-contract mode (for block `number + 1`) the set is the contract's
-    /// `getValidators()` on the state after block `number`, and carries no votes.
+    /// `getValidators()` on the state after block `number` — never header replay (GoQuorum
+    /// #1728) — and carries no votes. Either is kept for later asks.
     pub fn after(&mut self, number: u64) -> eyre::Result<Snapshot> {
-        if let ValidatorSelection::Contract(address) = self.params(number + 1).selection {
-            return Ok(Snapshot::new(number, self.contract_validators(address, number)?));
-        }
         if let Some(snapshot) = self.snapshots.get(&number) {
             return Ok(snapshot.clone());
         }
+        let snapshot = match self.params(number + 1).selection {
+            ValidatorSelection::Contract(address) => {
+                Snapshot::new(number, self.contract_validators(address, number)?)
+            }
+            ValidatorSelection::BlockHeader => self.replay_to(number)?,
+        };
+        self.snapshots.insert(number, snapshot.clone());
+        while self.snapshots.len() > KEPT {
+            // Keep genesis; drop the oldest after it.
+            let Some(&oldest) = self.snapshots.keys().nth(1) else { break };
+            self.snapshots.remove(&oldest);
+        }
+        Ok(snapshot)
+    }
+
+    /// The header-mode snapshot after block `number`, replayed from the nearest kept one.
+    fn replay_to(&self, number: u64) -> eyre::Result<Snapshot> {
         let (&from, start) = self
             .snapshots
             .range(..number)
@@ -73,12 +93,6 @@ impl Validators {
             if let Some(list) = params.validators {
                 snapshot = Snapshot::new(n, list);
             }
-        }
-        self.snapshots.insert(number, snapshot.clone());
-        while self.snapshots.len() > KEPT {
-            // Keep genesis; drop the oldest after it.
-            let Some(&oldest) = self.snapshots.keys().nth(1) else { break };
-            self.snapshots.remove(&oldest);
         }
         Ok(snapshot)
     }

@@ -74,14 +74,14 @@ impl Processes {
 
     /// Starts node `n` again with its own command line, once its old process is gone.
     pub(crate) fn restart_node(&mut self, layout: &Layout, n: usize) -> eyre::Result<()> {
-        wait_gone(self.nodes[n - 1])?;
+        network::wait_gone(self.nodes[n - 1])?;
         self.nodes[n - 1] = network::spawn_node(layout, n)?;
         self.save(layout)
     }
 
     /// Starts TM `n` again with its own command line, once its old process is gone.
     pub(crate) fn restart_tm(&mut self, layout: &Layout, n: usize) -> eyre::Result<()> {
-        wait_gone(self.tms[n - 1])?;
+        network::wait_gone(self.tms[n - 1])?;
         self.tms[n - 1] = network::spawn_tm(layout, n)?;
         self.save(layout)
     }
@@ -147,14 +147,4 @@ impl Processes {
         }
         Ok(())
     }
-}
-
-/// Waits for a killed process to be gone (its ports free).
-fn wait_gone(pid: u32) -> eyre::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while network::alive(pid) {
-        eyre::ensure!(Instant::now() < deadline, "process {pid} did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! forward, and a quorum for a round lets its proposer propose — the highest prepared block
 //! they carry, or a new one.
 
-use super::{rules, Action, Certificate, Core, ROUNDS_AHEAD};
+use super::{Action, Certificate, Core, ROUNDS_AHEAD};
 use crate::qbft::message::{RoundChange, RoundChangePayload, Signed};
 
 impl Core {
@@ -25,8 +25,10 @@ impl Core {
                 return;
             }
         };
-        let faulty_plus_one =
-            self.info.as_ref().map_or(1, |i| rules::faulty(i.validators.len()) + 1);
+        let faulty_plus_one = self
+            .info
+            .as_ref()
+            .map_or(1, |i| veil_config::QbftParams::faulty(i.validators.len()) + 1);
         let slot = self.round_changes.entry(round).or_default();
         if slot.contains_key(&author) {
             return;

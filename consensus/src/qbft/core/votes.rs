@@ -6,7 +6,7 @@ use super::{Action, Certificate, Core};
 use crate::qbft::message::{Commit, Message, Prepare, Signed};
 use alloy_primitives::{Address, B256};
 use veil_primitives::{
-    istanbul::{seal_hash, CommittedSeal, QbftExtra},
+    istanbul::{seal_hash, seal_signer, CommittedSeal, QbftExtra},
     sign_hash, Block,
 };
 
@@ -96,7 +96,7 @@ impl Core {
             .commits
             .iter()
             .filter(|(_, c)| c.payload.digest == digest)
-            .filter(|(author, c)| seal_signer(&c.payload.seal, hash) != Some(**author))
+            .filter(|(author, c)| seal_signer(&c.payload.seal, hash).ok() != Some(**author))
             .map(|(author, _)| *author)
             .collect();
         for author in &invalid {
@@ -120,10 +120,4 @@ impl Core {
         self.committed = true;
         actions.push(Action::Commit(Box::new(sealed)));
     }
-}
-
-/// The address whose key made `seal` over `hash`.
-fn seal_signer(seal: &CommittedSeal, hash: B256) -> Option<Address> {
-    let signature = alloy_primitives::Signature::from_raw(seal.as_slice()).ok()?;
-    veil_primitives::recover_signer(&signature, hash).ok()
 }
