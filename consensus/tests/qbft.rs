@@ -5,7 +5,7 @@
 //! messages, a partition and a stray non-validator, no two honest validators ever commit
 //! different blocks at one height (checked at every import), and once the faults heal the
 //! chain goes on. Every schedule is seeded; a failure prints its seed (`VEIL_QBFT_SEED=N`
-//! replays one).
+//! replays one). A node outside the validator set follows the chain and sends nothing.
 
 mod qbft_network;
 
@@ -111,6 +111,37 @@ fn a_block_one_validator_committed_alone_is_the_block_the_others_commit_later() 
             assert_eq!(block_hash(&block.header), block_hash(&lone_block.header), "seed {seed}");
             assert!(QbftExtra::decode(&block.header.extra_data).unwrap().round > 0);
         }
+    }
+}
+
+/// A node outside the validator set follows: it commits the blocks the validators decide,
+/// sealed by them alone, and sends nothing — no prepare, commit, seal or round change, also
+/// when a round times out.
+#[test]
+fn a_node_outside_the_validator_set_follows_the_chain_and_sends_nothing() {
+    let mut network = Network::with_followers(4, 1, 5, &[]);
+    network.run_until(12 * PERIOD_MS);
+    // A dead round-0 proposer makes every node, the follower too, time out a round.
+    let proposer = network.next_proposer(0);
+    network.isolate(proposer);
+    network.run_until(network.now + 6 * TIMEOUT_MS);
+    let follower = &network.nodes[4];
+    assert!(
+        follower.head().header.number >= 10,
+        "the follower is at {}",
+        follower.head().header.number
+    );
+    assert_eq!(network.sent_by.get(&4), None, "the follower sent messages");
+    let outsider = veil_primitives::address_of(&follower.key);
+    for block in &follower.chain[1..] {
+        let number = block.header.number;
+        let extra = QbftExtra::decode(&block.header.extra_data).unwrap();
+        let hash = veil_primitives::istanbul::seal_hash(&block.header, &extra, extra.round);
+        for seal in &extra.committed_seals {
+            let signer = veil_primitives::istanbul::seal_signer(seal, hash).unwrap();
+            assert_ne!(signer, outsider, "block {number} carries the follower's seal");
+        }
+        assert_eq!(network.decided[&number], block_hash(&block.header), "block {number}");
     }
 }
 

@@ -4,7 +4,8 @@
 //! one of them is mined, all agree on every block, and with one validator stopped the other
 //! three (a quorum) go on. Votes: a validator voted out by the others stops sealing, and a
 //! node voted in starts proposing and sealing. The empty-block period spaces empty blocks;
-//! in validator-contract mode the contract's validators commit blocks.
+//! in validator-contract mode the contract's validators commit blocks, and a transition moves
+//! a chain from header votes to the contract at its block.
 
 mod harness;
 mod support;
@@ -313,27 +314,7 @@ async fn in_validator_contract_mode_the_contracts_validators_commit_blocks() {
     use veil_node::rpc::network::BftApi;
     let (keys, enodes) = harness::keys_and_enodes(4);
     let addresses: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
-    let besu: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            support::vectors_dir().join("qbft/genesis/besu-genesis_validator_contract.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
     let contract = "0x0000000000000000000000000000000000008888";
-    let code = besu["alloc"][contract]["code"].as_str().unwrap();
-    // Solidity's layout of `address[] validators` at slot 0: the length there, the items from
-    // keccak256(slot 0) on.
-    let first = alloy_primitives::U256::from_be_bytes(keccak256([0u8; 32]).0);
-    let mut storage = serde_json::Map::new();
-    storage.insert(format!("{:#066x}", 0), format!("{:#066x}", addresses.len()).into());
-    for (i, address) in addresses.iter().enumerate() {
-        let slot = first + alloy_primitives::U256::from(i);
-        storage.insert(
-            format!("{slot:#066x}"),
-            format!("{:#066x}", alloy_primitives::U256::from_be_slice(address.as_slice())).into(),
-        );
-    }
     let mut genesis = serde_json::to_value(
         qbft_spec_with(
             &[],
@@ -345,8 +326,7 @@ async fn in_validator_contract_mode_the_contracts_validators_commit_blocks() {
         .genesis(),
     )
     .unwrap();
-    genesis["alloc"][contract] =
-        serde_json::json!({ "balance": "0x0", "code": format!("0x{code}"), "storage": storage });
+    genesis["alloc"][contract] = validator_contract(&addresses);
     let spec = ChainSpec::from_json(&genesis.to_string()).expect("a contract-mode genesis");
     let network = MemoryNetwork::new(4);
     let mut nodes = Vec::new();
@@ -369,6 +349,89 @@ async fn in_validator_contract_mode_the_contracts_validators_commit_blocks() {
         assert!(extra.validators.is_empty() && extra.vote.is_none(), "block {number}");
         veil_consensus::qbft::check_committed_seals(&header, &sorted, 3)
             .unwrap_or_else(|e| panic!("block {number}: {e}"));
+    }
+    for v in nodes {
+        v.stop();
+    }
+}
+
+/// Besu's test validator contract (its `address[] validators` at storage slot 0) listing
+/// `validators`, as a genesis `alloc` entry.
+fn validator_contract(validators: &[Address]) -> serde_json::Value {
+    let besu: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            support::vectors_dir().join("qbft/genesis/besu-genesis_validator_contract.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let code =
+        besu["alloc"]["0x0000000000000000000000000000000000008888"]["code"].as_str().unwrap();
+    // Solidity's layout of `address[] validators` at slot 0: the length there, the items from
+    // keccak256(slot 0) on.
+    let first = alloy_primitives::U256::from_be_bytes(keccak256([0u8; 32]).0);
+    let mut storage = serde_json::Map::new();
+    storage.insert(format!("{:#066x}", 0), format!("{:#066x}", validators.len()).into());
+    for (i, address) in validators.iter().enumerate() {
+        let slot = first + alloy_primitives::U256::from(i);
+        storage.insert(
+            format!("{slot:#066x}"),
+            format!("{:#066x}", alloy_primitives::U256::from_be_slice(address.as_slice())).into(),
+        );
+    }
+    serde_json::json!({ "balance": "0x0", "code": format!("0x{code}"), "storage": storage })
+}
+
+/// A transition from header votes to the contract at block 4: blocks 1–3 carry the header
+/// set (three of the four nodes) in their extra; from block 4 the contract's four validators
+/// decide, the headers carry no list, and the fourth node, never a validator before, proposes
+/// and seals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transition_at_a_block_moves_the_validators_from_header_votes_to_the_contract() {
+    use veil_node::rpc::network::BftApi;
+    let (keys, enodes) = harness::keys_and_enodes(4);
+    let addresses: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
+    let mut sorted = addresses.clone();
+    sorted.sort();
+    let (header_set, newcomer) = (&sorted[..3], sorted[3]);
+    let contract = "0x0000000000000000000000000000000000008888";
+    let mut genesis = serde_json::to_value(qbft_spec(header_set).genesis()).unwrap();
+    genesis["config"]["transitions"] = serde_json::json!([{
+        "block": 4,
+        "validatorselectionmode": "contract",
+        "validatorcontractaddress": contract,
+    }]);
+    genesis["alloc"][contract] = validator_contract(&addresses);
+    let spec = ChainSpec::from_json(&genesis.to_string()).expect("a genesis with a transition");
+    let network = MemoryNetwork::new(4);
+    let mut nodes = Vec::new();
+    for key in &keys {
+        nodes.push(start(&network, &spec, key, &enodes).await);
+    }
+    let head = |v: &Validator| v.chain.head().1.number;
+    let signed_by_newcomer = |number: u64| {
+        let (author, committers) = sealers(&nodes[0], number);
+        author == newcomer || committers.contains(&newcomer)
+    };
+    wait_for("the fourth node sealing after the transition", Duration::from_secs(90), || {
+        let done = head(&nodes[0]) >= 4 && (4..=head(&nodes[0])).any(signed_by_newcomer);
+        async move { done }
+    })
+    .await;
+    assert_eq!(nodes[0].rpc.validators_after(2).unwrap(), header_set);
+    assert_eq!(nodes[0].rpc.validators_after(3).unwrap(), sorted);
+    let store = nodes[0].chain.store();
+    for number in 1..=head(&nodes[0]) {
+        let header = store.header(store.canonical_hash(number).unwrap().unwrap()).unwrap().unwrap();
+        let extra = QbftExtra::decode(&header.extra_data).unwrap();
+        if number < 4 {
+            assert_eq!(extra.validators, header_set, "block {number}");
+            assert!(!signed_by_newcomer(number), "block {number} sealed by a non-validator");
+        } else {
+            assert!(extra.validators.is_empty() && extra.vote.is_none(), "block {number}");
+            veil_consensus::qbft::check_committed_seals(&header, &sorted, 3)
+                .unwrap_or_else(|e| panic!("block {number}: {e}"));
+        }
     }
     for v in nodes {
         v.stop();

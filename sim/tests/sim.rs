@@ -406,9 +406,10 @@ fn a_minute_of_faults_loses_no_acknowledged_transaction() {
 /// QBFT on real processes (issue 18): seven validators, each with its TM, run the private
 /// demo; with two validators killed (kill -9) blocks go on; with a third the chain stops; one
 /// of them restarted, it resumes; the other two restarted catch up, and every node has the same
-/// block at every height, each sealed by a quorum.
+/// block at every height, each sealed by a quorum. Then node 7, voted out by four, stops
+/// sealing, and voted back in, seals again.
 #[test]
-fn seven_qbft_validators_run_the_private_demo_go_on_without_two_stop_without_three_and_resume() {
+fn seven_qbft_validators_run_the_private_demo_survive_kills_and_follow_votes() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("qdata");
     let offset = 20 + std::process::id() % 4;
@@ -482,6 +483,38 @@ fn seven_qbft_validators_run_the_private_demo_go_on_without_two_stop_without_thr
         let signers = rpc(1, "istanbul_getSignersFromBlock", serde_json::json!([number])).unwrap();
         assert!(signers["Committers"].as_array().unwrap().len() >= 5, "block {number}: {signers}");
     }
+
+    // Votes on real processes: four of seven (more than half) vote node 7 out; once the set
+    // is six, node 7 neither proposes nor seals. Four of the six vote it back in; it seals.
+    let seventh = rpc(7, "istanbul_nodeAddress", serde_json::json!([])).unwrap();
+    let validator_count = || {
+        rpc(1, "istanbul_getValidators", serde_json::json!([]))
+            .and_then(|v| v.as_array().map(|a| a.len()))
+    };
+    let signed_by_seventh = |number: u64| {
+        let signers = rpc(1, "istanbul_getSignersFromBlock", serde_json::json!([number])).unwrap();
+        signers["Author"] == seventh || signers["Committers"].as_array().unwrap().contains(&seventh)
+    };
+    for n in 1..=4 {
+        assert!(rpc(n, "istanbul_propose", serde_json::json!([seventh, false])).is_some());
+    }
+    wait_until("node 7 voted out", Duration::from_secs(90), || validator_count() == Some(6));
+    let out_at = head(1).unwrap();
+    wait_until("blocks after the vote", Duration::from_secs(60), || {
+        head(1).is_some_and(|h| h >= out_at + 8)
+    });
+    for number in out_at + 1..=out_at + 8 {
+        assert!(!signed_by_seventh(number), "block {number} sealed by voted-out node 7");
+    }
+    for n in 1..=4 {
+        assert!(rpc(n, "istanbul_discard", serde_json::json!([seventh])).is_some());
+        assert!(rpc(n, "istanbul_propose", serde_json::json!([seventh, true])).is_some());
+    }
+    wait_until("node 7 voted in", Duration::from_secs(90), || validator_count() == Some(7));
+    let in_at = head(1).unwrap();
+    wait_until("node 7 seals again", Duration::from_secs(60), || {
+        (in_at + 1..=head(1).unwrap()).any(signed_by_seventh)
+    });
     let (ok, out) = sim(&dir, &["stop"]);
     assert!(ok, "{out}");
 }

@@ -87,6 +87,8 @@ pub(crate) struct Network {
     /// Every honest commit: (height) → block hash, checked on every commit.
     pub(crate) decided: BTreeMap<u64, B256>,
     pub(crate) messages_sent: u64,
+    /// Messages sent per node.
+    pub(crate) sent_by: BTreeMap<usize, u64>,
     /// A key outside the validator set that sends messages too.
     outsider: SecretKey,
 }
@@ -118,8 +120,18 @@ fn genesis(validators: &[Address]) -> Block {
 impl Network {
     /// `n` validators, of which those in `liars` lie as given.
     pub(crate) fn new(n: usize, seed: u64, liars: &[(usize, Lie)]) -> Self {
-        let keys: Vec<SecretKey> = (0..n).map(key).collect();
-        let mut validators: Vec<Address> = keys.iter().map(address_of).collect();
+        Self::with_followers(n, 0, seed, liars)
+    }
+
+    /// `n` validators and, after them, `followers` nodes outside the validator set.
+    pub(crate) fn with_followers(
+        n: usize,
+        followers: usize,
+        seed: u64,
+        liars: &[(usize, Lie)],
+    ) -> Self {
+        let keys: Vec<SecretKey> = (0..n + followers).map(key).collect();
+        let mut validators: Vec<Address> = keys[..n].iter().map(address_of).collect();
         validators.sort();
         let genesis = genesis(&validators);
         let nodes = keys
@@ -150,9 +162,10 @@ impl Network {
             seen: Vec::new(),
             decided: BTreeMap::new(),
             messages_sent: 0,
+            sent_by: BTreeMap::new(),
             outsider: key(200),
         };
-        for i in 0..n {
+        for i in 0..n + followers {
             network.start_height(i);
         }
         network
@@ -209,6 +222,7 @@ impl Network {
         let delay = self.rng.gen_range(1..=self.max_delay_ms.max(1));
         self.order += 1;
         self.messages_sent += 1;
+        *self.sent_by.entry(from).or_default() += 1;
         self.queue.push(Envelope { at: self.now + delay, order: self.order, to, message });
     }
 

@@ -186,7 +186,7 @@ impl Core {
     /// undecided height: for a validator that connects (restarted, or back from a partition),
     /// which missed it and would otherwise wait a whole round timer for the next one.
     pub fn round_change_for_newcomer(&self) -> Option<Message> {
-        (self.info.is_some() && !self.committed && self.round.round > 0)
+        (self.is_validator() && !self.committed && self.round.round > 0)
             .then(|| Message::RoundChange(Box::new(self.own_round_change())))
     }
 
@@ -198,6 +198,13 @@ impl Core {
     fn proposer_of(&self, round: u32) -> Option<Address> {
         let info = self.info.as_ref()?;
         rules::proposer(&info.validators, info.last_proposer, round, info.sticky)
+    }
+
+    /// Whether this node is one of the height's validators. One that is not only follows:
+    /// it checks proposals and gathers the validators' commits (so it commits the decided
+    /// block as soon as they do), but it never prepares, commits, seals or asks for a round.
+    fn is_validator(&self) -> bool {
+        self.info.as_ref().is_some_and(|i| i.validators.binary_search(&self.me).is_ok())
     }
 
     fn view(&self) -> Option<View<'_>> {
@@ -277,12 +284,14 @@ impl Core {
             ..Default::default()
         };
         self.round_changes.retain(|r, _| *r >= round);
-        let own = self.own_round_change();
-        let message = Message::RoundChange(Box::new(own.clone()));
-        actions.push(Action::Persist(message.encode()));
-        actions.push(Action::Broadcast(message));
-        self.round_changes.entry(round).or_default().insert(self.me, own);
-        self.highest_round.insert(self.me, round);
+        if self.is_validator() {
+            let own = self.own_round_change();
+            let message = Message::RoundChange(Box::new(own.clone()));
+            actions.push(Action::Persist(message.encode()));
+            actions.push(Action::Broadcast(message));
+            self.round_changes.entry(round).or_default().insert(self.me, own);
+            self.highest_round.insert(self.me, round);
+        }
         self.try_propose_justified(actions);
         let waiting = std::mem::take(&mut self.future);
         for message in waiting {

@@ -14,6 +14,11 @@ impl Core {
     pub(super) fn accept(&mut self, block: Block, digest: B256, actions: &mut Vec<Action>) {
         let Some(height) = self.info.as_ref().map(|i| i.height) else { return };
         self.round.accepted = Some((block, digest));
+        if !self.is_validator() {
+            // A follower waits for the validators' commits.
+            self.try_seal(actions);
+            return;
+        }
         // The round is on disk before the prepare leaves: after a crash this validator
         // resumes in the next round and never prepares another block in this one.
         actions.push(self.persist());
@@ -42,7 +47,7 @@ impl Core {
         let Some(info) = self.info.as_ref() else { return };
         let (height, quorum) = (info.height, info.quorum);
         let Some((block, digest)) = self.round.accepted.clone() else { return };
-        if self.round.sent_commit {
+        if self.round.sent_commit || !self.is_validator() {
             return;
         }
         let prepares: Vec<Signed<Prepare>> =
