@@ -437,3 +437,78 @@ async fn a_transition_at_a_block_moves_the_validators_from_header_votes_to_the_c
         v.stop();
     }
 }
+
+/// Validator checkpoints: a node that replayed 1,030 headers keeps the snapshot after block
+/// 1,024 on disk — with a vote still in flight from block 1,000 — and a restarted node takes
+/// its validators from it without the headers below it: with the canonical index of blocks
+/// 1–1,023 gone, it still counts block 1,000's vote with block 1,027's and adds the candidate.
+/// A checkpoint whose block is no longer canonical is ignored (replay from genesis).
+#[test]
+fn a_restarted_node_replays_validator_votes_from_its_last_checkpoint_not_from_genesis() {
+    use veil_node::{qbft::validators::Validators, HeaderTemplate};
+    use veil_primitives::istanbul::ValidatorVote;
+    let (keys, _) = harness::keys_and_enodes(3);
+    let mut set: Vec<Address> = keys.iter().map(|k| address_of(&k.secret_key())).collect();
+    set.sort();
+    let candidate = Address::repeat_byte(0xdd);
+    let spec = qbft_spec(&set);
+    let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
+    Chain::init(&kv, &spec).unwrap();
+    let chain = Arc::new(Chain::open(kv.clone()).unwrap());
+    let votes = [(1000u64, set[0]), (1027, set[1])];
+    for number in 1..=1030u64 {
+        let proposer = votes
+            .iter()
+            .find(|(at, _)| *at == number)
+            .map_or(set[number as usize % set.len()], |(_, voter)| *voter);
+        let vote = votes
+            .iter()
+            .any(|(at, _)| *at == number)
+            .then_some(ValidatorVote { recipient: candidate, add: true });
+        let extra = QbftExtra {
+            vanity: vec![0; 32].into(),
+            validators: set.clone(),
+            vote,
+            ..Default::default()
+        };
+        let template = HeaderTemplate {
+            beneficiary: proposer,
+            timestamp: number,
+            mix_hash: ISTANBUL_DIGEST,
+            extra_data: extra.encode(),
+        };
+        let built = chain.build_block_with(vec![], &template, &Default::default()).unwrap();
+        chain.commit_built(built).unwrap();
+    }
+    let config = spec.qbft().unwrap().clone();
+    let with_candidate = {
+        let mut all = set.clone();
+        all.push(candidate);
+        all.sort();
+        all
+    };
+    let mut first = Validators::new(chain.clone(), kv.clone(), config.clone(), (1, 2000)).unwrap();
+    assert_eq!(first.after(1026).unwrap().validators, set);
+    assert_eq!(first.after(1030).unwrap().validators, with_candidate);
+
+    // Forget where blocks 1–1,023 are: only the checkpoint can answer now.
+    let mut batch = veil_storage::WriteBatch::default();
+    batch.delete_range(
+        veil_storage::Table::CanonicalHashes,
+        1u64.to_be_bytes(),
+        1024u64.to_be_bytes(),
+    );
+    kv.write(batch).unwrap();
+    let mut restarted =
+        Validators::new(chain.clone(), kv.clone(), config.clone(), (1, 2000)).unwrap();
+    assert_eq!(restarted.after(1026).unwrap().validators, set);
+    assert_eq!(restarted.after(1030).unwrap().validators, with_candidate);
+    assert!(restarted.after(1000).is_err(), "block 1,000 needs the headers that are gone");
+
+    // A checkpoint for a block that is not canonical is not used.
+    let mut batch = veil_storage::WriteBatch::default();
+    batch.put(veil_storage::Table::CanonicalHashes, 1024u64.to_be_bytes(), [0x11u8; 32].to_vec());
+    kv.write(batch).unwrap();
+    let mut stale = Validators::new(chain, kv, config, (1, 2000)).unwrap();
+    assert!(stale.after(1030).is_err(), "a stale checkpoint was used");
+}

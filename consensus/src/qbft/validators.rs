@@ -6,11 +6,12 @@
 
 use alloy_consensus::Header;
 use alloy_primitives::Address;
+use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
 use std::collections::BTreeMap;
 use veil_primitives::istanbul::{QbftExtra, ValidatorVote};
 
 /// One vote in flight.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct Vote {
     /// The validator that cast it (its block's proposer).
     pub voter: Address,
@@ -22,8 +23,9 @@ pub struct Vote {
     pub add: bool,
 }
 
-/// The validators after a block, and the votes cast since the last epoch block.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The validators after a block, and the votes cast since the last epoch block. Its RLP
+/// ([`Snapshot::encode`]) is what a node keeps on disk as a checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct Snapshot {
     /// The block this snapshot follows.
     pub number: u64,
@@ -39,6 +41,22 @@ impl Snapshot {
         validators.sort();
         validators.dedup();
         Self { number, validators, votes: Vec::new() }
+    }
+
+    /// The snapshot's RLP: `[number, [validators…], [[voter, block, candidate, add]…]]`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        Encodable::encode(self, &mut out);
+        out
+    }
+
+    /// Reads [`Snapshot::encode`]'s bytes back; an error for anything else.
+    pub fn decode(mut bytes: &[u8]) -> Result<Self, String> {
+        let snapshot = <Self as Decodable>::decode(&mut bytes).map_err(|e| e.to_string())?;
+        if !bytes.is_empty() {
+            return Err("bytes after the snapshot".into());
+        }
+        Ok(snapshot)
     }
 
     /// Whether `address` is a validator.
@@ -139,6 +157,21 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_reads_back_from_its_bytes_and_garbage_is_an_error() {
+        let snapshot = Snapshot {
+            number: 1024,
+            validators: vec![address(1), address(2)],
+            votes: vec![Vote { voter: address(1), block: 1000, candidate: address(9), add: true }],
+        };
+        assert_eq!(Snapshot::decode(&snapshot.encode()), Ok(snapshot.clone()));
+        let mut longer = snapshot.encode();
+        longer.push(0);
+        assert!(Snapshot::decode(&longer).is_err());
+        assert!(Snapshot::decode(&[0xc1, 0xff]).is_err());
+        assert!(Snapshot::decode(&[]).is_err());
+    }
     use alloy_primitives::Bytes;
 
     fn address(byte: u8) -> Address {

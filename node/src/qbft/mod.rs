@@ -93,6 +93,7 @@ pub fn start_on(
     }
     let validators = Arc::new(Mutex::new(Validators::new(
         chain.chain().clone(),
+        kv.clone(),
         setup.config.clone(),
         setup.flags,
     )?));
