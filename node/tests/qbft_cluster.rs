@@ -10,17 +10,12 @@
 mod harness;
 mod support;
 
-use alloy_primitives::{keccak256, Address};
+use alloy_primitives::Address;
+use harness::qbft::{qbft_spec, qbft_spec_with, sealers, start, validator_contract, Validator};
 use std::{sync::Arc, time::Duration};
-use tokio::sync::watch;
 use veil_config::ChainSpec;
-use veil_node::{
-    dev::dev_chain_spec,
-    network::NetworkSetup,
-    qbft::{QbftSetup, QbftStatus},
-    Chain, TxPool,
-};
-use veil_p2p::{memory::MemoryNetwork, Enode, NodeKey};
+use veil_node::Chain;
+use veil_p2p::memory::MemoryNetwork;
 use veil_primitives::{
     address_of,
     istanbul::{QbftExtra, ISTANBUL_DIGEST},
@@ -28,86 +23,6 @@ use veil_primitives::{
 };
 use veil_storage::{InMemoryKv, KvStore};
 use veil_testkit::wait_for;
-
-struct Validator {
-    chain: Arc<Chain>,
-    pool: Arc<TxPool>,
-    status: watch::Receiver<QbftStatus>,
-    rpc: veil_node::qbft::QbftRpc,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Validator {
-    fn stop(self) {
-        let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            task.abort();
-        }
-    }
-}
-
-/// The dev chain's genesis turned QBFT: `validators` in its extra data, the Istanbul digest,
-/// a 1 s block period and a 2 s round-0 timeout.
-fn qbft_spec(validators: &[Address]) -> ChainSpec {
-    qbft_spec_with(validators, serde_json::json!({}))
-}
-
-/// [`qbft_spec`] with more `config.qbft` keys.
-fn qbft_spec_with(validators: &[Address], more: serde_json::Value) -> ChainSpec {
-    let mut genesis = serde_json::to_value(dev_chain_spec().genesis()).unwrap();
-    let mut sorted = validators.to_vec();
-    sorted.sort();
-    let extra = QbftExtra { vanity: vec![0; 32].into(), validators: sorted, ..Default::default() };
-    genesis["config"]["qbft"] = serde_json::json!({
-        "blockperiodseconds": 1, "requesttimeoutseconds": 2, "epochlength": 30000
-    });
-    for (key, value) in more.as_object().unwrap() {
-        genesis["config"]["qbft"][key] = value.clone();
-    }
-    genesis["extraData"] = format!("{}", extra.encode()).into();
-    genesis["mixHash"] = format!("{ISTANBUL_DIGEST}").into();
-    genesis["difficulty"] = "0x1".into();
-    ChainSpec::from_json(&genesis.to_string()).expect("a QBFT genesis")
-}
-
-async fn start(
-    network: &MemoryNetwork,
-    spec: &ChainSpec,
-    key: &NodeKey,
-    enodes: &[Enode],
-) -> Validator {
-    let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
-    Chain::init(&kv, spec).expect("genesis");
-    let (shutdown, shutdown_rx) = watch::channel(false);
-    let engine = veil_node::assemble(kv.clone(), None, Address::ZERO, shutdown_rx.clone())
-        .expect("chain engine");
-    let mut tasks = vec![tokio::spawn(async move {
-        let _ = engine.executor.await;
-    })];
-    let setup = QbftSetup {
-        network: NetworkSetup {
-            key: key.clone(),
-            port: 0,
-            static_nodes: enodes.to_vec(),
-            permissioned: None,
-        },
-        config: spec.qbft().expect("QBFT").clone(),
-        flags: (5, 10_000),
-    };
-    let (chain, pool) = (engine.chain.clone(), engine.pool.clone());
-    let started =
-        veil_node::qbft::start_on(setup, network.join(key), engine.handle, kv, shutdown_rx)
-            .expect("the engine starts");
-    tasks.extend(started.services.into_iter().map(|(_, service)| tokio::spawn(service)));
-    let task = started.task;
-    tasks.push(tokio::spawn(async move {
-        if let Ok(Err(e)) = task.await {
-            panic!("the QBFT engine failed: {e:#}");
-        }
-    }));
-    Validator { chain, pool, status: started.status, rpc: started.rpc, shutdown, tasks }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_commit_sealed_blocks_mine_a_transfer_and_three_go_on_without_one() {
@@ -176,20 +91,6 @@ async fn four_validators_commit_sealed_blocks_mine_a_transfer_and_three_go_on_wi
     for v in validators {
         v.stop();
     }
-}
-
-/// The proposer of block `number` and the validators whose seals it carries.
-fn sealers(v: &Validator, number: u64) -> (Address, Vec<Address>) {
-    let store = v.chain.store();
-    let header = store.header(store.canonical_hash(number).unwrap().unwrap()).unwrap().unwrap();
-    let extra = QbftExtra::decode(&header.extra_data).unwrap();
-    let hash = veil_primitives::istanbul::seal_hash(&header, &extra, extra.round);
-    let signers = extra
-        .committed_seals
-        .iter()
-        .map(|seal| veil_primitives::istanbul::seal_signer(seal, hash).unwrap())
-        .collect();
-    (header.beneficiary, signers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,33 +254,6 @@ async fn in_validator_contract_mode_the_contracts_validators_commit_blocks() {
     for v in nodes {
         v.stop();
     }
-}
-
-/// Besu's test validator contract (its `address[] validators` at storage slot 0) listing
-/// `validators`, as a genesis `alloc` entry.
-fn validator_contract(validators: &[Address]) -> serde_json::Value {
-    let besu: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            support::vectors_dir().join("qbft/genesis/besu-genesis_validator_contract.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let code =
-        besu["alloc"]["0x0000000000000000000000000000000000008888"]["code"].as_str().unwrap();
-    // Solidity's layout of `address[] validators` at slot 0: the length there, the items from
-    // keccak256(slot 0) on.
-    let first = alloy_primitives::U256::from_be_bytes(keccak256([0u8; 32]).0);
-    let mut storage = serde_json::Map::new();
-    storage.insert(format!("{:#066x}", 0), format!("{:#066x}", validators.len()).into());
-    for (i, address) in validators.iter().enumerate() {
-        let slot = first + alloy_primitives::U256::from(i);
-        storage.insert(
-            format!("{slot:#066x}"),
-            format!("{:#066x}", alloy_primitives::U256::from_be_slice(address.as_slice())).into(),
-        );
-    }
-    serde_json::json!({ "balance": "0x0", "code": format!("0x{code}"), "storage": storage })
 }
 
 /// A transition from header votes to the contract at block 4: blocks 1–3 carry the header

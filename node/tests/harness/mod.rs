@@ -9,6 +9,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod qbft;
+
 use alloy_primitives::{keccak256, Address, B256};
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
