@@ -82,7 +82,7 @@ pub struct Cluster {
 }
 
 /// How long a member waits for one answer of its TM: short, so an outage shows quickly.
-const TM_TIMEOUT: Duration = Duration::from_secs(1);
+pub const TM_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Cluster {
     /// `n` members on a dev chain, all started; the seed comes from `VEIL_HARNESS_SEED` or
@@ -257,19 +257,7 @@ impl Cluster {
     ) -> B256 {
         let to = parties.iter().map(|&p| self.tms[p].key).collect();
         let ptm = self.member(i).ptm.as_ref().expect("a private cluster");
-        let hash = ptm.send(payload.to_vec(), None, to).await.expect("the TM takes the payload");
-        let tx = alloy_consensus::TxLegacy {
-            chain_id: None,
-            nonce,
-            gas_price: 0,
-            gas_limit: 100_000,
-            to: alloy_primitives::TxKind::Call(Address::repeat_byte(0x42)),
-            value: alloy_primitives::U256::ZERO,
-            input: alloy_primitives::Bytes::copy_from_slice(hash.as_bytes()),
-        };
-        let signed =
-            veil_primitives::sign_private_transaction(tx, &veil_node::dev::dev_key(sender));
-        self.submit(i, RecoveredTx::try_new(signed).expect("a valid signature"))
+        self.submit(i, private_tx(ptm, to, sender, nonce, payload).await)
     }
 
     /// Why member `i`'s import is halted, while it is.
@@ -335,9 +323,33 @@ impl Cluster {
     }
 }
 
+/// Sends `payload` through `ptm` to the TMs of `to`, and makes the private transaction (from
+/// dev account `sender`, with `nonce`) that carries its hash: a call to an account without
+/// code, as web3js-quorum sends one.
+pub async fn private_tx(
+    ptm: &Ptm,
+    to: Vec<veil_primitives::TmPublicKey>,
+    sender: usize,
+    nonce: u64,
+    payload: &[u8],
+) -> RecoveredTx {
+    let hash = ptm.send(payload.to_vec(), None, to).await.expect("the TM takes the payload");
+    let tx = alloy_consensus::TxLegacy {
+        chain_id: None,
+        nonce,
+        gas_price: 0,
+        gas_limit: 100_000,
+        to: alloy_primitives::TxKind::Call(Address::repeat_byte(0x42)),
+        value: alloy_primitives::U256::ZERO,
+        input: alloy_primitives::Bytes::copy_from_slice(hash.as_bytes()),
+    };
+    let signed = veil_primitives::sign_private_transaction(tx, &veil_node::dev::dev_key(sender));
+    RecoveredTx::try_new(signed).expect("a valid signature")
+}
+
 /// One `veil-tm` per member (the binary beside `veil`), peered with the others, started and
 /// knowing every other TM's key.
-async fn start_tms(n: usize) -> (Vec<TmProcess>, Option<tempfile::TempDir>) {
+pub async fn start_tms(n: usize) -> (Vec<TmProcess>, Option<tempfile::TempDir>) {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
     assert!(bin.exists(), "{} is missing: build the workspace's binaries", bin.display());
     let root = tempfile::tempdir().expect("a temporary directory");

@@ -9,6 +9,7 @@ use veil_config::ChainSpec;
 use veil_node::{
     dev::dev_chain_spec,
     network::NetworkSetup,
+    ptm::Ptm,
     qbft::{QbftSetup, QbftStatus},
     Chain, TxPool,
 };
@@ -20,6 +21,10 @@ use veil_storage::{InMemoryKv, KvStore};
 pub struct Validator {
     pub chain: Arc<Chain>,
     pub pool: Arc<TxPool>,
+    /// Its TM client, in a private network.
+    pub ptm: Option<Arc<Ptm>>,
+    /// Why its import is halted, while it is.
+    pub halted: watch::Receiver<Option<String>>,
     pub status: watch::Receiver<QbftStatus>,
     pub rpc: veil_node::qbft::QbftRpc,
     pub shutdown: watch::Sender<bool>,
@@ -68,14 +73,27 @@ pub async fn start(
     key: &NodeKey,
     enodes: &[Enode],
 ) -> Validator {
+    start_with_tm(network, spec, key, enodes, None).await
+}
+
+/// [`start`] with a TM client: a validator of a private network.
+pub async fn start_with_tm(
+    network: &MemoryNetwork,
+    spec: &ChainSpec,
+    key: &NodeKey,
+    enodes: &[Enode],
+    ptm: Option<Arc<Ptm>>,
+) -> Validator {
     let kv: Arc<dyn KvStore> = Arc::new(InMemoryKv::new());
     Chain::init(&kv, spec).expect("genesis");
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let engine = veil_node::assemble(kv.clone(), None, Address::ZERO, shutdown_rx.clone())
+    let engine = veil_node::assemble(kv.clone(), ptm.clone(), Address::ZERO, shutdown_rx.clone())
         .expect("chain engine");
+    let halted = engine.handle.halted();
     let mut tasks = vec![tokio::spawn(async move {
         let _ = engine.executor.await;
     })];
+    tasks.extend(engine.prefetch.map(tokio::spawn));
     let setup = QbftSetup {
         network: NetworkSetup {
             key: key.clone(),
@@ -97,7 +115,16 @@ pub async fn start(
             panic!("the QBFT engine failed: {e:#}");
         }
     }));
-    Validator { chain, pool, status: started.status, rpc: started.rpc, shutdown, tasks }
+    Validator {
+        chain,
+        pool,
+        ptm,
+        halted,
+        status: started.status,
+        rpc: started.rpc,
+        shutdown,
+        tasks,
+    }
 }
 
 /// The proposer of block `number` and the validators whose seals it carries.
