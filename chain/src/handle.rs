@@ -155,6 +155,7 @@ impl ChainHandle {
         let imported =
             self.ask(|reply| Request::Import(Box::new(block), payloads, reply)).await??;
         if self.halted.send_replace(None).is_some() {
+            metrics::gauge!(crate::metrics::HALTED).set(0.0);
             tracing::info!(target: "chain", number, "transaction manager answers again; block import resumed");
         }
         Ok(imported)
@@ -163,6 +164,8 @@ impl ChainHandle {
     /// Says once that import halted, and keeps the latest reason.
     fn halt(&self, why: String) {
         if self.halted.borrow().is_none() {
+            metrics::counter!(crate::metrics::HALTS).increment(1);
+            metrics::gauge!(crate::metrics::HALTED).set(1.0);
             tracing::error!(target: "chain", %why, "block import halted until the transaction manager answers");
         }
         self.halted.send_replace(Some(why));

@@ -16,6 +16,7 @@ mod chain;
 pub mod dev;
 mod ethereum_rules;
 mod handle;
+pub mod metrics;
 mod minter;
 pub mod payload_cache;
 pub mod pool;

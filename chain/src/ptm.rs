@@ -183,7 +183,9 @@ impl Ptm {
             exec_hash: String::new(),
             mandatory_recipients: vec![],
         };
-        Ok(self.within(self.client.send(&request)).await?.key)
+        let key = self.within(self.client.send(&request)).await?.key;
+        metrics::counter!(crate::metrics::PRIVATE_SENT).increment(1);
+        Ok(key)
     }
 
     /// `/storeraw`: keeps `payload` encrypted for the sender only, for a transaction signed
@@ -204,16 +206,23 @@ impl Ptm {
         to: Vec<TmPublicKey>,
     ) -> Result<PayloadHash, PtmError> {
         let request = SendSignedTxRequest { hash, to, privacy_flag: 0 };
-        Ok(self.within(self.client.send_signed_tx(&request)).await?.key)
+        let key = self.within(self.client.send_signed_tx(&request)).await?.key;
+        metrics::counter!(crate::metrics::PRIVATE_SENT).increment(1);
+        Ok(key)
     }
 
     /// The payload behind a hash: `Some` for a party, `None` when the TM says 404.
     pub async fn payload(&self, hash: &PayloadHash) -> Result<Option<Bytes>, PtmError> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
+        let started = std::time::Instant::now();
         loop {
             match self.within(self.client.receive(hash, None)).await {
-                Ok(found) => return Ok(found.map(|r| Bytes::from(r.payload.0))),
+                Ok(found) => {
+                    metrics::histogram!(crate::metrics::TM_FETCH)
+                        .record(started.elapsed().as_secs_f64());
+                    return Ok(found.map(|r| Bytes::from(r.payload.0)));
+                }
                 Err(e) if attempt >= ATTEMPTS => return Err(e),
                 Err(e) => {
                     tracing::debug!(target: "ptm", %e, attempt, "payload fetch failed; retrying");

@@ -33,6 +33,7 @@
 //!     raft: None,
 //!     qbft: Default::default(),
 //!     ptm: None,
+//!     metrics: None,
 //! }).await
 //! # }
 //! ```
@@ -40,6 +41,7 @@
 pub mod blocktest_cli;
 mod chain_engine;
 mod fixture_run;
+pub mod metrics;
 mod mint_trigger;
 pub mod network;
 mod node;

@@ -47,6 +47,22 @@ struct NodeArgs {
     istanbul: IstanbulArgs,
     #[command(flatten)]
     ptm: PtmArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+}
+
+/// geth's metrics flags.
+#[derive(Args, Debug)]
+struct MetricsArgs {
+    /// Serve Prometheus metrics at /debug/metrics/prometheus.
+    #[arg(long)]
+    metrics: bool,
+    /// The metrics server's listening address.
+    #[arg(long = "metrics.addr", default_value = "127.0.0.1")]
+    metrics_addr: IpAddr,
+    /// The metrics server's port.
+    #[arg(long = "metrics.port", default_value_t = 6060)]
+    metrics_port: u16,
 }
 
 /// GoQuorum's QBFT flags. The consensus comes from the genesis; these fill in what its legacy
@@ -443,6 +459,10 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
             args.ptm.timeout,
             std::env::var("PRIVATE_CONFIG").ok().as_deref(),
         )?,
+        metrics: args
+            .metrics
+            .metrics
+            .then(|| (args.metrics.metrics_addr, args.metrics.metrics_port).into()),
     };
     tokio::runtime::Runtime::new()?.block_on(veil_node::run(config))
 }

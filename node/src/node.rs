@@ -44,6 +44,8 @@ pub struct NodeConfig {
     pub qbft: QbftArgs,
     /// The private transaction manager, when private transactions run here.
     pub ptm: Option<crate::ptm::PtmConfig>,
+    /// Where to serve Prometheus metrics (`--metrics`), if anywhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A QBFT validator's settings: its p2p settings (read from the data directory only when the
@@ -262,6 +264,10 @@ fn check_supported_chain(chain: &Chain) -> eyre::Result<()> {
 
 /// Runs a node until SIGINT or SIGTERM, then shuts down cleanly.
 pub async fn run(config: NodeConfig) -> eyre::Result<()> {
+    if config.metrics.is_some() {
+        // Recording starts before anything happens (peers connect long before RPC is up).
+        veil_metrics::Exporter::global().map_err(|e| eyre::eyre!(e))?;
+    }
     let kv = open_store(&config.datadir)?;
     if config.dev {
         let hash = Chain::init(&kv, &dev::dev_chain_spec())?;
@@ -391,6 +397,12 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         context.bft = Some(bft);
     }
     let context = Arc::new(context);
+    if let Some(addr) = config.metrics {
+        let endpoint =
+            crate::metrics::start(addr, chain.clone(), pool.clone(), config.datadir.clone())
+                .await?;
+        supervisor.spawn("metrics endpoint", runs_until_shutdown(shutdown_rx.clone(), endpoint));
+    }
     let servers = start_rpc(&config.rpc, &context).await?;
 
     let stopped = tokio::select! {

@@ -468,6 +468,22 @@ struct Service {
 /// Most transaction messages kept while no peer is subscribed.
 const MAX_UNPUBLISHED: usize = 1024;
 
+/// Connected peers (geth's `p2p/peers`).
+const PEERS_METRIC: &str = "p2p_peers";
+/// Bytes of messages received and sent: transactions, consensus messages (geth's
+/// `p2p/ingress` and `p2p/egress` count wire bytes; these count the messages' own bytes and
+/// leave out block sync and libp2p's framing).
+const INGRESS_METRIC: &str = "p2p_ingress";
+const EGRESS_METRIC: &str = "p2p_egress";
+
+fn ingress(bytes: usize) {
+    metrics::counter!(INGRESS_METRIC).increment(bytes as u64);
+}
+
+fn egress(bytes: usize) {
+    metrics::counter!(EGRESS_METRIC).increment(bytes as u64);
+}
+
 impl Service {
     /// Gossips a transaction message, or keeps it until a peer subscribes.
     fn publish(&mut self, data: Vec<u8>) {
@@ -482,6 +498,7 @@ impl Service {
             self.unpublished.push_back(data);
             return;
         }
+        egress(data.len());
         if let Err(e) = gossipsub.publish(topic, data) {
             tracing::debug!(error = %e, "transactions not gossiped");
         }
@@ -563,9 +580,11 @@ impl Service {
                 behaviour.gossipsub.report_message_validation_result(&id, &from, verdict);
             }
             Command::SendConsensus { to, data } => {
+                egress(data.len());
                 behaviour.consensus.send_request(&to, data);
             }
             Command::SendTxs { to, txs } => {
+                egress(txs.iter().map(Vec::len).sum());
                 behaviour.txs.send_request(&to, txs);
             }
             Command::RequestBlocks { peer, request, reply } => {
@@ -601,6 +620,7 @@ impl Service {
     fn publish_connected(&self) {
         let mut peers: Vec<PeerId> = self.connected.keys().copied().collect();
         peers.sort_unstable();
+        metrics::gauge!(PEERS_METRIC).set(peers.len() as f64);
         self.connected_tx.send_replace(peers);
     }
 
@@ -652,21 +672,24 @@ impl Service {
                 propagation_source,
                 message_id,
                 message,
-            })) => match alloy_rlp::decode_exact::<Vec<alloy_primitives::Bytes>>(&message.data) {
-                Ok(txs) => self.emit(P2pEvent::Transactions {
-                    txs: txs.into_iter().map(Vec::from).collect(),
-                    from: propagation_source,
-                    id: message_id,
-                }),
-                Err(e) => {
-                    tracing::debug!(peer = %propagation_source, error = %e, "gossip message is not a transaction list");
-                    self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
-                        &message_id,
-                        &propagation_source,
-                        MessageAcceptance::Reject,
-                    );
+            })) => {
+                ingress(message.data.len());
+                match alloy_rlp::decode_exact::<Vec<alloy_primitives::Bytes>>(&message.data) {
+                    Ok(txs) => self.emit(P2pEvent::Transactions {
+                        txs: txs.into_iter().map(Vec::from).collect(),
+                        from: propagation_source,
+                        id: message_id,
+                    }),
+                    Err(e) => {
+                        tracing::debug!(peer = %propagation_source, error = %e, "gossip message is not a transaction list");
+                        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Reject,
+                        );
+                    }
                 }
-            },
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Consensus(
                 request_response::Event::Message {
                     peer,
@@ -674,6 +697,7 @@ impl Service {
                     ..
                 },
             )) => {
+                ingress(request.len());
                 let _ = self.swarm.behaviour_mut().consensus.send_response(channel, ());
                 self.emit(P2pEvent::Consensus { from: peer, data: request });
             }
@@ -682,6 +706,7 @@ impl Service {
                 message: request_response::Message::Request { request, channel, .. },
                 ..
             })) => {
+                ingress(request.iter().map(Vec::len).sum());
                 let _ = self.swarm.behaviour_mut().txs.send_response(channel, ());
                 self.emit(P2pEvent::SentTransactions { from: peer, txs: request });
             }

@@ -211,6 +211,20 @@ struct IdProbe<'a> {
     id: Option<&'a RawValue>,
 }
 
+/// A request's method name, read without its parameters.
+#[derive(serde::Deserialize)]
+struct MethodProbe<'a> {
+    #[serde(borrow)]
+    method: &'a str,
+}
+
+/// Whether an answer is an error, read without its result.
+#[derive(serde::Deserialize)]
+struct ErrorProbe<'a> {
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
 /// The answer to a call a batch had no time left for (`None` for a notification).
 fn unrun(text: &str, budget: std::time::Duration) -> Option<String> {
     let id = serde_json::from_str::<IdProbe<'_>>(text).ok()?.id?;
@@ -231,10 +245,16 @@ async fn call(
         Ok(_) => {}
         Err(_) => return Some(error_response(-32600, "invalid request")),
     }
+    let started = std::time::Instant::now();
     let (response, notifications) = match module.raw_json_request(text, SUBSCRIPTION_BUFFER).await {
         Ok(answer) => answer,
         Err(_) => return Some(error_response(-32600, "invalid request")),
     };
+    if let Ok(MethodProbe { method }) = serde_json::from_str::<MethodProbe<'_>>(text) {
+        let failed = serde_json::from_str::<ErrorProbe<'_>>(response.get())
+            .is_ok_and(|answer| answer.error.is_some());
+        super::call_metrics::record(method, module.method(method).is_some(), started, failed);
+    }
     // Plain calls drop their end of the channel; a subscription keeps it open.
     if !notifications.is_closed() {
         streams.push(notifications);

@@ -21,6 +21,7 @@ mod batch_budget;
 mod bft;
 mod blocks;
 mod call;
+pub mod call_metrics;
 mod convert;
 mod debug;
 mod error;

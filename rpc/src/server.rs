@@ -272,7 +272,9 @@ pub async fn start(
     let builder = Server::builder()
         .set_config(config)
         .set_http_middleware(middleware)
-        .set_rpc_middleware(RpcServiceBuilder::new().layer(budget))
+        .set_rpc_middleware(
+            RpcServiceBuilder::new().layer(budget).layer(crate::call_metrics::CallMetricsLayer),
+        )
         .to_service_builder()
         .max_connections(limits.max_connections);
     let methods: Methods = module.into();

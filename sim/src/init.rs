@@ -100,7 +100,25 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre
             serde_json::to_vec_pretty(&tm_config(layout, n))?,
         )?;
     }
+    std::fs::write(layout.dir.join("prometheus.yml"), prometheus_config(layout))?;
     layout.save()
+}
+
+/// A Prometheus configuration that scrapes every node and TM of the network
+/// (`prometheus --config.file DIR/prometheus.yml`).
+fn prometheus_config(layout: &Layout) -> String {
+    let targets = |port: &dyn Fn(usize) -> String| {
+        layout.numbers().map(|n| format!("'{}'", port(n))).collect::<Vec<_>>().join(", ")
+    };
+    let nodes = targets(&|n| format!("127.0.0.1:{}", layout.metrics_port(n)));
+    let tms = targets(&|n| layout.tm_p2p_url(n).trim_start_matches("http://").to_string());
+    format!(
+        "# Scrapes the veil-sim network in this directory: prometheus --config.file prometheus.yml\n\
+         global:\n  scrape_interval: 5s\n\
+         scrape_configs:\n\
+         \x20 - job_name: veil\n    metrics_path: /debug/metrics/prometheus\n    static_configs:\n      - targets: [{nodes}]\n\
+         \x20 - job_name: veil-tm\n    metrics_path: /metrics\n    static_configs:\n      - targets: [{tms}]\n"
+    )
 }
 
 /// The address inside a geth keystore file.

@@ -1,8 +1,10 @@
 //! Where a simulated network lives and which ports it uses: GoQuorum 7nodes' plan.
 //!
 //! Node N (1-based) lives in `DIR/ddN/` with p2p port 21000+N-1, JSON-RPC 22000+N-1 and raft
-//! port 50401+N-1 (given in the enode for 7nodes' scripts; Veil carries raft on the p2p port);
-//! its TM in `DIR/cN/` with P2P 9001+N-1, ThirdParty 9081+N-1 and its Q2T socket `cN/tm.ipc`.
+//! port 50401+N-1 (given in the enode for 7nodes' scripts; Veil carries raft on the p2p port),
+//! and Prometheus metrics on 6060+N-1 (geth's port for node 1); its TM in `DIR/cN/` with P2P
+//! 9001+N-1 (which serves the TM's `/metrics` too), ThirdParty 9081+N-1 and its Q2T socket
+//! `cN/tm.ipc`. `DIR/prometheus.yml` is a Prometheus configuration that scrapes them all.
 //! `DIR/network.json` records the size, a port offset (tests run several networks at once) and
 //! the consensus (`raft` or `qbft`).
 
@@ -109,6 +111,11 @@ impl Layout {
     /// Node `n`'s JSON-RPC HTTP URL.
     pub(crate) fn rpc_url(&self, n: usize) -> String {
         format!("http://127.0.0.1:{}", self.rpc_port(n))
+    }
+
+    /// Node `n`'s metrics port (`/debug/metrics/prometheus`).
+    pub(crate) fn metrics_port(&self, n: usize) -> u16 {
+        self.port(6060, n)
     }
 
     /// Node `n`'s raft port, as 7nodes' enodes name it.

@@ -119,6 +119,8 @@ pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
         .args(["--port", &layout.p2p_port(n).to_string()])
         .args(["--http", "--http.addr", "127.0.0.1", "--http.api", APIS])
         .args(["--http.port", &layout.rpc_port(n).to_string()])
+        .args(["--metrics", "--metrics.addr", "127.0.0.1"])
+        .args(["--metrics.port", &layout.metrics_port(n).to_string()])
         .arg("--ptm.socket")
         .arg(layout.tm_socket(n))
         // Fourteen processes share one machine's disk: a TM's first send (two fsyncs, its

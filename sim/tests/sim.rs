@@ -5,6 +5,7 @@
 //! node-1 keys come up as the node's account, enode id and TM public key; `chaos` runs a minute
 //! of load under injected faults and finds every acknowledged transaction mined once. A fake
 //! TM claiming node 7's key while the demo runs gets no payload: node 7 executes them all.
+//! A real Prometheus scrapes every node and TM of a running network.
 
 #[path = "../../txmanager/server/tests/support/fake_tm.rs"]
 mod fake_tm;
@@ -39,7 +40,7 @@ impl Drop for Running<'_> {
 /// ports (p2p 21000+, RPC 22000+, …) never reach the next's, and TM ports stay below the
 /// 10,000–20,000 that other tests pick from. The seven-node test takes 110–805 (its TM P2P
 /// ports from 9111), the keys test 810–899, the chaos test 10–19 (offsets 10–13), the QBFT test
-/// 20–29 (offsets 20–23: its ThirdParty ports 9101–9110).
+/// 20–29 (offsets 20–23: its ThirdParty ports 9101–9110), the metrics test 900–912.
 fn offset() -> String {
     (110 + std::process::id() % 690).to_string()
 }
@@ -514,6 +515,117 @@ fn seven_qbft_validators_run_the_private_demo_survive_kills_and_follow_votes() {
     let in_at = head(1).unwrap();
     wait_until("node 7 seals again", Duration::from_secs(60), || {
         (in_at + 1..=head(1).unwrap()).any(signed_by_seventh)
+    });
+    let (ok, out) = sim(&dir, &["stop"]);
+    assert!(ok, "{out}");
+}
+
+/// A Prometheus server (Debian's `prometheus`) for a test: its own data directory and port,
+/// killed when dropped.
+struct Prometheus {
+    child: std::process::Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(config: &Path) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.path().display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(data.path().join("prometheus.log")).unwrap())
+            .spawn()
+            .expect("prometheus runs (apt-get install prometheus; .ci/run installs it)");
+        Self { child, url: format!("http://127.0.0.1:{port}"), _data: data }
+    }
+
+    /// An instant query's samples: (instance, value).
+    fn query(&self, query: &str) -> Vec<(String, f64)> {
+        let Ok(answer) = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", query)])
+            .send()
+            .and_then(|r| r.json::<serde_json::Value>())
+        else {
+            return Vec::new();
+        };
+        answer["data"]["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|sample| {
+                let instance = sample["metric"]["instance"].as_str()?.to_string();
+                let value = sample["value"][1].as_str()?.parse().ok()?;
+                Some((instance, value))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Metrics (issue 19): a real Prometheus, configured by the `prometheus.yml` that `init`
+/// writes (its interval shortened to 1 s), scrapes every node's
+/// `/debug/metrics/prometheus` and every TM's `/metrics`: it reads `chain_head_block` of all
+/// seven nodes, rising as the demo mines, their pools and peers under geth's names, and the
+/// TMs' request counters with the payload pushes the demo caused.
+#[test]
+fn a_real_prometheus_scrapes_every_node_and_tm_of_a_running_network() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("qdata");
+    // Offsets 900–906: metrics ports 6960–6972, TM ports 9901–9993, clear of the others.
+    let offset = 900 + std::process::id() % 7;
+    let (ok, out) = sim(&dir, &["init", "--port-offset", &offset.to_string()]);
+    assert!(ok, "{out}");
+    let config = std::fs::read_to_string(dir.join("prometheus.yml")).unwrap();
+    assert!(config.contains(&format!("127.0.0.1:{}", 6060 + offset)), "{config}");
+    let fast = root.path().join("prometheus.yml");
+    std::fs::write(&fast, config.replace("scrape_interval: 5s", "scrape_interval: 1s")).unwrap();
+    let _running = Running(&dir);
+    let (ok, out) = sim(&dir, &["start"]);
+    assert!(ok, "{out}");
+    let prometheus = Prometheus::start(&fast);
+
+    let every = |query: &str, count: usize| {
+        let samples = prometheus.query(query);
+        (samples.len() == count).then_some(samples)
+    };
+    wait_until("chain_head_block of all seven nodes", Duration::from_secs(60), || {
+        every("chain_head_block", 7).is_some()
+    });
+    let before: std::collections::BTreeMap<String, f64> =
+        every("chain_head_block", 7).unwrap().into_iter().collect();
+    for query in ["txpool_pending", "txpool_queued", "eth_db_chaindata_disk_size"] {
+        wait_until(query, Duration::from_secs(30), || every(query, 7).is_some());
+    }
+    // Both nodes and TMs report their process' resources.
+    wait_until("system_memory_used", Duration::from_secs(30), || {
+        every("system_memory_used{job=\"veil\"}", 7).is_some()
+            && every("system_memory_used{job=\"veil-tm\"}", 7).is_some()
+    });
+    wait_until("six peers each", Duration::from_secs(30), || {
+        every("p2p_peers", 7).is_some_and(|s| s.iter().all(|(_, peers)| *peers == 6.0))
+    });
+    let (ok, out) = sim(&dir, &["demo"]);
+    assert!(ok, "{out}");
+    wait_until("every node's head rising", Duration::from_secs(60), || {
+        every("chain_head_block", 7)
+            .is_some_and(|s| s.iter().all(|(instance, head)| *head > before[instance]))
+    });
+    wait_until("the TMs' request counters", Duration::from_secs(30), || {
+        every("sum by (instance) (veil_tm_requests_total)", 7).is_some()
+    });
+    wait_until("payload pushes counted", Duration::from_secs(30), || {
+        !prometheus.query("veil_tm_requests_total{endpoint=\"/push\"}").is_empty()
     });
     let (ok, out) = sim(&dir, &["stop"]);
     assert!(ok, "{out}");

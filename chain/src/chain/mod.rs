@@ -603,8 +603,11 @@ impl Chain {
         context
             .balance_increments
             .extend(withdrawals.iter().map(|w| (w.address, u128::from(w.amount) * 1_000_000_000)));
+        let started = std::time::Instant::now();
         let execution =
             self.execute_on_head(&context, transactions, ExecutionMode::Import, payloads)?;
+        crate::metrics::record_ns(crate::metrics::EXECUTION, started);
+        let started = std::time::Instant::now();
         check(number, "gas used", header.gas_used, execution.gas_used)?;
         check(number, "receipts root", header.receipts_root, receipts_root(&execution.receipts))?;
         check(number, "logs bloom", header.logs_bloom, block_bloom(&execution.receipts))?;
@@ -617,6 +620,7 @@ impl Chain {
         )?;
         check(number, "state root", header.state_root, state_root)?;
         let private = self.apply_private(execution.private, &mut batch)?;
+        crate::metrics::record_ns(crate::metrics::VALIDATION, started);
         let executed = Executed {
             header: header.clone(),
             state: batch,
@@ -683,12 +687,23 @@ impl Chain {
         for tx in &raw {
             batch.delete(Table::PoolJournal, tx.hash().as_slice());
         }
+        let private_count = raw.iter().filter(|tx| tx.is_private()).count();
+        if private_count > 0 {
+            let party = private_receipts.len();
+            let counter = crate::metrics::PRIVATE_IMPORTED;
+            metrics::counter!(counter, "party" => "true").increment(party as u64);
+            metrics::counter!(counter, "party" => "false")
+                .increment(private_count.saturating_sub(party) as u64);
+        }
         let block = Block {
             header,
             body: BlockBody { transactions: raw, ommers: vec![], withdrawals: None },
         };
         ChainStore::put_head_block(&mut batch, hash, &block, &senders, &receipts);
+        let started = std::time::Instant::now();
         self.kv.write(batch)?;
+        crate::metrics::record_ns(crate::metrics::WRITE, started);
+        metrics::gauge!(crate::metrics::HEAD_BLOCK).set(block.header.number as f64);
         *self.head.write() = (hash, block.header.clone());
         if let Some(ptm) = self.ptm.get() {
             ptm.forget(&block.body.transactions);

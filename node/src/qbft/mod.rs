@@ -253,6 +253,13 @@ impl Engine {
         let view = self.core.status();
         self.status.send_if_modified(|s| {
             let changed = s.view != view;
+            if let (true, Some((height, round, _))) = (changed, view) {
+                metrics::gauge!("veil_qbft_height").set(height as f64);
+                metrics::gauge!("veil_qbft_round").set(f64::from(round));
+                if s.view.is_some_and(|(h, r, _)| h == height && r < round) {
+                    metrics::counter!("veil_qbft_round_changes_total").increment(1);
+                }
+            }
             s.view = view;
             changed
         });

@@ -486,6 +486,12 @@ impl Member {
         }
         self.apply_backlog()?;
         let (voters, learners) = self.raft.members();
+        let leader = self.raft.leader_id();
+        if leader != 0 && leader != self.status.borrow().leader {
+            metrics::counter!("veil_raft_leader_changes_total").increment(1);
+        }
+        metrics::gauge!("veil_raft_term").set(self.raft.term() as f64);
+        metrics::gauge!("veil_raft_is_leader").set(f64::from(u8::from(leader == self.raft.id())));
         self.status.send_replace(RaftStatus {
             id: self.raft.id(),
             role: self.raft.role(),

@@ -11,6 +11,10 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Tessera serves /metrics on every server; recording starts with the process.
+    if let Err(why) = veil_metrics::Exporter::global() {
+        tracing::warn!(%why, "metrics are not recorded");
+    }
     if let Err(e) = veil_txmanager::cli::main(veil_txmanager::cli::Cli::parse()).await {
         eprintln!("veil-tm: {e:#}");
         std::process::exit(1);

@@ -174,6 +174,7 @@ impl PeerClient {
         encoded: Vec<u8>,
         owner: IdentityKey,
     ) -> Result<(), String> {
+        let started = std::time::Instant::now();
         let session = self.session(url, owner).await;
         let call = Call {
             path: "/push",
@@ -183,7 +184,12 @@ impl PeerClient {
             expected: Some(owner),
             session: session.as_ref(),
         };
-        self.post(url, call).await.map(drop)
+        let result = self.post(url, call).await.map(drop);
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        // Peers are the configured TMs (and those they name), so the label set stays small.
+        metrics::histogram!("veil_tm_push_seconds", "peer" => url.to_owned(), "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
     }
 
     /// Our session with the TM `peer` at `url`: the one held, or a new one (`None` if it

@@ -154,7 +154,10 @@ fn commit_groups(kv: &dyn KvStore, queue: mpsc::Receiver<Commit>) {
             batch.append(commit.batch);
             waiting.push(commit.done);
         }
+        let started = std::time::Instant::now();
         let result = kv.write(batch).and_then(|()| kv.flush()).map_err(StoreError::from);
+        metrics::histogram!("veil_tm_store_fsync_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("veil_tm_store_group_size").record(waiting.len() as f64);
         if let Err(e) = &result {
             tracing::error!(error = %e, "payload store write failed");
         }

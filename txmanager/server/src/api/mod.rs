@@ -32,7 +32,34 @@ fn common(router: Router<Manager>, manager: &Manager) -> Router<Manager> {
         .route("/version", get(|| async { TM_VERSION }))
         .route("/version/distribution", get(|| async { TM_VERSION }))
         .route("/version/api", get(|| async { Json(API_VERSIONS) }))
+        .route("/metrics", get(metrics_exposition))
+        .layer(axum::middleware::from_fn(count_request))
         .layer(DefaultBodyLimit::max(body_limit(manager)))
+}
+
+/// `/metrics`: every counter and timer of this TM in Prometheus' text format.
+async fn metrics_exposition() -> Response {
+    match veil_metrics::Exporter::global() {
+        Ok(exporter) => veil_metrics::exposition(&exporter).into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    }
+}
+
+/// Counts and times each request by its route (`/transaction/{key}`, not the key) and status.
+async fn count_request(request: Request, next: axum::middleware::Next) -> Response {
+    let endpoint = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("veil_tm_request_seconds", "endpoint" => endpoint.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("veil_tm_requests_total", "endpoint" => endpoint, "method" => method, "status" => status)
+        .increment(1);
+    response
 }
 
 /// The largest request body read: the largest payload in base64 JSON.
