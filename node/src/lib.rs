@@ -34,6 +34,8 @@
 //!     qbft: Default::default(),
 //!     ptm: None,
 //!     metrics: None,
+//!     identity: Default::default(),
+//!     bootnodes: vec![],
 //! }).await
 //! # }
 //! ```
@@ -41,6 +43,7 @@
 pub mod blocktest_cli;
 mod chain_engine;
 mod fixture_run;
+pub mod geth_log;
 pub mod metrics;
 mod mint_trigger;
 pub mod network;

@@ -1,6 +1,7 @@
 //! `veil`: the Veil node and its tools.
 
 mod account_cli;
+mod compat_cli;
 
 use alloy_primitives::Address;
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +29,10 @@ struct NodeArgs {
     /// Logging verbosity: 0=silent, 1=error, 2=warn, 3=info, 4=debug, 5=trace.
     #[arg(long, global = true, default_value_t = 3)]
     verbosity: u8,
+    /// Log line format: `veil` (tracing's), or `geth` (GoQuorum's terminal format, for log
+    /// pipelines that parse it).
+    #[arg(long = "log.format", global = true, default_value = "veil", value_parser = ["veil", "geth"])]
+    log_format: String,
     /// Ephemeral-style developer chain with funded, well-known accounts.
     #[arg(long)]
     dev: bool,
@@ -49,6 +54,8 @@ struct NodeArgs {
     ptm: PtmArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    compat: compat_cli::CompatArgs,
 }
 
 /// geth's metrics flags.
@@ -244,8 +251,14 @@ fn parse_list(list: &str) -> Vec<String> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
-fn parse_apis(flag: &str, list: &str) -> eyre::Result<Vec<Api>> {
-    veil_node::rpc::parse_api_list(list).map_err(|e| eyre::eyre!("--{flag}: {e}"))
+/// The namespaces of an API list; names no namespace has are warned about and skipped.
+fn parse_apis(flag: &str, list: &str) -> Vec<Api> {
+    let (apis, unknown) = veil_node::rpc::parse_api_list(list);
+    if !unknown.is_empty() {
+        let known: Vec<&str> = Api::ALL.iter().map(|api| api.name()).collect();
+        tracing::warn!(target: "rpc", "--{flag}: no namespace {} here; skipped (known: {})", unknown.join(", "), known.join(", "));
+    }
+    apis
 }
 
 fn parse_addresses(list: &str) -> eyre::Result<Vec<Address>> {
@@ -324,7 +337,7 @@ enum EvmCommand {
     },
 }
 
-fn init_logging(verbosity: u8) {
+fn init_logging(verbosity: u8, format: &str) {
     let level = match verbosity {
         0 => "off",
         1 => "error",
@@ -335,16 +348,17 @@ fn init_logging(verbosity: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "geth" {
+        logs.event_format(veil_node::geth_log::GethFormat).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.node.verbosity);
+    init_logging(cli.node.verbosity, &cli.node.log_format);
     let result = match cli.command {
         Some(Command::Init { genesis }) => init(&cli.node.datadir, &genesis),
         Some(Command::Account { command }) => {
@@ -402,9 +416,13 @@ fn init(datadir: &std::path::Path, genesis: &std::path::Path) -> eyre::Result<()
 }
 
 fn run_node(args: NodeArgs) -> eyre::Result<()> {
+    let compat = args.compat.apply()?;
+    for warning in &compat.warnings {
+        tracing::warn!(target: "node", "{warning}");
+    }
     let r = args.rpc;
-    let http_apis = parse_apis("http.api", &r.http_api)?;
-    let ws_apis = parse_apis("ws.api", &r.ws_api)?;
+    let http_apis = parse_apis("http.api", &r.http_api);
+    let ws_apis = parse_apis("ws.api", &r.ws_api);
     let rpc = veil_node::RpcConfig {
         http: r.http.then(|| veil_node::HttpConfig {
             addr: (r.http_addr, r.http_port).into(),
@@ -463,6 +481,12 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
             .metrics
             .metrics
             .then(|| (args.metrics.metrics_addr, args.metrics.metrics_port).into()),
+        identity: veil_node::rpc::NodeIdentity {
+            network_id: compat.network_id,
+            name: compat.identity,
+            external_ip: compat.external_ip,
+        },
+        bootnodes: compat.bootnodes,
     };
     tokio::runtime::Runtime::new()?.block_on(veil_node::run(config))
 }

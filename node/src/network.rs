@@ -21,7 +21,7 @@ pub struct NetworkSetup {
 }
 
 impl NetworkSetup {
-    /// Reads the node key (`nodekey`, default `<datadir>/nodekey`, created when missing) and
+    /// Reads the node key (`nodekey`, default [`default_nodekey`], created when missing) and
     /// the node lists of `datadir`.
     pub fn load(
         datadir: &Path,
@@ -29,7 +29,7 @@ impl NetworkSetup {
         port: u16,
         permissioned: bool,
     ) -> eyre::Result<Self> {
-        let key = NodeKey::load_or_create(&nodekey.unwrap_or_else(|| datadir.join("nodekey")))?;
+        let key = NodeKey::load_or_create(&nodekey.unwrap_or_else(|| default_nodekey(datadir)))?;
         let static_nodes =
             veil_p2p::read_node_list(&datadir.join("static-nodes.json")).map_err(|e| eyre!(e))?;
         let permissioned = if permissioned {
@@ -54,5 +54,18 @@ impl NetworkSetup {
         let (p2p, events, _) =
             veil_p2p::start(&self.key, config).await.map_err(|e| eyre!("p2p: {e}"))?;
         Ok((p2p, events))
+    }
+}
+
+/// Where a data directory keeps its node key: `<datadir>/nodekey`, or geth's
+/// `<datadir>/geth/nodekey` when only that exists (a data directory laid out for GoQuorum, as
+/// quorum-dev-quickstart's entrypoint and the Kubernetes charts write it).
+pub fn default_nodekey(datadir: &Path) -> PathBuf {
+    let ours = datadir.join("nodekey");
+    let geths = datadir.join("geth").join("nodekey");
+    if !ours.exists() && geths.exists() {
+        geths
+    } else {
+        ours
     }
 }

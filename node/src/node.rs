@@ -46,6 +46,11 @@ pub struct NodeConfig {
     pub ptm: Option<crate::ptm::PtmConfig>,
     /// Where to serve Prometheus metrics (`--metrics`), if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// How the node names itself to clients (`--networkid`, `--identity`, `--nat`).
+    pub identity: rpc::NodeIdentity,
+    /// Enodes dialled besides the static nodes (`--bootnodes`; QBFT only: Raft's members are
+    /// its static nodes).
+    pub bootnodes: Vec<veil_p2p::Enode>,
 }
 
 /// A QBFT validator's settings: its p2p settings (read from the data directory only when the
@@ -317,13 +322,19 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
         }
         (Some(qbft), None) => {
             let q = &config.qbft;
+            let mut network = crate::network::NetworkSetup::load(
+                &config.datadir,
+                q.nodekey.clone(),
+                q.port,
+                q.permissioned,
+            )?;
+            for enode in &config.bootnodes {
+                if !network.static_nodes.iter().any(|e| e.public == enode.public) {
+                    network.static_nodes.push(enode.clone());
+                }
+            }
             let setup = crate::qbft::QbftSetup {
-                network: crate::network::NetworkSetup::load(
-                    &config.datadir,
-                    q.nodekey.clone(),
-                    q.port,
-                    q.permissioned,
-                )?,
+                network,
                 config: qbft,
                 flags: (q.block_period_seconds, q.request_timeout_ms),
             };
@@ -340,6 +351,9 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
             None
         }
         (None, Some(setup)) => {
+            if !config.bootnodes.is_empty() {
+                tracing::warn!(target: "node", "--bootnodes is ignored under raft: its members are static-nodes.json's");
+            }
             let p2p = setup.network.start().await?;
             let started = crate::raft::start_on(
                 setup,
@@ -387,6 +401,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     context.unlock_allowed = config.rpc.http.is_none() || config.rpc.allow_insecure_unlock;
     context.gas_cap = config.rpc.gas_cap;
     context.ptm = ptm;
+    context.identity = config.identity.clone();
     if let Some(raft) = raft {
         let raft = Arc::new(raft);
         context.peers = Some(raft.clone());

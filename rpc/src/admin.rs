@@ -1,25 +1,43 @@
 //! `web3_*`, `net_*`, `admin_*` and `rpc_modules`.
 
-use super::{error::server_error, method, network::Peers, Api, Module, RpcContext};
+use super::{error::server_error, method, network::Peers, Api, Module, NodeIdentity, RpcContext};
 use alloy_primitives::{keccak256, Bytes, U64};
 use jsonrpsee::{core::RegisterMethodError, types::ErrorObjectOwned, RpcModule};
 use serde_json::json;
 use std::{collections::BTreeMap, sync::Arc};
 
-/// `veil/v<version>/<os>-<arch>/rust`, in geth's `Geth/v…/linux-amd64/go…` pattern.
-pub(crate) fn client_version() -> String {
+/// `veil[/NAME]/v<version>/<os>-<arch>/rust`, in geth's `Geth/NAME/v…/linux-amd64/go…`
+/// pattern (`NAME` from `--identity`).
+pub(crate) fn client_version(identity: &NodeIdentity) -> String {
+    let name = identity.name.as_ref().map(|n| format!("/{n}")).unwrap_or_default();
     format!(
-        "veil/v{}/{}-{}/rust",
+        "veil{name}/v{}/{}-{}/rust",
         env!("CARGO_PKG_VERSION"),
         std::env::consts::OS,
         std::env::consts::ARCH
     )
 }
 
+/// The network id: `--networkid`, else the chain id.
+fn network_id(c: &RpcContext) -> u64 {
+    c.identity.network_id.unwrap_or_else(|| c.chain.spec().chain_id())
+}
+
+/// `enode` with its host replaced by `--nat extip:IP`'s address.
+fn with_external_ip(enode: String, identity: &NodeIdentity) -> String {
+    let Some(ip) = identity.external_ip else { return enode };
+    match (enode.find('@'), enode.rfind(':')) {
+        (Some(at), Some(colon)) if colon > at => {
+            format!("{}{ip}{}", &enode[..=at], &enode[colon..])
+        }
+        _ => enode,
+    }
+}
+
 /// `web3_*`.
 pub(super) fn web3_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
-    method(&mut m, "web3_clientVersion", |_, _| Ok(client_version()))?;
+    method(&mut m, "web3_clientVersion", |c, _| Ok(client_version(&c.identity)))?;
     method(&mut m, "web3_sha3", |_, a| Ok(keccak256(a.at_most(1)?.required::<Bytes>(0)?)))?;
     Ok(m)
 }
@@ -27,7 +45,7 @@ pub(super) fn web3_module(context: Arc<RpcContext>) -> Result<Module, RegisterMe
 /// `net_*`. A node without p2p has no peers.
 pub(super) fn net_module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
     let mut m = Module::from_arc(context);
-    method(&mut m, "net_version", |c, _| Ok(c.chain.spec().chain_id().to_string()))?;
+    method(&mut m, "net_version", |c, _| Ok(network_id(c).to_string()))?;
     method(&mut m, "net_listening", |_, _| Ok(true))?;
     method(&mut m, "net_peerCount", |c, _| {
         Ok(U64::from(c.peers.as_ref().map_or(0, |p| p.connected().len())))
@@ -66,13 +84,14 @@ pub(super) fn admin_module(context: Arc<RpcContext>) -> Result<Module, RegisterM
         let (head_hash, head) = c.chain.head();
         let genesis = c.chain.store().canonical_hash(0).ok().flatten().unwrap_or_default();
         let (enode, id) = c.peers.as_ref().and_then(|p| p.enode()).unzip();
+        let enode = enode.map(|e| with_external_ip(e, &c.identity));
         Ok(json!({
             "enode": enode,
             "id": id,
-            "name": client_version(),
+            "name": client_version(&c.identity),
             "protocols": {
                 "eth": {
-                    "network": c.chain.spec().chain_id(),
+                    "network": network_id(c),
                     "genesis": genesis,
                     "head": head_hash,
                     "number": head.number,

@@ -51,6 +51,17 @@ use network::{BftApi, Peers, RaftApi};
 use std::{future::Future, path::PathBuf, str::FromStr, sync::Arc};
 use veil_chain::{ptm::Ptm, Chain, TxPool};
 
+/// How the node names itself (geth's `--networkid`, `--identity`, `--nat extip:IP`).
+#[derive(Clone, Debug, Default)]
+pub struct NodeIdentity {
+    /// `net_version` and admin_nodeInfo's network (default: the chain id).
+    pub network_id: Option<u64>,
+    /// A name in the client version, as geth's `Geth/NAME/v…`.
+    pub name: Option<String>,
+    /// The address the node's enode names.
+    pub external_ip: Option<std::net::IpAddr>,
+}
+
 /// What the RPC methods work on.
 #[derive(Debug)]
 pub struct RpcContext {
@@ -81,6 +92,8 @@ pub struct RpcContext {
     pub ptm: Option<Arc<Ptm>>,
     /// Why block import is halted, while it is (the chain handle's).
     pub halted: tokio::sync::watch::Receiver<Option<String>>,
+    /// Who this node is to clients: `--networkid`, `--identity`, `--nat extip:IP`.
+    pub identity: NodeIdentity,
     /// Per-account locks held from choosing a nonce to admitting the transaction.
     pub(crate) nonce_locks: nonce_lock::NonceLocks,
 }
@@ -160,16 +173,21 @@ impl FromStr for Api {
     }
 }
 
-/// Parses geth's comma-separated API list (`eth,net,web3`).
-pub fn parse_api_list(list: &str) -> Result<Vec<Api>, String> {
-    let mut apis: Vec<Api> = list
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
+/// Parses geth's comma-separated API list (`eth,net,web3`): the namespaces served, and the
+/// names no namespace has (GoQuorum deployments list `shh`, `db`, `miner`, `quorum`…), which
+/// geth only warns about.
+pub fn parse_api_list(list: &str) -> (Vec<Api>, Vec<String>) {
+    let mut apis = Vec::new();
+    let mut unknown = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match name.parse::<Api>() {
+            Ok(api) => apis.push(api),
+            Err(_) => unknown.push(name.to_string()),
+        }
+    }
     apis.sort();
     apis.dedup();
-    Ok(apis)
+    (apis, unknown)
 }
 
 /// One module with the methods of `apis` (plus `rpc_modules`, which always lists them). Without
@@ -294,6 +312,7 @@ impl RpcContext {
             bft: None,
             ptm: None,
             halted,
+            identity: NodeIdentity::default(),
             nonce_locks: Default::default(),
         }
     }

@@ -35,10 +35,15 @@ impl VeilProcess {
     /// As [`VeilProcess::start_dev`], on a data directory `veil init` made (no `--dev` of its
     /// own).
     pub fn start(datadir: &Path, extra: &[&str]) -> Self {
+        let datadir = datadir.display().to_string();
+        Self::start_exact(&[&["--http", "--http.port", "0", "--datadir", &datadir], extra].concat())
+    }
+
+    /// Starts `veil` with exactly `args` (which must enable HTTP) and waits for its endpoints.
+    pub fn start_exact(args: &[&str]) -> Self {
+        let extra = args;
         let mut child = Command::new(env!("CARGO_BIN_EXE_veil"))
-            .args(["--http", "--http.port", "0", "--datadir"])
-            .arg(datadir)
-            .args(extra)
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
