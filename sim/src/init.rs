@@ -45,7 +45,8 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre
         let id = bins::output(nodekey)?.trim().to_string();
         validators.push(address_of_node_id(&id)?);
         enodes.push(format!(
-            "enode://{id}@127.0.0.1:{}?discport=0&raftport={}",
+            "enode://{id}@{}:{}?discport=0&raftport={}",
+            layout.public_ip(),
             layout.p2p_port(n),
             layout.raft_port(n)
         ));
@@ -110,8 +111,8 @@ fn prometheus_config(layout: &Layout) -> String {
     let targets = |port: &dyn Fn(usize) -> String| {
         layout.numbers().map(|n| format!("'{}'", port(n))).collect::<Vec<_>>().join(", ")
     };
-    let nodes = targets(&|n| format!("127.0.0.1:{}", layout.metrics_port(n)));
-    let tms = targets(&|n| layout.tm_p2p_url(n).trim_start_matches("http://").to_string());
+    let nodes = targets(&|n| format!("{}:{}", layout.host_ip(n), layout.metrics_port(n)));
+    let tms = targets(&|n| layout.tm_p2p_binding(n).trim_start_matches("http://").to_string());
     format!(
         "# Scrapes the veil-sim network in this directory: prometheus --config.file prometheus.yml\n\
          global:\n  scrape_interval: 5s\n\
@@ -181,7 +182,7 @@ fn tm_config(layout: &Layout, n: usize) -> Value {
     veil_config::LocalTm {
         socket: layout.tm_socket(n),
         p2p_url: layout.tm_p2p_url(n),
-        p2p_binding: None,
+        p2p_binding: layout.hosts.then(|| layout.tm_p2p_binding(n)),
         third_party_url: layout.tm_third_party_url(n),
         key_base: tm.join("tm"),
         storage: tm.join("db"),

@@ -5,6 +5,12 @@
 //! and Prometheus metrics on 6060+N-1 (geth's port for node 1); its TM in `DIR/cN/` with P2P
 //! 9001+N-1 (which serves the TM's `/metrics` too), ThirdParty 9081+N-1 and its Q2T socket
 //! `cN/tm.ipc`. `DIR/prometheus.yml` is a Prometheus configuration that scrapes them all.
+//!
+//! With `init --hosts` every node and its TM live on a host of their own: a Linux network
+//! namespace with the address 10.200.O.(10+N) (O: the port offset, modulo 250), joined to the
+//! others by a bridge whose address is 10.200.O.1 ([`crate::hosts`]). The services bind the
+//! host's address; peers reach them through the link proxy on the bridge's address at the
+//! same port numbers, which adds the links' delay ([`crate::hosts::proxy`]).
 //! `DIR/network.json` records the size, a port offset (tests run several networks at once) and
 //! the consensus (`raft` or `qbft`).
 
@@ -21,6 +27,8 @@ pub(crate) struct Layout {
     pub(crate) port_offset: u16,
     /// `raft` or `qbft`.
     pub(crate) consensus: Consensus,
+    /// Each node and its TM on a host (network namespace) of their own.
+    pub(crate) hosts: bool,
 }
 
 /// How the network orders blocks.
@@ -65,6 +73,7 @@ impl Layout {
                 Some("qbft") => Consensus::Qbft,
                 _ => Consensus::Raft,
             },
+            hosts: value["hosts"].as_bool().unwrap_or(false),
         })
     }
 
@@ -74,6 +83,7 @@ impl Layout {
             "nodes": self.nodes,
             "portOffset": self.port_offset,
             "consensus": self.consensus.name(),
+            "hosts": self.hosts,
         });
         std::fs::write(self.dir.join("network.json"), serde_json::to_vec_pretty(&value)?)?;
         Ok(())
@@ -110,7 +120,36 @@ impl Layout {
 
     /// Node `n`'s JSON-RPC HTTP URL.
     pub(crate) fn rpc_url(&self, n: usize) -> String {
-        format!("http://127.0.0.1:{}", self.rpc_port(n))
+        format!("http://{}:{}", self.host_ip(n), self.rpc_port(n))
+    }
+
+    /// The address node `n` and its TM listen on: its host's, or loopback.
+    pub(crate) fn host_ip(&self, n: usize) -> String {
+        if self.hosts {
+            format!("{}.{}", self.subnet(), 10 + n)
+        } else {
+            "127.0.0.1".into()
+        }
+    }
+
+    /// The address peers reach node `n` and its TM at: the link proxy's on the bridge, or
+    /// loopback.
+    pub(crate) fn public_ip(&self) -> String {
+        if self.hosts {
+            self.bridge_ip()
+        } else {
+            "127.0.0.1".into()
+        }
+    }
+
+    /// The hosts' /24 (its first three bytes).
+    pub(crate) fn subnet(&self) -> String {
+        format!("10.200.{}", self.port_offset % 250)
+    }
+
+    /// The bridge's address in the root namespace (the link proxy's).
+    pub(crate) fn bridge_ip(&self) -> String {
+        format!("{}.1", self.subnet())
     }
 
     /// Node `n`'s metrics port (`/debug/metrics/prometheus`).
@@ -123,14 +162,24 @@ impl Layout {
         self.port(50401, n)
     }
 
-    /// TM `n`'s P2P URL.
+    /// TM `n`'s P2P port.
+    pub(crate) fn tm_p2p_port(&self, n: usize) -> u16 {
+        self.port(9001, n)
+    }
+
+    /// TM `n`'s P2P URL, as peers reach it (through the link proxy, with hosts).
     pub(crate) fn tm_p2p_url(&self, n: usize) -> String {
-        format!("http://127.0.0.1:{}", self.port(9001, n))
+        format!("http://{}:{}", self.public_ip(), self.tm_p2p_port(n))
+    }
+
+    /// Where TM `n`'s P2P server listens: its host's address.
+    pub(crate) fn tm_p2p_binding(&self, n: usize) -> String {
+        format!("http://{}:{}", self.host_ip(n), self.tm_p2p_port(n))
     }
 
     /// TM `n`'s ThirdParty URL.
     pub(crate) fn tm_third_party_url(&self, n: usize) -> String {
-        format!("http://127.0.0.1:{}", self.port(9081, n))
+        format!("http://{}:{}", self.host_ip(n), self.port(9081, n))
     }
 
     /// TM `n`'s Q2T socket.

@@ -7,6 +7,7 @@
 mod bins;
 mod chaos;
 mod demo;
+mod hosts;
 mod init;
 mod layout;
 mod network;
@@ -49,7 +50,39 @@ enum Cmd {
         /// How blocks are ordered: raft, or qbft (every node a validator, 1 s blocks).
         #[arg(long, value_enum, default_value_t = layout::Consensus::Raft)]
         consensus: layout::Consensus,
+        /// Each node and its TM on a host of their own (a network namespace on a bridge, with
+        /// the link proxy between hosts); needs root.
+        #[arg(long)]
+        hosts: bool,
     },
+    /// With hosts: cuts host N's link (a partition of that host).
+    Cut {
+        /// The host.
+        n: usize,
+    },
+    /// With hosts: restores host N's link.
+    Heal {
+        /// The host.
+        n: usize,
+    },
+    /// With hosts: limits host N's link both ways to RATE (tc's units, e.g. 1mbit), or `off`.
+    Limit {
+        /// The host.
+        n: usize,
+        /// The rate, or `off`.
+        rate: String,
+    },
+    /// With hosts: the delay of every link between hosts, in milliseconds, with a jitter.
+    Delay {
+        /// Milliseconds one way.
+        ms: f64,
+        /// Milliseconds either side of it (uniform).
+        #[arg(long, default_value_t = 0.0)]
+        jitter: f64,
+    },
+    /// The link proxy between hosts (`start` runs it).
+    #[command(hide = true)]
+    LinkProxy,
     /// Starts the TMs, then the nodes; returns once the network is ready.
     Start,
     /// Stops every process of the network.
@@ -120,9 +153,10 @@ fn say(text: &str) {
 
 fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
-        Cmd::Init { nodes, keys, port_offset, evm_version, consensus } => {
+        Cmd::Init { nodes, keys, port_offset, evm_version, consensus, hosts } => {
             std::fs::create_dir_all(&cli.dir)?;
-            let layout = Layout { dir: cli.dir.canonicalize()?, nodes, port_offset, consensus };
+            let dir = cli.dir.canonicalize()?;
+            let layout = Layout { dir, nodes, port_offset, consensus, hosts };
             init::init(&layout, keys.as_deref(), evm_version)?;
             say(&format!("{} nodes and TMs initialised in {}\n", nodes, layout.dir.display()));
         }
@@ -146,6 +180,23 @@ fn run(cli: Cli) -> eyre::Result<()> {
             say(&format!("node {n} restarted\n"));
         }
         Cmd::Status => say(&network::status(&Layout::load(&cli.dir.canonicalize()?)?)?),
+        Cmd::Cut { n } => {
+            hosts::cut(&Layout::load(&cli.dir.canonicalize()?)?, n, true)?;
+            say(&format!("host {n} cut off\n"));
+        }
+        Cmd::Heal { n } => {
+            hosts::cut(&Layout::load(&cli.dir.canonicalize()?)?, n, false)?;
+            say(&format!("host {n} linked again\n"));
+        }
+        Cmd::Limit { n, rate } => {
+            hosts::limit(&Layout::load(&cli.dir.canonicalize()?)?, n, &rate)?;
+            say(&format!("host {n}'s link: {rate}\n"));
+        }
+        Cmd::Delay { ms, jitter } => {
+            hosts::proxy::set_delay(&Layout::load(&cli.dir.canonicalize()?)?, ms, jitter)?;
+            say(&format!("links between hosts: {ms} ms ± {jitter} ms\n"));
+        }
+        Cmd::LinkProxy => hosts::proxy::run(&Layout::load(&cli.dir.canonicalize()?)?)?,
         Cmd::Logs { n, tm } => {
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
             eyre::ensure!(layout.numbers().contains(&n), "there is no node {n}");
@@ -184,6 +235,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
                     nodes: 7,
                     port_offset: 0,
                     consensus: layout::Consensus::Raft,
+                    hosts: false,
                 };
                 init::init(&layout, None, veil_config::NEWEST_FORK)?;
                 say(&format!("7 nodes and TMs initialised in {}\n", layout.dir.display()));

@@ -3,7 +3,7 @@
 //! every other node as a peer).
 
 use crate::{
-    bins,
+    bins, hosts,
     layout::{Consensus, Layout},
     rpc,
 };
@@ -91,6 +91,13 @@ pub(crate) fn start(layout: &Layout) -> eyre::Result<Duration> {
         layout.dir.display()
     );
     let started = Instant::now();
+    if layout.hosts {
+        hosts::create(layout)?;
+        if let Err(e) = start_link_proxy(layout) {
+            hosts::destroy(layout);
+            return Err(e);
+        }
+    }
     let mut pids = Vec::new();
     let result = start_processes(layout, &mut pids);
     save_pids(layout, &pids)?;
@@ -117,9 +124,9 @@ pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
         .arg(&dir)
         .args(["--nodiscover", "--permissioned", "--verbosity", "3"])
         .args(["--port", &layout.p2p_port(n).to_string()])
-        .args(["--http", "--http.addr", "127.0.0.1", "--http.api", APIS])
+        .args(["--http", "--http.addr", &layout.host_ip(n), "--http.api", APIS])
         .args(["--http.port", &layout.rpc_port(n).to_string()])
-        .args(["--metrics", "--metrics.addr", "127.0.0.1"])
+        .args(["--metrics", "--metrics.addr", &layout.host_ip(n)])
         .args(["--metrics.port", &layout.metrics_port(n).to_string()])
         .arg("--ptm.socket")
         .arg(layout.tm_socket(n))
@@ -137,12 +144,12 @@ pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
 
 /// Starts TM `n`, logging to its `tm.log`; answers its pid.
 pub(crate) fn spawn_tm(layout: &Layout, n: usize) -> eyre::Result<u32> {
-    spawn(tm_command(layout, n)?, &layout.tm_dir(n).join("tm.log"))
+    spawn(hosts::inside(layout, n, tm_command(layout, n)?), &layout.tm_dir(n).join("tm.log"))
 }
 
 /// Starts node `n`, logging to its `node.log`; answers its pid.
 pub(crate) fn spawn_node(layout: &Layout, n: usize) -> eyre::Result<u32> {
-    spawn(node_command(layout, n)?, &layout.node_dir(n).join("node.log"))
+    spawn(hosts::inside(layout, n, node_command(layout, n)?), &layout.node_dir(n).join("node.log"))
 }
 
 /// Every recorded process id (TMs, then nodes), running or not.
@@ -195,6 +202,24 @@ pub(crate) fn save_pids(layout: &Layout, pids: &[u32]) -> eyre::Result<()> {
     Ok(std::fs::write(layout.pids_file(), serde_json::to_vec(pids)?)?)
 }
 
+/// The file holding the link proxy's process id, with hosts.
+fn link_proxy_pid_file(layout: &Layout) -> std::path::PathBuf {
+    layout.dir.join("link-proxy.pid")
+}
+
+/// Starts `veil-sim link-proxy` for the network's hosts and waits until it listens.
+fn start_link_proxy(layout: &Layout) -> eyre::Result<()> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.arg("--dir").arg(&layout.dir).arg("link-proxy");
+    let log = layout.dir.join("link-proxy.log");
+    let pid = spawn(command, &log)?;
+    std::fs::write(link_proxy_pid_file(layout), pid.to_string())?;
+    let address = format!("{}:{}", layout.bridge_ip(), layout.tm_p2p_port(layout.nodes));
+    wait_for("the link proxy", Duration::from_secs(10), &[(pid, log)], || {
+        std::net::TcpStream::connect(&address).is_ok()
+    })
+}
+
 fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
     let mut processes = Vec::new();
     for n in layout.numbers() {
@@ -203,7 +228,7 @@ fn start_processes(layout: &Layout, pids: &mut Vec<u32>) -> eyre::Result<()> {
         processes.push((pid, layout.tm_dir(n).join("tm.log")));
     }
     for n in layout.numbers() {
-        let url = format!("{}/upcheck", layout.tm_p2p_url(n));
+        let url = format!("{}/upcheck", layout.tm_p2p_binding(n));
         wait_for(&format!("TM {n} ({url})"), Duration::from_secs(30), &processes, || {
             rpc::is_up(&url)
         })?;
@@ -250,6 +275,18 @@ pub(crate) fn stop(layout: &Layout) -> eyre::Result<usize> {
         let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
     }
     let _ = std::fs::remove_file(layout.pids_file());
+    if layout.hosts {
+        if let Some(pid) = std::fs::read_to_string(link_proxy_pid_file(layout))
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+            .filter(|&pid| alive(pid))
+        {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = wait_gone(pid);
+        }
+        let _ = std::fs::remove_file(link_proxy_pid_file(layout));
+        hosts::destroy(layout);
+    }
     Ok(pids.len())
 }
 
@@ -286,7 +323,7 @@ pub(crate) fn status(layout: &Layout) -> eyre::Result<String> {
         let head = field("eth_blockNumber").map(|h| rpc::quantity(&h).to_string());
         let peers = field("net_peerCount").map(|p| rpc::quantity(&p).to_string());
         let pending = field("txpool_status").map(|s| rpc::quantity(&s["pending"]).to_string());
-        let tm_up = rpc::is_up(&format!("{}/upcheck", layout.tm_p2p_url(n)));
+        let tm_up = rpc::is_up(&format!("{}/upcheck", layout.tm_p2p_binding(n)));
         let show = |v: Option<String>| v.unwrap_or_else(|| "down".into());
         out.push_str(&format!(
             "| {n} | {} | {} | {} | {} | {} | {} |\n",

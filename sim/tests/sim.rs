@@ -10,31 +10,12 @@
 #[path = "../../txmanager/server/tests/support/fake_tm.rs"]
 mod fake_tm;
 
+mod support;
+
 use std::time::Duration;
 use std::{path::Path, process::Command};
+use support::{call, rpc, sim, Running};
 use veil_testkit::wait_until;
-
-fn sim(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_veil-sim"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run veil-sim");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
-/// Stops the network in its directory when dropped, so a failed assertion leaves no
-/// processes holding ports behind.
-struct Running<'a>(&'a Path);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        let _ = sim(self.0, &["stop"]);
-    }
-}
 
 /// A port offset of our own, so parallel runs do not share ports: below 1,000 so one base's
 /// ports (p2p 21000+, RPC 22000+, …) never reach the next's, and TM ports stay below the
@@ -298,21 +279,6 @@ fn init_keeps_a_7nodes_key_set() {
     );
     let (ok, out) = sim(&second, &["init"]);
     assert!(!ok && out.contains("already holds a network"), "{out}");
-}
-
-fn rpc(url: &str, method: &str) -> serde_json::Value {
-    call(url, method, serde_json::json!([])).expect("the node answers")
-}
-
-/// A JSON-RPC call's result; `None` when the node does not answer or answers an error.
-fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
-    let answer: serde_json::Value = reqwest::blocking::Client::new()
-        .post(url)
-        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .and_then(|r| r.json())
-        .ok()?;
-    answer.get("result").cloned()
 }
 
 #[test]

@@ -53,6 +53,10 @@ pub(crate) fn say(text: &str) {
 /// the report of a run whose invariants all held; `Err` says which failed.
 pub(crate) fn run(layout: &Layout, options: &ChaosOptions) -> eyre::Result<String> {
     eyre::ensure!(
+        !layout.hosts,
+        "chaos runs on one host's loopback; for hosts, use cut, heal, limit and delay"
+    );
+    eyre::ensure!(
         layout.nodes >= 3,
         "a chaos run needs at least 3 nodes (a raft majority survives one fault)"
     );

@@ -163,7 +163,11 @@ pub async fn run(config: TmConfig) -> eyre::Result<()> {
         ),
         None => (None, None),
     };
-    let local_ip = host.parse::<IpAddr>().ok().filter(|ip| !ip.is_unspecified());
+    // Connections to peers leave from an address of this machine: the binding address's
+    // when there is one (the advertised one may be a proxy's, a NAT's or a load balancer's,
+    // which nothing here can bind), else the advertised one, so whitelists see it.
+    let local_host = p2p.binding_address.as_deref().map_or_else(|| host.clone(), host_of);
+    let local_ip = local_host.parse::<IpAddr>().ok().filter(|ip| !ip.is_unspecified());
     let peers = Arc::new(PeerClient::new(identity.clone(), local_ip, client_tls));
     let defaults = PeerLimits::default();
     let limits = PeerLimits {
