@@ -3,7 +3,8 @@
 //! link proxy. The private demo runs across them (the parties read 42, the others 0); under
 //! load, two hosts are cut off (their links down) for at least 10 s while the other five keep
 //! mining, then healed: every transaction any node acknowledged is mined on every node, and
-//! every node has the same block at every height. Needs root (CI is).
+//! every node has the same block at every height. Under Raft and under QBFT. Needs root (CI
+//! is).
 
 mod support;
 
@@ -25,11 +26,22 @@ fn quantity(value: &serde_json::Value) -> u64 {
 }
 
 #[test]
-fn seven_hosts_with_delayed_links_run_the_demo_and_survive_a_partition_of_two() {
+fn seven_raft_hosts_with_delayed_links_run_the_demo_and_survive_a_partition_of_two() {
+    // Offset 47: hosts 10.200.47.11–17, namespaces vs47h1–7, bridge vsb47.
+    partition_of_two("raft", 47);
+}
+
+#[test]
+fn seven_qbft_hosts_with_delayed_links_run_the_demo_and_survive_a_partition_of_two() {
+    partition_of_two("qbft", 48);
+}
+
+fn partition_of_two(consensus: &str, offset: u16) {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("qdata");
-    // Offset 47: hosts 10.200.47.11–17, namespaces vs47h1–7, bridge vsb47.
-    let (ok, out) = sim(&dir, &["init", "--hosts", "--port-offset", "47"]);
+    let offset_arg = offset.to_string();
+    let (ok, out) =
+        sim(&dir, &["init", "--hosts", "--consensus", consensus, "--port-offset", &offset_arg]);
     assert!(ok, "{out}");
     let _running = Running(&dir);
     let (ok, out) = sim(&dir, &["start"]);
@@ -41,7 +53,8 @@ fn seven_hosts_with_delayed_links_run_the_demo_and_survive_a_partition_of_two() 
     assert!(out.contains("| 1 | 42 |") && out.contains("| 7 | 42 |"), "{out}");
     assert!(out.contains("| 2 | 0 (no contract here: not a party) |"), "{out}");
 
-    let url = |n: usize| format!("http://10.200.47.{}:{}", 10 + n, 22047 + n - 1);
+    let url =
+        |n: usize| format!("http://10.200.{offset}.{}:{}", 10 + n, 22000 + offset + n as u16 - 1);
     let head =
         |n: usize| call(&url(n), "eth_blockNumber", serde_json::json!([])).map(|h| quantity(&h));
     let peers =
