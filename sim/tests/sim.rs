@@ -532,6 +532,42 @@ impl Prometheus {
     }
 }
 
+/// The metric names an expression reads (ours and geth's prefixes).
+fn metric_names(expr: &str) -> Vec<String> {
+    let prefixes = ["chain_", "txpool_", "p2p_", "system_", "eth_db_", "veil_"];
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| prefixes.iter().any(|p| word.starts_with(p)))
+        .map(|word| word.trim_end_matches("_bucket").to_string())
+        .collect()
+}
+
+impl Prometheus {
+    /// Every metric name Prometheus has seen (a histogram's `_bucket` series under its name).
+    fn names(&self) -> Vec<String> {
+        let answer: serde_json::Value =
+            reqwest::blocking::get(format!("{}/api/v1/label/__name__/values", self.url))
+                .and_then(|r| r.json())
+                .unwrap();
+        answer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .map(|n| n.trim_end_matches("_bucket").to_string())
+            .collect()
+    }
+
+    /// Whether `query` parses and runs.
+    fn runs(&self, query: &str) -> bool {
+        reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", query)])
+            .send()
+            .and_then(|r| r.json::<serde_json::Value>())
+            .is_ok_and(|answer| answer["status"] == "success")
+    }
+}
+
 impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -543,7 +579,8 @@ impl Drop for Prometheus {
 /// writes (its interval shortened to 1 s), scrapes every node's
 /// `/debug/metrics/prometheus` and every TM's `/metrics`: it reads `chain_head_block` of all
 /// seven nodes, rising as the demo mines, their pools and peers under geth's names, and the
-/// TMs' request counters with the payload pushes the demo caused.
+/// TMs' request counters with the payload pushes the demo caused. Every query of the Grafana
+/// dashboards in `deploy/grafana` runs and reads metrics the network exports.
 #[test]
 fn a_real_prometheus_scrapes_every_node_and_tm_of_a_running_network() {
     let root = tempfile::tempdir().unwrap();
@@ -593,6 +630,27 @@ fn a_real_prometheus_scrapes_every_node_and_tm_of_a_running_network() {
     wait_until("payload pushes counted", Duration::from_secs(30), || {
         !prometheus.query("veil_tm_requests_total{endpoint=\"/push\"}").is_empty()
     });
+    // deploy/grafana's dashboards: every query runs, and every metric they read is one this
+    // network exports — but for those only another consensus or a fault brings.
+    let exported = prometheus.names();
+    let elsewhere = ["veil_qbft_", "veil_chain_import_halt", "veil_rpc_errors_total"];
+    for file in ["veil-node.json", "veil-tm.json"] {
+        let path = veil_testkit::package_dir().join("../deploy/grafana").join(file);
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap().replace("$instance", ".*");
+                assert!(prometheus.runs(&expr), "{file}: {expr}");
+                for name in metric_names(&expr) {
+                    assert!(
+                        exported.contains(&name) || elsewhere.iter().any(|p| name.starts_with(p)),
+                        "{file}: {name} is not exported ({expr})"
+                    );
+                }
+            }
+        }
+    }
     let (ok, out) = sim(&dir, &["stop"]);
     assert!(ok, "{out}");
 }
