@@ -267,11 +267,11 @@ where
         }
         let payload = match (&private, tx.tx().is_private()) {
             (_, false) => None,
-            (None, true) => Some(Err(
-                "private transactions need a transaction manager, which this node does not have",
-            )),
+            // A node without a transaction manager is a party to nothing (GoQuorum's
+            // `PRIVATE_CONFIG=ignore`): it runs the public side only, as every non-party does.
+            (None, true) => Some(PrivatePayload::NotParty),
             (Some(runner), true) => match runner.payload(&tx.hash()) {
-                Some(payload) => Some(Ok(payload.clone())),
+                Some(payload) => Some(payload.clone()),
                 None => return Err(ExecutionError::PayloadMissing(tx.hash())),
             },
         };
@@ -281,9 +281,7 @@ where
             held_back.insert(tx.sender());
             continue;
         }
-        let reason = if let Some(Err(why)) = &payload {
-            why.to_string()
-        } else if pool_used + tx.tx().gas_limit() > block.gas_limit {
+        let reason = if pool_used + tx.tx().gas_limit() > block.gas_limit {
             if mode == ExecutionMode::Build {
                 // Not invalid: it waits for the next block, with its sender's later ones.
                 held_back.insert(tx.sender());
@@ -304,7 +302,7 @@ where
                     }
                     bytes_used += size;
                     receipts.push(receipt(tx.tx().tx_type(), &result, gas_used));
-                    if let (Some(runner), Some(Ok(PrivatePayload::Party(data)))) =
+                    if let (Some(runner), Some(PrivatePayload::Party(data))) =
                         (&mut private, payload)
                     {
                         runner.run(&tx, data)?;

@@ -462,3 +462,31 @@ fn a_transaction_whose_journal_write_fails_is_refused_and_not_pooled() {
     pool.add(tx, &chain.latest_state(), &chain.head().1).unwrap();
     assert_eq!(pool.status().pending, 1);
 }
+
+/// A node without a transaction manager (a quickstart validator, GoQuorum's
+/// `PRIVATE_CONFIG=ignore`) refuses private transactions from its own clients but takes them
+/// from peers, and orders and executes them as a non-party: the block carries the transaction,
+/// its receipt succeeds, and nothing private runs here.
+#[test]
+fn a_node_without_a_tm_takes_private_transactions_from_peers_and_mines_them_as_a_non_party() {
+    let f = fixture(true);
+    let private = || {
+        let tx = TxLegacy { input: vec![7u8; 64].into(), gas_limit: 30_000, ..legacy(0, 0, 0) };
+        RecoveredTx::try_new(sign_private_transaction(tx, &key(0))).unwrap()
+    };
+    assert!(matches!(f.add(private()), Err(PoolError::PrivateUnsupported)));
+    let (_, head) = f.chain.head();
+    let hash = f.pool.add_remote(private(), &f.chain.latest_state(), &head).unwrap();
+    let built = f
+        .chain
+        .build_block_with(f.pool.pending(10), &Default::default(), &Default::default())
+        .unwrap();
+    assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+    let committed = f.chain.commit_built(built).unwrap();
+    assert_eq!(committed.header.number, 1);
+    let location =
+        f.chain.store().tx_location(hash).unwrap().expect("the private transaction is mined");
+    let receipts = f.chain.store().receipts(location.block_hash).unwrap().unwrap();
+    assert!(receipts[location.index as usize].status());
+    assert!(f.chain.store().private_receipt(hash).unwrap().is_none(), "nothing private ran here");
+}

@@ -39,7 +39,10 @@ pub struct PoolConfig {
     pub max_queued_per_sender: usize,
     /// Fee increase a replacement needs, in percent (geth: 10).
     pub price_bump_percent: u128,
-    /// Whether private transactions (V = 37/38) are taken (the node has a transaction manager).
+    /// Whether private transactions (V = 37/38) are taken from this node's own clients (the
+    /// node has a transaction manager). From peers they are always taken: a node without a TM
+    /// (a quickstart validator, GoQuorum's `PRIVATE_CONFIG=ignore`) still orders and executes
+    /// them, as a non-party.
     pub private_transactions: bool,
 }
 
@@ -142,14 +145,19 @@ impl TxPool {
         self.added.notified().await
     }
 
-    fn check_stateless(&self, tx: &RecoveredTx, head: &Header) -> Result<(), PoolError> {
+    fn check_stateless(
+        &self,
+        tx: &RecoveredTx,
+        head: &Header,
+        origin: Origin,
+    ) -> Result<(), PoolError> {
         let t = tx.tx();
         let size = t.encode_2718_len();
         let limit = self.spec.txn_size_limit();
         if size > limit {
             return Err(PoolError::Oversized { size, limit });
         }
-        if t.is_private() && !self.config.private_transactions {
+        if t.is_private() && !self.config.private_transactions && origin == Origin::Local {
             return Err(PoolError::PrivateUnsupported);
         }
         let fork = self.spec.hardfork_at(head.number + 1, head.timestamp);
@@ -223,7 +231,7 @@ impl TxPool {
         head: &Header,
         origin: Origin,
     ) -> Result<B256, PoolError> {
-        self.check_stateless(&tx, head)?;
+        self.check_stateless(&tx, head, origin)?;
         let hash = tx.hash();
         let sender = tx.sender();
         let nonce = tx.tx().nonce();
