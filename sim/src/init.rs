@@ -16,8 +16,19 @@ const CHAIN_ID: u64 = 10;
 const BALANCE: &str = "1000000000000000000000000000";
 
 /// Creates the network in `layout.dir`; with `keys`, reuses a 7nodes-style key set (`keyN`
-/// keystores, `nodekeyN`, `tmN.pub` / `tmN.key`).
-pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre::Result<()> {
+/// keystores, `nodekeyN`, `tmN.pub` / `tmN.key`). Under QBFT the first `validators` nodes
+/// (default: all) are the validators.
+pub(crate) fn init(
+    layout: &Layout,
+    keys: Option<&Path>,
+    fork: Hardfork,
+    validators_count: Option<usize>,
+) -> eyre::Result<()> {
+    let validators_count = validators_count.unwrap_or(layout.nodes);
+    eyre::ensure!(
+        (1..=layout.nodes).contains(&validators_count),
+        "--validators must be 1 to the node count"
+    );
     eyre::ensure!(
         !layout.dir.join("network.json").exists(),
         "{} already holds a network; remove it or choose another --dir",
@@ -84,6 +95,7 @@ pub(crate) fn init(layout: &Layout, keys: Option<&Path>, fork: Hardfork) -> eyre
     alloc.extend(veil_config::genesis_system_contracts(fork));
     let mut genesis = genesis(alloc, fork);
     if layout.consensus == Consensus::Qbft {
+        validators.truncate(validators_count);
         make_qbft(&mut genesis, validators);
     }
     let genesis_path = layout.dir.join("genesis.json");

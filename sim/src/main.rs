@@ -54,6 +54,9 @@ enum Cmd {
         /// the link proxy between hosts); needs root.
         #[arg(long)]
         hosts: bool,
+        /// Under QBFT, how many of the nodes (the first ones) are validators (default: all).
+        #[arg(long)]
+        validators: Option<usize>,
     },
     /// With hosts: cuts host N's link (a partition of that host).
     Cut {
@@ -153,11 +156,11 @@ fn say(text: &str) {
 
 fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
-        Cmd::Init { nodes, keys, port_offset, evm_version, consensus, hosts } => {
+        Cmd::Init { nodes, keys, port_offset, evm_version, consensus, hosts, validators } => {
             std::fs::create_dir_all(&cli.dir)?;
             let dir = cli.dir.canonicalize()?;
             let layout = Layout { dir, nodes, port_offset, consensus, hosts };
-            init::init(&layout, keys.as_deref(), evm_version)?;
+            init::init(&layout, keys.as_deref(), evm_version, validators)?;
             say(&format!("{} nodes and TMs initialised in {}\n", nodes, layout.dir.display()));
         }
         Cmd::Start => {
@@ -237,7 +240,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
                     consensus: layout::Consensus::Raft,
                     hosts: false,
                 };
-                init::init(&layout, None, veil_config::NEWEST_FORK)?;
+                init::init(&layout, None, veil_config::NEWEST_FORK, None)?;
                 say(&format!("7 nodes and TMs initialised in {}\n", layout.dir.display()));
             }
             let layout = Layout::load(&cli.dir.canonicalize()?)?;
