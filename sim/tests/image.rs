@@ -91,29 +91,12 @@ fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_json
 
 #[test]
 fn the_image_runs_a_node_as_an_unprivileged_user_that_answers_and_is_healthy() {
-    let base = Command::new(repo().join("deploy/image/base.sh")).output().expect("base.sh runs");
-    assert!(base.status.success(), "{}", String::from_utf8_lossy(&base.stderr));
-    let root = tempfile::tempdir().unwrap();
-    context(root.path());
     let id = std::process::id();
     let cleanup = Cleanup {
         container: format!("veil-image-test-{id}"),
         image: format!("localhost/veil:test-{id}"),
     };
-    let context_dir = root.path().display().to_string();
-    let (ok, out) = podman(&[
-        "build",
-        "--format",
-        "docker",
-        "--target",
-        "prebuilt",
-        "--build-arg",
-        "RUNTIME_IMAGE=localhost/veil-base:bookworm",
-        "-t",
-        &cleanup.image,
-        &context_dir,
-    ]);
-    assert!(ok, "{out}");
+    build_image(&cleanup.image);
 
     for tool in ["veil-tm", "veil-sim"] {
         let (ok, out) = podman(&["run", "--rm", "--entrypoint", tool, &cleanup.image, "--help"]);
