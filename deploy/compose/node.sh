@@ -24,7 +24,7 @@ exec veil \
   --verbosity 3 \
   --mine --miner.threads 1 --miner.gasprice 0 --emitcheckpoints \
   --syncmode full --revertreason \
-  --metrics --metrics.addr 0.0.0.0 --pprof --pprof.addr 0.0.0.0 --pprof.port 9545 \
+  --metrics --pprof --pprof.addr 0.0.0.0 --pprof.port 9545 \
   --networkid 1337 \
   --http --http.addr 0.0.0.0 --http.port 8545 --http.corsdomain "*" --http.vhosts "*" \
   --http.api admin,eth,debug,miner,net,txpool,personal,web3,istanbul,qbft \

@@ -34,13 +34,14 @@ pub(crate) struct CompatArgs {
     /// Accepted: GoQuorum's checkpoint log lines are not written.
     #[arg(long)]
     pub(crate) emitcheckpoints: bool,
-    /// Accepted: Go's profiler does not exist here (see --metrics).
+    /// Go's profiler does not exist here; as geth's, its server serves --metrics when
+    /// --metrics.addr is not given.
     #[arg(long)]
     pub(crate) pprof: bool,
-    /// Accepted with --pprof.
+    /// With --pprof: the metrics' address (default 127.0.0.1).
     #[arg(long = "pprof.addr")]
     pub(crate) pprof_addr: Option<String>,
-    /// Accepted with --pprof.
+    /// With --pprof: the metrics' port (default 6060).
     #[arg(long = "pprof.port")]
     pub(crate) pprof_port: Option<u16>,
     /// Accepted: the pool takes any gas price the chain allows.
@@ -143,7 +144,7 @@ impl CompatArgs {
             (self.nousb, "--nousb", "there are no USB wallets"),
             (self.revertreason, "--revertreason", "receipts carry no revert reason; eth_call returns it"),
             (self.emitcheckpoints, "--emitcheckpoints", "GoQuorum's checkpoint log lines are not written"),
-            (self.pprof || self.pprof_addr.is_some() || self.pprof_port.is_some(), "--pprof", "there is no Go profiler; --metrics serves Prometheus metrics"),
+            (self.pprof || self.pprof_addr.is_some() || self.pprof_port.is_some(), "--pprof", "there is no Go profiler; as geth's, its address serves --metrics when --metrics.addr is not given"),
             (self.miner_gasprice.is_some(), "--miner.gasprice", "the pool takes every gas price the chain allows"),
             (self.privacymarker, "--privacymarker.enable", "privacy marker transactions are not supported; private transactions go out as without the flag"),
             (self.maxpeers.is_some(), "--maxpeers", "the peers are the static nodes"),
@@ -159,6 +160,30 @@ impl CompatArgs {
             }
         }
         Ok(applied)
+    }
+}
+
+impl CompatArgs {
+    /// Where `--metrics` is served: `--metrics.addr`/`--metrics.port` when the address is
+    /// given; else, as geth serves metrics on its profiler's server, `--pprof.addr`/
+    /// `--pprof.port` with `--pprof`; else 127.0.0.1:6060.
+    pub(crate) fn metrics_listen(
+        &self,
+        metrics_addr: Option<std::net::IpAddr>,
+        metrics_port: Option<u16>,
+    ) -> eyre::Result<std::net::SocketAddr> {
+        const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        const PORT: u16 = 6060;
+        if metrics_addr.is_none() && self.pprof {
+            let ip = match &self.pprof_addr {
+                Some(text) => text
+                    .parse()
+                    .map_err(|e| eyre::eyre!("--pprof.addr {text}: not an IP address ({e})"))?,
+                None => LOCAL,
+            };
+            return Ok((ip, self.pprof_port.unwrap_or(PORT)).into());
+        }
+        Ok((metrics_addr.unwrap_or(LOCAL), metrics_port.unwrap_or(PORT)).into())
     }
 }
 
@@ -219,5 +244,25 @@ mod tests {
         assert!(sync.contains("expected full"), "{sync}");
         let boot = applied(&["--bootnodes", "enode://zz@1.2.3.4:30303"]).unwrap_err().to_string();
         assert!(boot.contains("--bootnodes"), "{boot}");
+    }
+
+    fn compat(args: &[&str]) -> CompatArgs {
+        Cli::try_parse_from(std::iter::once("veil").chain(args.iter().copied())).unwrap().compat
+    }
+
+    /// geth serves /debug/metrics/prometheus on the profiler's server (quickstart's and the
+    /// Kubernetes charts' `--metrics --pprof --pprof.addr 0.0.0.0 --pprof.port 9545`), and on
+    /// its own server when --metrics.addr is given.
+    #[test]
+    fn metrics_are_served_where_geth_serves_them() {
+        let at = |text: &str| -> std::net::SocketAddr { text.parse().unwrap() };
+        let pprof = compat(&["--pprof", "--pprof.addr", "0.0.0.0", "--pprof.port", "9545"]);
+        assert_eq!(pprof.metrics_listen(None, None).unwrap(), at("0.0.0.0:9545"));
+        assert_eq!(compat(&["--pprof"]).metrics_listen(None, None).unwrap(), at("127.0.0.1:6060"));
+        let own = pprof.metrics_listen(Some("0.0.0.0".parse().unwrap()), None).unwrap();
+        assert_eq!(own, at("0.0.0.0:6060"));
+        assert_eq!(compat(&[]).metrics_listen(None, Some(7070)).unwrap(), at("127.0.0.1:7070"));
+        let bad = compat(&["--pprof", "--pprof.addr", "everywhere"]).metrics_listen(None, None);
+        assert!(bad.unwrap_err().to_string().contains("--pprof.addr everywhere"));
     }
 }

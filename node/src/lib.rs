@@ -57,7 +57,9 @@ pub mod tx_gossip;
 
 pub use chain_engine::{assemble, ChainEngine};
 pub use mint_trigger::run_mint_trigger;
-pub use node::{open_store, run, HttpConfig, NodeConfig, QbftArgs, RpcConfig, WsConfig};
+pub use node::{
+    open_store, run, HttpConfig, NodeConfig, QbftArgs, RpcConfig, UnlockTarget, WsConfig,
+};
 /// The dev chain's spec and keys, re-exported.
 pub use veil_chain::dev;
 /// The chain engine, re-exported: the node assembles it.

@@ -64,12 +64,13 @@ struct MetricsArgs {
     /// Serve Prometheus metrics at /debug/metrics/prometheus.
     #[arg(long)]
     metrics: bool,
-    /// The metrics server's listening address.
-    #[arg(long = "metrics.addr", default_value = "127.0.0.1")]
-    metrics_addr: IpAddr,
-    /// The metrics server's port.
-    #[arg(long = "metrics.port", default_value_t = 6060)]
-    metrics_port: u16,
+    /// The metrics server's listening address (default 127.0.0.1; without it, --pprof's
+    /// address serves the metrics, as geth's).
+    #[arg(long = "metrics.addr")]
+    metrics_addr: Option<IpAddr>,
+    /// The metrics server's port (default 6060).
+    #[arg(long = "metrics.port")]
+    metrics_port: Option<u16>,
 }
 
 /// GoQuorum's QBFT flags. The consensus comes from the genesis; these fill in what its legacy
@@ -239,7 +240,7 @@ struct AccountArgs {
     /// Keystore directory (default: <datadir>/keystore).
     #[arg(long, global = true)]
     keystore: Option<PathBuf>,
-    /// Comma-separated accounts to unlock at start.
+    /// Comma-separated accounts to unlock at start: addresses, or indexes in the keystore.
     #[arg(long, default_value = "")]
     unlock: String,
     /// Password file: one password per line, for --unlock and `account new|import`.
@@ -261,11 +262,8 @@ fn parse_apis(flag: &str, list: &str) -> Vec<Api> {
     apis
 }
 
-fn parse_addresses(list: &str) -> eyre::Result<Vec<Address>> {
-    parse_list(list)
-        .iter()
-        .map(|a| a.parse().map_err(|e| eyre::eyre!("--unlock: invalid address {a:?}: {e}")))
-        .collect()
+fn parse_unlock(list: &str) -> eyre::Result<Vec<veil_node::UnlockTarget>> {
+    parse_list(list).iter().map(|a| a.parse().map_err(|e| eyre::eyre!("--unlock: {e}"))).collect()
 }
 
 #[derive(Subcommand, Debug)]
@@ -417,6 +415,8 @@ fn init(datadir: &std::path::Path, genesis: &std::path::Path) -> eyre::Result<()
 
 fn run_node(args: NodeArgs) -> eyre::Result<()> {
     let compat = args.compat.apply()?;
+    let metrics_listen =
+        args.compat.metrics_listen(args.metrics.metrics_addr, args.metrics.metrics_port)?;
     for warning in &compat.warnings {
         tracing::warn!(target: "node", "{warning}");
     }
@@ -469,7 +469,7 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
         rpc,
         beneficiary: args.etherbase,
         keystore: args.accounts.keystore,
-        unlock: parse_addresses(&args.accounts.unlock)?,
+        unlock: parse_unlock(&args.accounts.unlock)?,
         password_file: args.accounts.password,
         ptm: veil_node::ptm::PtmConfig::resolve(
             args.ptm.socket.as_deref(),
@@ -477,10 +477,7 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
             args.ptm.timeout,
             std::env::var("PRIVATE_CONFIG").ok().as_deref(),
         )?,
-        metrics: args
-            .metrics
-            .metrics
-            .then(|| (args.metrics.metrics_addr, args.metrics.metrics_port).into()),
+        metrics: args.metrics.metrics.then_some(metrics_listen),
         identity: veil_node::rpc::NodeIdentity {
             network_id: compat.network_id,
             name: compat.identity,

@@ -35,7 +35,7 @@ pub struct NodeConfig {
     pub keystore: Option<PathBuf>,
     /// Accounts to unlock at start, with one password per line of `password_file` (the last
     /// line serves the rest, as in geth).
-    pub unlock: Vec<Address>,
+    pub unlock: Vec<UnlockTarget>,
     /// The password file for `unlock`.
     pub password_file: Option<PathBuf>,
     /// Raft mode (blocks ordered by a cluster) instead of minting alone.
@@ -213,6 +213,28 @@ fn read_passwords(path: &std::path::Path) -> eyre::Result<Vec<zeroize::Zeroizing
         .collect())
 }
 
+/// An account of `--unlock`: its address, or as geth allows, its index in the keystore's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnlockTarget {
+    /// The account with this address.
+    Address(Address),
+    /// The keystore's `n`th account (file-name order, as `eth_accounts`).
+    Index(usize),
+}
+
+impl std::str::FromStr for UnlockTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(index) = text.parse::<usize>() {
+            return Ok(Self::Index(index));
+        }
+        text.parse()
+            .map(Self::Address)
+            .map_err(|e| format!("{text:?} is neither an address nor a keystore index ({e})"))
+    }
+}
+
 fn unlock_at_start(config: &NodeConfig, accounts: &Accounts) -> eyre::Result<()> {
     if config.unlock.is_empty() {
         return Ok(());
@@ -226,12 +248,23 @@ fn unlock_at_start(config: &NodeConfig, accounts: &Accounts) -> eyre::Result<()>
         eyre::bail!("--unlock needs --password FILE (one password per line)");
     };
     let passwords = read_passwords(file)?;
-    for (i, address) in config.unlock.iter().enumerate() {
+    let keystore = accounts.addresses();
+    for (i, target) in config.unlock.iter().enumerate() {
+        let address = match *target {
+            UnlockTarget::Address(address) => address,
+            UnlockTarget::Index(index) => *keystore.get(index).ok_or_else(|| {
+                eyre::eyre!(
+                    "--unlock {index}: the keystore {} has {} account(s)",
+                    accounts.dir().display(),
+                    keystore.len()
+                )
+            })?,
+        };
         let Some(password) = passwords.get(i).or(passwords.last()) else {
             eyre::bail!("the password file {} is empty", file.display());
         };
         accounts
-            .unlock(*address, password, None)
+            .unlock(address, password, None)
             .wrap_err_with(|| format!("unlocking {address}"))?;
         tracing::info!(target: "accounts", %address, "account unlocked");
     }

@@ -139,3 +139,45 @@ fn log_format_geth_writes_goquorums_terminal_lines() {
         node.startup_log
     );
 }
+
+/// The Kubernetes charts' `--unlock 0`: as geth, an index into the keystore (file-name
+/// order) unlocks that account; an index past the keystore's end stops the node with a reason.
+#[test]
+fn unlock_takes_a_keystore_index_as_geth_does() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let keys = veil_testkit::package_dir().join("../sim/tests/fixtures/7nodes-keys");
+    std::fs::create_dir_all(data.join("keystore")).unwrap();
+    std::fs::copy(keys.join("key1"), data.join("keystore/key")).unwrap();
+    let passwords = root.path().join("passwords.txt");
+    std::fs::write(&passwords, "\n").unwrap();
+    let account: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(keys.join("key1")).unwrap()).unwrap();
+    let address = format!("0x{}", account["address"].as_str().unwrap());
+    let password = passwords.display().to_string();
+
+    // A chain without dev accounts (`--dev` adds its own to the keystore).
+    let genesis = support::vectors_dir().join("qbft/genesis/7nodes-qbft-genesis.json");
+    let init = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["init", "--datadir", &data.display().to_string()])
+        .arg(&genesis)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let unlocked = ["--unlock", "0", "--allow-insecure-unlock", "--password", &password];
+    let node = VeilProcess::start(&data, &[&unlocked[..], &["--port", &port()]].concat());
+    let signature = node.call("eth_sign", json!([address, "0x01"])).expect("unlocked at start");
+    assert_eq!(signature.as_str().unwrap().len(), 2 + 130, "{signature}");
+    drop(node);
+
+    let past = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["--datadir", &data.display().to_string(), "--unlock", "1", "--password", &password])
+        .output()
+        .unwrap();
+    assert!(!past.status.success());
+    let stderr = String::from_utf8_lossy(&past.stderr);
+    assert!(
+        stderr.contains("--unlock 1: the keystore") && stderr.contains("has 1 account"),
+        "{stderr}"
+    );
+}

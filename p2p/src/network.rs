@@ -395,6 +395,9 @@ fn build(key: &NodeKey, config: &P2pConfig) -> Result<Swarm<Behaviour>, String> 
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
+        // Enode hosts may be names (Kubernetes services); resolved with the system's resolver.
+        .with_dns()
+        .map_err(|e| format!("the system's DNS configuration: {e}"))?
         .with_behaviour(|keypair| {
             let mut gossipsub =
                 gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)?;

@@ -5,8 +5,11 @@
 //! its published port and passes the image's health check. `deploy/compose`'s network —
 //! four QBFT validators, an RPC node, three members each with a TM, started by
 //! podman-compose from that image — runs the private demo: member1 deploys SimpleStorage(42)
-//! for member3, which reads 42, while member2 and the RPC node have no such contract. Needs
-//! podman, podman-compose and debootstrap (`.ci/run` installs them) and root.
+//! for member3, which reads 42, while member2 and the RPC node have no such contract.
+//! `deploy/helm`'s charts pass `helm lint`, render objects that Kubernetes' schemas accept,
+//! and, run as pods by `podman kube play`, make a network that runs the same demo. Needs
+//! podman, podman-compose, helm, kubernetes-validate, catatonit and debootstrap (`.ci/run`
+//! installs them) and root.
 
 use std::{
     path::{Path, PathBuf},
@@ -225,27 +228,33 @@ fn the_compose_network_runs_the_private_demo_across_its_containers() {
 
     let url = |last: u8| format!("http://172.16.239.{last}:8545");
     let (member1, member2, member3, rpcnode) = (url(16), url(17), url(18), url(15));
-    veil_testkit::wait_until(
-        "blocks on every member and the RPC node",
-        Duration::from_secs(180),
-        || {
-            [&member1, &member2, &member3, &rpcnode].iter().all(|u| {
-                call(u, "eth_blockNumber", serde_json::json!([])).is_some_and(|h| h != "0x0")
-            })
-        },
-    );
     let member3_key = std::fs::read_to_string(dir.join("config/member3tessera/tm.pub")).unwrap();
-    let from = call(&member1, "eth_accounts", serde_json::json!([])).unwrap()[0].clone();
+    private_demo(&member1, &member3, member3_key.trim(), &[&member2, &rpcnode]);
+    drop(network);
+}
+
+/// The private demo on a running network: once every node has blocks, `sender` deploys
+/// SimpleStorage(42) for the TM key `party_key` (the node `party`'s); both read 42 and every
+/// node of `outsiders` has no such contract.
+fn private_demo(sender: &str, party: &str, party_key: &str, outsiders: &[&str]) {
+    let everyone: Vec<&str> =
+        [sender, party].into_iter().chain(outsiders.iter().copied()).collect();
+    veil_testkit::wait_until("blocks on every node", Duration::from_secs(180), || {
+        everyone
+            .iter()
+            .all(|u| call(u, "eth_blockNumber", serde_json::json!([])).is_some_and(|h| h != "0x0"))
+    });
+    let from = call(sender, "eth_accounts", serde_json::json!([])).unwrap()[0].clone();
     let hash = call(
-        &member1,
+        sender,
         "eth_sendTransaction",
         serde_json::json!([{ "from": from, "data": SIMPLE_STORAGE_42, "gas": "0x100000",
-                             "privateFor": [member3_key.trim()] }]),
+                             "privateFor": [party_key] }]),
     )
-    .expect("member1 sends the private deployment");
+    .expect("the sender sends the private deployment");
     let mut receipt = serde_json::Value::Null;
-    veil_testkit::wait_until("the deployment mined on member1", Duration::from_secs(60), || {
-        receipt = call(&member1, "eth_getTransactionReceipt", serde_json::json!([hash]))
+    veil_testkit::wait_until("the deployment mined on the sender", Duration::from_secs(60), || {
+        receipt = call(sender, "eth_getTransactionReceipt", serde_json::json!([hash]))
             .unwrap_or_default();
         !receipt.is_null()
     });
@@ -260,9 +269,141 @@ fn the_compose_network_runs_the_private_demo_across_its_containers() {
             .unwrap()
     };
     let forty_two = format!("0x{:064x}", 42);
-    assert_eq!(get(&member1), forty_two);
-    assert_eq!(get(&member3), forty_two);
-    assert_eq!(get(&member2), "0x", "member2 is not a party");
-    assert_eq!(get(&rpcnode), "0x", "the RPC node is not a party");
-    drop(network);
+    assert_eq!(get(sender), forty_two);
+    assert_eq!(get(party), forty_two);
+    for outsider in outsiders {
+        assert_eq!(get(outsider), "0x", "{outsider} is not a party");
+    }
+}
+
+/// Runs a tool, asserting it succeeded; what it printed on standard output.
+fn run(command: &mut Command) -> String {
+    let out = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{command:?}: {text}{}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+/// Removes the test's pods, network and image when dropped.
+struct Pods {
+    file: PathBuf,
+    network: String,
+    image: String,
+}
+
+impl Drop for Pods {
+    fn drop(&mut self) {
+        let _ = podman(&["kube", "down", &self.file.display().to_string()]);
+        let _ = podman(&["network", "rm", "-f", &self.network]);
+        let _ = podman(&["rmi", "-f", &self.image]);
+    }
+}
+
+#[test]
+fn the_helm_charts_pass_lint_and_schemas_and_their_pods_run_the_private_demo() {
+    let id = std::process::id();
+    let tag = format!("helm-{id}");
+    let image = format!("localhost/veil:{tag}");
+    build_image(&image);
+    let root = tempfile::tempdir().unwrap();
+    let copy =
+        Command::new("cp").arg("-r").arg(repo().join("deploy/helm")).arg(root.path()).status();
+    assert!(copy.unwrap().success());
+    let helm = root.path().join("helm");
+    let bin = Path::new(env!("CARGO_BIN_EXE_veil-sim")).parent().unwrap();
+    run(Command::new(helm.join("generate.sh")).arg(bin));
+
+    let (genesis, node) = (helm.join("charts/veil-genesis"), helm.join("charts/veil-node"));
+    let values = |name: &str| helm.join("values").join(name);
+    for (chart, values) in [
+        (&genesis, values("genesis.yml")),
+        (&node, values("validator.yml")),
+        (&node, values("txnode.yml")),
+    ] {
+        let lint = run(Command::new("helm").arg("lint").arg(chart).arg("-f").arg(&values));
+        assert!(lint.contains("0 chart(s) failed"), "{lint}");
+    }
+    // The releases quorum-kubernetes' README installs: the genesis, then each node.
+    let image_values = ["--set", "image.veil.repository=localhost/veil", "--set"];
+    let mut rendered = run(Command::new("helm")
+        .args(["template", "genesis"])
+        .arg(&genesis)
+        .args(["--namespace", "quorum", "-f"])
+        .arg(values("genesis.yml")));
+    let releases = [
+        ("validator-1", "validator.yml"),
+        ("validator-2", "validator.yml"),
+        ("validator-3", "validator.yml"),
+        ("validator-4", "validator.yml"),
+        ("member-1", "txnode.yml"),
+        ("member-2", "txnode.yml"),
+        ("member-3", "txnode.yml"),
+    ];
+    for (release, file) in releases {
+        rendered += &run(Command::new("helm")
+            .args(["template", release])
+            .arg(&node)
+            .args(["--namespace", "quorum", "-f"])
+            .arg(values(file))
+            .args(image_values)
+            .arg(format!("image.veil.tag={tag}")));
+    }
+    let all = root.path().join("rendered.yaml");
+    std::fs::write(&all, &rendered).unwrap();
+    run(Command::new("kubernetes-validate").args(["--strict", "--quiet"]).arg(&all));
+
+    // The pods, as a cluster would run them (kube_pods.py says what it stands in for).
+    let pods_dir = root.path().join("pods");
+    std::fs::create_dir_all(&pods_dir).unwrap();
+    let script = veil_testkit::package_dir().join("tests/fixtures/kube_pods.py");
+    let listing = run(Command::new("python3")
+        .arg(script)
+        .arg(&all)
+        .arg(&pods_dir)
+        .args(["quorum", "172.16.240.10"]));
+    let pods: Vec<(String, String)> = listing
+        .lines()
+        .map(|line| {
+            let (name, ip) = line.split_once(' ').unwrap();
+            (name.to_string(), ip.to_string())
+        })
+        .collect();
+    assert_eq!(pods.len(), releases.len(), "{listing}");
+    let network = format!("veil-helm-{id}");
+    let running = Pods { file: pods_dir.join("pods.yaml"), network, image: image.clone() };
+    let (ok, out) = podman(&["network", "create", "--subnet", "172.16.240.0/24", &running.network]);
+    assert!(ok, "{out}");
+    let mut play = vec!["kube", "play", "--network", &running.network];
+    for (_, ip) in &pods {
+        play.extend(["--ip", ip]);
+    }
+    let file = running.file.display().to_string();
+    play.push(&file);
+    let (ok, out) = podman(&play);
+    assert!(ok, "{out}");
+
+    let ip_of = |release: &str| {
+        let pod = format!("veil-node-{release}-0");
+        pods.iter().find(|(name, _)| *name == pod).unwrap().1.clone()
+    };
+    let url = |release: &str| format!("http://{}:8545", ip_of(release));
+    let key = std::fs::read_to_string(helm.join("charts/veil-genesis/files/nodes/member-2/tm.pub"))
+        .unwrap();
+    private_demo(
+        &url("member-1"),
+        &url("member-2"),
+        key.trim(),
+        &[&url("member-3"), &url("validator-1")],
+    );
+
+    // The pod's address in its enode (--nat extip:$POD_IP), and metrics where the pod's
+    // prometheus.io annotations point (--pprof.port, as geth).
+    let info = call(&url("validator-1"), "admin_nodeInfo", serde_json::json!([])).unwrap();
+    let enode = info["enode"].as_str().unwrap();
+    assert!(enode.contains(&format!("@{}:30303", ip_of("validator-1"))), "{enode}");
+    let metrics = format!("http://{}:9545/debug/metrics/prometheus", ip_of("validator-1"));
+    let (status, body) = veil_testkit::http::get(&metrics).expect("the metrics answer");
+    assert_eq!(status, 200);
+    assert!(body.contains("chain_head_block"), "{body}");
+    drop(running);
 }
