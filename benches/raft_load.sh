@@ -8,6 +8,9 @@
 #   PROFILE=debug benches/raft_load.sh 10   # a quick check with the test build (no figures)
 #   RECIPIENTS=1 benches/raft_load.sh 60 64 600  # private transactions: a veil-tm per node,
 #                                                # 1 KiB payloads for 1 (or up to 6) other nodes
+#   RECIPIENTS=1 FLAG=3 benches/raft_load.sh     # each client calls a SimpleStorage of its own
+#                                                # deployed with privacy flag FLAG (0, 1 or 3);
+#                                                # the chain and TMs have privacy enhancements on
 set -euo pipefail
 REPORT="$PWD/raft-load.json"
 cd "$(dirname "$0")/.."
@@ -38,6 +41,7 @@ if [ -n "${RECIPIENTS:-}" ]; then
   # One veil-tm per node: Q2T on a unix socket, P2P on 33000+i, ThirdParty on 34000+i.
   # shellcheck source=benches/tm_network.sh
   source benches/tm_network.sh
+  [ -n "${FLAG:-}" ] && TM_FEATURES='"features": {"enablePrivacyEnhancements": true},'
   start_tms "$TM" "$WORK" 33000 34000
   pids+=("${TM_PIDS[@]}")
   keys=()
@@ -49,10 +53,20 @@ if [ -n "${RECIPIENTS:-}" ]; then
   private_args=(--tm-urls "$(IFS=,; echo "${tm_urls[*]}")" --tm-keys "$(IFS=,; echo "${keys[*]}")"
     --recipients "$RECIPIENTS")
 fi
+chain=(--dev)
+if [ -n "${FLAG:-}" ]; then
+  # A genesis with privacy enhancements from block 0 (veil-sim's), the same for every FLAG.
+  "$BIN/veil-sim" --dir "$WORK/genesis" init --nodes 1 --privacy-enhancements >/dev/null
+  for i in 0 1 2 3 4 5 6; do
+    "$VEIL" init --datadir "$WORK/n$i" "$WORK/genesis/genesis.json" >/dev/null
+  done
+  chain=()
+  private_args+=(--contract-flag "$FLAG")
+fi
 for i in 0 1 2 3 4 5 6; do
   echo "$list" >"$WORK/n$i/static-nodes.json"
   [ -n "${RECIPIENTS:-}" ] && ptm=(--ptm.socket "$WORK/tm$i/tm.ipc")
-  "$VEIL" --dev --raft --datadir "$WORK/n$i" --port $((31000 + i)) --http --http.port $((32000 + i)) \
+  "$VEIL" "${chain[@]}" --raft --datadir "$WORK/n$i" --port $((31000 + i)) --http --http.port $((32000 + i)) \
     --http.api eth,net,web3,raft --ipcdisable --verbosity "${VERBOSITY:-2}" "${ptm[@]}" \
     2>"$WORK/n$i/log" &
   pids+=("$!")

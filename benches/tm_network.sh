@@ -5,7 +5,8 @@
 #
 # starts TM i (0–6) in WORK/tmI (key.pub and key.key, tm.json, Q2T socket tm.ipc, store db, log)
 # with P2P on P2P_BASE+i and ThirdParty on THIRD_PARTY_BASE+i, adds its pid to TM_PIDS, and
-# returns once every TM knows all seven keys (or fails after 30 s).
+# returns once every TM knows all seven keys (or fails after 30 s). TM_FEATURES, when set, is
+# a `"features": {…},` line added to every configuration.
 TM_PIDS=()
 start_tms() {
   local tm=$1 work=$2 p2p=$3 third=$4 i j peers known
@@ -27,6 +28,7 @@ start_tms() {
   ],
   "peer": [${peers%,}],
   "keys": {"keyData": [{"privateKeyPath": "$work/tm$i/key.key", "publicKeyPath": "$work/tm$i/key.pub"}]},
+  ${TM_FEATURES:-}
   "storage": {"path": "$work/tm$i/db"}
 }
 JSON

@@ -9,6 +9,11 @@
 //! client's node's TM (`/storeraw`), the transaction carrying its hash is signed as private
 //! (V = 37/38) and sent with `eth_sendRawPrivateTransaction` for the next `--recipients`
 //! nodes' keys.
+//!
+//! With `--contract-flag F` each private client first deploys a SimpleStorage of its own with
+//! privacy flag F for its recipients (and waits until it is mined), then sends `set(n)` calls
+//! to it with flag F: the workload that prices privacy enhancements (F = 1 party protection,
+//! 3 private state validation) against standard private contracts (F = 0).
 
 use alloy_consensus::TxLegacy;
 use alloy_primitives::{hex, Address, TxKind, B256, U256};
@@ -55,20 +60,31 @@ struct Args {
     /// Private mode: payload size in bytes.
     #[arg(long, default_value_t = 1024)]
     payload_bytes: usize,
+    /// Private mode: calls to a contract of each client's, deployed with this privacy flag.
+    #[arg(long)]
+    contract_flag: Option<u8>,
     /// Where to write the JSON report.
     #[arg(long, default_value = "raft-load.json")]
     json: String,
 }
 
-/// A private transaction carrying `hash` (what `/storeraw` returned): a call to an account
-/// without code whose private data is the payload.
-fn private_call(key: &secp256k1::SecretKey, nonce: u64, hash: &[u8]) -> (B256, String) {
+/// SimpleStorage(42)'s deployment data (`set(uint)` is 0x60fe47b1).
+const SIMPLE_STORAGE_42: &str = "602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3000000000000000000000000000000000000000000000000000000000000002a";
+
+/// A private transaction carrying `hash` (what `/storeraw` returned) to `to` (a creation
+/// when `None`).
+fn private_call(
+    key: &secp256k1::SecretKey,
+    nonce: u64,
+    hash: &[u8],
+    to: Option<Address>,
+) -> (B256, String) {
     let tx = TxLegacy {
         chain_id: None,
         nonce,
         gas_price: 0,
-        gas_limit: 100_000,
-        to: TxKind::Call(Address::repeat_byte(0x42)),
+        gas_limit: 200_000,
+        to: to.map_or(TxKind::Create, TxKind::Call),
         value: U256::ZERO,
         input: alloy_primitives::Bytes::copy_from_slice(hash),
     };
@@ -79,8 +95,17 @@ fn private_call(key: &secp256k1::SecretKey, nonce: u64, hash: &[u8]) -> (B256, S
 /// How a client makes its next transaction.
 #[derive(Clone)]
 enum Workload {
-    Transfers { chain_id: u64 },
-    Private { tm: Arc<veil_tm_api::TmClient>, from: String, to: Vec<String>, payload_bytes: usize },
+    Transfers {
+        chain_id: u64,
+    },
+    Private {
+        tm: Arc<veil_tm_api::TmClient>,
+        from: String,
+        to: Vec<String>,
+        payload_bytes: usize,
+        /// `set(n)` calls to this contract with this flag, instead of payloads to no code.
+        contract: Option<(Address, u8)>,
+    },
 }
 
 impl Workload {
@@ -95,22 +120,69 @@ impl Workload {
                 let (hash, raw) = transfer(key, *chain_id, nonce);
                 Ok((hash, "eth_sendRawTransaction", vec![json!(raw)]))
             }
-            Workload::Private { tm, from, to, payload_bytes } => {
-                let payload: Vec<u8> =
-                    (0..*payload_bytes).map(|i| (i as u8) ^ (nonce as u8)).collect();
-                let request = veil_tm_api::StoreRawRequest {
-                    payload: veil_tm_api::Base64Bytes(payload),
-                    from: Some(from.parse().map_err(|e| eyre::eyre!("{e:?}"))?),
+            Workload::Private { tm, from, to, payload_bytes, contract } => {
+                let payload: Vec<u8> = match contract {
+                    Some(_) => hex::decode(format!("60fe47b1{nonce:064x}"))?,
+                    None => (0..*payload_bytes).map(|i| (i as u8) ^ (nonce as u8)).collect(),
                 };
-                let stored = tm.store_raw(&request).await?;
-                let (hash, raw) = private_call(key, nonce, stored.key.as_bytes());
+                let stored = self.store(tm, from, payload).await?;
+                let (address, flag) = contract.map_or((Address::repeat_byte(0x42), 0), |c| c);
+                let (hash, raw) = private_call(key, nonce, stored.as_bytes(), Some(address));
                 Ok((
                     hash,
                     "eth_sendRawPrivateTransaction",
-                    vec![json!(raw), json!({ "privateFor": to })],
+                    vec![json!(raw), json!({ "privateFor": to, "privacyFlag": flag })],
                 ))
             }
         }
+    }
+
+    async fn store(
+        &self,
+        tm: &veil_tm_api::TmClient,
+        from: &str,
+        payload: Vec<u8>,
+    ) -> eyre::Result<veil_primitives::PayloadHash> {
+        let request = veil_tm_api::StoreRawRequest {
+            payload: veil_tm_api::Base64Bytes(payload),
+            from: Some(from.parse().map_err(|e| eyre::eyre!("{e:?}"))?),
+        };
+        Ok(tm.store_raw(&request).await?.key)
+    }
+
+    /// Deploys this client's SimpleStorage with `flag` at nonce 0 and waits until `client`'s
+    /// node has its receipt; the workload then calls it.
+    async fn deploy(
+        &mut self,
+        client: &jsonrpsee::http_client::HttpClient,
+        key: &secp256k1::SecretKey,
+        flag: u8,
+    ) -> eyre::Result<()> {
+        let Workload::Private { tm, from, to, contract, .. } = self else { return Ok(()) };
+        let stored = Workload::Transfers { chain_id: 0 }
+            .store(tm, from, hex::decode(SIMPLE_STORAGE_42)?)
+            .await?;
+        let (hash, raw) = private_call(key, 0, stored.as_bytes(), None);
+        let _: Value = client
+            .request(
+                "eth_sendRawPrivateTransaction",
+                rpc_params![raw, json!({ "privateFor": to, "privacyFlag": flag })],
+            )
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let receipt: Value =
+                client.request("eth_getTransactionReceipt", rpc_params![hash]).await?;
+            if !receipt.is_null() {
+                eyre::ensure!(receipt["status"] == "0x1", "the deployment failed: {receipt}");
+                break;
+            }
+            eyre::ensure!(Instant::now() < deadline, "the deployment was not mined in 60 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let sender = veil_primitives::address_of(key);
+        *contract = Some((sender.create(0), flag));
+        Ok(())
     }
 }
 
@@ -229,6 +301,7 @@ async fn main() -> eyre::Result<()> {
                         .map(|r| args.tm_keys[(node + r) % args.tm_keys.len()].clone())
                         .collect(),
                     payload_bytes: args.payload_bytes,
+                    contract: None,
                 }
             } else {
                 Workload::Transfers { chain_id: args.chain_id }
@@ -237,9 +310,19 @@ async fn main() -> eyre::Result<()> {
             let errors = errors.clone();
             let per_client = (args.rate > 0)
                 .then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
+            let contract_flag = args.contract_flag;
             tokio::spawn(async move {
                 let key = secp256k1::SecretKey::new(&mut rand::thread_rng());
                 let mut nonce = 0;
+                let mut workload = workload;
+                if let Some(flag) = contract_flag {
+                    if let Err(e) = workload.deploy(&client, &key, flag).await {
+                        let reason: String = format!("deploying: {e}").chars().take(80).collect();
+                        *errors.lock().unwrap().entry(reason).or_default() += 1;
+                        return;
+                    }
+                    nonce = 1;
+                }
                 let mut pace = per_client.map(tokio::time::interval);
                 while Instant::now() < deadline {
                     if let Some(pace) = &mut pace {
@@ -316,6 +399,7 @@ async fn main() -> eyre::Result<()> {
         "nodes": args.nodes.len(), "clients": args.clients, "seconds": args.seconds, "rate": args.rate,
         "private_recipients": if private { json!(args.recipients) } else { Value::Null },
         "payload_bytes": if private { json!(args.payload_bytes) } else { Value::Null },
+        "contract_flag": args.contract_flag,
         "sent": sent, "accepted": accepted, "mined": mined,
         "errors": &*errors.lock().unwrap(),
         "success_rate": if sent > 0 { mined as f64 / sent as f64 } else { 0.0 },

@@ -13,6 +13,7 @@
 
 mod builder;
 mod chain;
+pub mod contract_privacy;
 pub mod dev;
 mod ethereum_rules;
 mod handle;

@@ -10,7 +10,7 @@
 use alloy_primitives::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use veil_evm::PrivatePayload;
+use veil_evm::{PayloadPrivacy, PrivatePayload};
 use veil_primitives::PayloadHash;
 use zeroize::Zeroizing;
 
@@ -21,7 +21,7 @@ pub const MAX_BYTES: usize = 64 << 20;
 
 /// What the TM said of one payload hash.
 enum Answer {
-    Party(Zeroizing<Vec<u8>>),
+    Party(Zeroizing<Vec<u8>>, Option<PayloadPrivacy>),
     NotParty,
 }
 
@@ -53,7 +53,12 @@ impl PayloadCache {
     /// The TM's answer for `hash`, when held.
     pub fn get(&self, hash: &PayloadHash) -> Option<PrivatePayload> {
         self.inner.lock().answers.get(hash).map(|answer| match answer {
-            Answer::Party(plaintext) => PrivatePayload::Party(Bytes::copy_from_slice(plaintext)),
+            Answer::Party(plaintext, None) => {
+                PrivatePayload::Party(Bytes::copy_from_slice(plaintext))
+            }
+            Answer::Party(plaintext, Some(privacy)) => {
+                PrivatePayload::Protected(Bytes::copy_from_slice(plaintext), privacy.clone())
+            }
             Answer::NotParty => PrivatePayload::NotParty,
         })
     }
@@ -63,16 +68,18 @@ impl PayloadCache {
         self.inner.lock().answers.contains_key(hash)
     }
 
-    /// Keeps the TM's answer for `hash`: the payload (`Some`) or a 404 (`None`). A payload
-    /// larger than the whole cache is not kept.
-    pub fn insert(&self, hash: PayloadHash, payload: Option<&[u8]>) {
-        let size = payload.map_or(0, <[u8]>::len);
+    /// Keeps the TM's answer for `hash`. A payload larger than the whole cache is not kept.
+    pub fn insert(&self, hash: PayloadHash, payload: &PrivatePayload) {
+        let size = payload.data().map_or(0, |data| data.len());
         if size > MAX_BYTES {
             return;
         }
         let answer = match payload {
-            Some(bytes) => Answer::Party(Zeroizing::new(bytes.to_vec())),
-            None => Answer::NotParty,
+            PrivatePayload::Party(bytes) => Answer::Party(Zeroizing::new(bytes.to_vec()), None),
+            PrivatePayload::Protected(bytes, privacy) => {
+                Answer::Party(Zeroizing::new(bytes.to_vec()), Some(privacy.clone()))
+            }
+            PrivatePayload::NotParty => Answer::NotParty,
         };
         let mut inner = self.inner.lock();
         if let Some(old) = inner.answers.insert(hash, answer) {
@@ -118,7 +125,7 @@ impl PayloadCache {
 
 fn size_of(answer: &Answer) -> usize {
     match answer {
-        Answer::Party(plaintext) => plaintext.len(),
+        Answer::Party(plaintext, _) => plaintext.len(),
         Answer::NotParty => 0,
     }
 }
@@ -126,6 +133,10 @@ fn size_of(answer: &Answer) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn party(bytes: &[u8]) -> PrivatePayload {
+        PrivatePayload::Party(Bytes::copy_from_slice(bytes))
+    }
 
     fn hash(i: u32) -> PayloadHash {
         let mut key = [0u8; 64];
@@ -136,8 +147,20 @@ mod tests {
     #[test]
     fn answers_are_kept_forgotten_and_evicted_oldest_first() {
         let cache = PayloadCache::default();
-        cache.insert(hash(1), Some(b"plain"));
-        cache.insert(hash(2), None);
+        cache.insert(hash(1), &party(b"plain"));
+        cache.insert(hash(2), &PrivatePayload::NotParty);
+        let privacy = PayloadPrivacy {
+            flag: veil_primitives::PrivacyFlag::PartyProtection,
+            ..Default::default()
+        };
+        cache.insert(
+            hash(3),
+            &PrivatePayload::Protected(Bytes::from_static(b"pp"), privacy.clone()),
+        );
+        assert_eq!(
+            cache.get(&hash(3)),
+            Some(PrivatePayload::Protected(Bytes::from_static(b"pp"), privacy))
+        );
         assert!(
             matches!(cache.get(&hash(1)), Some(PrivatePayload::Party(p)) if p.as_ref() == b"plain")
         );
@@ -145,7 +168,7 @@ mod tests {
         cache.forget([&hash(1)]);
         assert!(cache.get(&hash(1)).is_none());
         for i in 10..10 + MAX_ENTRIES as u32 {
-            cache.insert(hash(i), None);
+            cache.insert(hash(i), &PrivatePayload::NotParty);
         }
         assert_eq!(cache.len(), MAX_ENTRIES);
         assert!(cache.get(&hash(2)).is_none(), "the oldest went first");
@@ -156,11 +179,11 @@ mod tests {
     fn plaintext_is_bounded_by_bytes() {
         let cache = PayloadCache::default();
         let big = vec![7u8; MAX_BYTES / 2 + 1];
-        cache.insert(hash(1), Some(&big));
-        cache.insert(hash(2), Some(&big));
+        cache.insert(hash(1), &party(&big));
+        cache.insert(hash(2), &party(&big));
         assert!(!cache.contains(&hash(1)), "the older payload was evicted for bytes");
         assert!(cache.contains(&hash(2)));
-        cache.insert(hash(3), Some(&vec![0u8; MAX_BYTES + 1]));
+        cache.insert(hash(3), &party(&vec![0u8; MAX_BYTES + 1]));
         assert!(!cache.contains(&hash(3)), "larger than the whole cache: not kept");
     }
 }

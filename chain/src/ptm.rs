@@ -101,6 +101,31 @@ impl PtmConfig {
     }
 }
 
+/// What privacy enhancements add to a send (GoQuorum's fields on Tessera's `/send`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendPrivacy {
+    /// The flag.
+    pub flag: veil_primitives::PrivacyFlag,
+    /// The creation payloads of the contracts the transaction affects (ACOTHs).
+    pub affected: Vec<PayloadHash>,
+    /// The execution hash (private state validation).
+    pub exec_hash: String,
+    /// `mandatoryFor` (flag 2).
+    pub mandatory: Vec<TmPublicKey>,
+}
+
+impl SendPrivacy {
+    /// The API's fields.
+    fn fields(self) -> veil_tm_api::PrivacyFields {
+        veil_tm_api::PrivacyFields {
+            privacy_flag: self.flag.number(),
+            affected_contract_transactions: self.affected,
+            exec_hash: self.exec_hash,
+            mandatory_recipients: self.mandatory,
+        }
+    }
+}
+
 /// Why the TM could not help.
 #[derive(Debug, thiserror::Error)]
 pub enum PtmError {
@@ -149,6 +174,20 @@ impl Ptm {
         Ok(ptm)
     }
 
+    /// The TM's `features` switches (Veil's `GET /features`); `None` from a TM without that
+    /// endpoint (Tessera).
+    pub async fn features(&self) -> Result<Option<veil_tm_api::Features>, PtmError> {
+        let (status, body) = self
+            .within(self.client.request(http::Method::GET, "/features", &[], Default::default()))
+            .await?;
+        if status == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| PtmError::Client(ClientError::Decode(format!("/features: {e}"))))
+    }
+
     /// The endpoint, for messages.
     pub fn describe(&self) -> String {
         match &self.endpoint {
@@ -173,16 +212,10 @@ impl Ptm {
         payload: Vec<u8>,
         from: Option<TmPublicKey>,
         to: Vec<TmPublicKey>,
+        privacy: SendPrivacy,
     ) -> Result<PayloadHash, PtmError> {
-        let request = SendRequest {
-            payload: Base64Bytes(payload),
-            from,
-            to,
-            privacy_flag: 0,
-            affected_contract_transactions: vec![],
-            exec_hash: String::new(),
-            mandatory_recipients: vec![],
-        };
+        let request =
+            SendRequest { payload: Base64Bytes(payload), from, to, privacy: privacy.fields() };
         let key = self.within(self.client.send(&request)).await?.key;
         metrics::counter!(crate::metrics::PRIVATE_SENT).increment(1);
         Ok(key)
@@ -204,15 +237,41 @@ impl Ptm {
         &self,
         hash: PayloadHash,
         to: Vec<TmPublicKey>,
+        privacy: SendPrivacy,
     ) -> Result<PayloadHash, PtmError> {
-        let request = SendSignedTxRequest { hash, to, privacy_flag: 0 };
+        let request = SendSignedTxRequest { hash, to, privacy: privacy.fields() };
         let key = self.within(self.client.send_signed_tx(&request)).await?.key;
         metrics::counter!(crate::metrics::PRIVATE_SENT).increment(1);
         Ok(key)
     }
 
+    /// Tessera's `GET /transaction/{hash}/mandatory`: a payload's mandatory recipients.
+    pub async fn mandatory(&self, hash: &PayloadHash) -> Result<Vec<TmPublicKey>, PtmError> {
+        let path = format!("/transaction/{}/mandatory", urlencoding::encode(&hash.to_string()));
+        let (status, body) = self
+            .within(self.client.request(http::Method::GET, &path, &[], Default::default()))
+            .await?;
+        let text = String::from_utf8_lossy(&body);
+        if !status.is_success() {
+            return Err(PtmError::Client(ClientError::Decode(format!("{path}: {status} {text}"))));
+        }
+        text.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                k.parse().map_err(|e| PtmError::Client(ClientError::Decode(format!("{path}: {e}"))))
+            })
+            .collect()
+    }
+
     /// The payload behind a hash: `Some` for a party, `None` when the TM says 404.
     pub async fn payload(&self, hash: &PayloadHash) -> Result<Option<Bytes>, PtmError> {
+        Ok(self.fetch(hash).await?.data().cloned())
+    }
+
+    /// What the TM says of a payload hash: the payload (with what privacy enhancements add)
+    /// for a party, [`PrivatePayload::NotParty`] on a 404. Retried with backoff.
+    pub async fn fetch(&self, hash: &PayloadHash) -> Result<PrivatePayload, PtmError> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
         let started = std::time::Instant::now();
@@ -221,7 +280,10 @@ impl Ptm {
                 Ok(found) => {
                     metrics::histogram!(crate::metrics::TM_FETCH)
                         .record(started.elapsed().as_secs_f64());
-                    return Ok(found.map(|r| Bytes::from(r.payload.0)));
+                    return match found {
+                        Some(answer) => party_payload(answer),
+                        None => Ok(PrivatePayload::NotParty),
+                    };
                 }
                 Err(e) if attempt >= ATTEMPTS => return Err(e),
                 Err(e) => {
@@ -257,13 +319,9 @@ impl Ptm {
                 }
             }
         }
-        let fetched = join_all(missing.iter().map(|(_, key)| self.payload(key))).await;
+        let fetched = join_all(missing.iter().map(|(_, key)| self.fetch(key))).await;
         for ((tx_hash, _), found) in missing.into_iter().zip(fetched) {
-            let payload = match found? {
-                Some(bytes) => PrivatePayload::Party(bytes),
-                None => PrivatePayload::NotParty,
-            };
-            payloads.insert(tx_hash, payload);
+            payloads.insert(tx_hash, found?);
         }
         Ok(payloads)
     }
@@ -275,10 +333,11 @@ impl Ptm {
         if self.cache.contains(&key) {
             return;
         }
-        match self.payload(&key).await {
+        match self.fetch(&key).await {
             Ok(found) => {
-                self.cache.insert(key, found.as_ref().map(|b| b.as_ref()));
-                tracing::debug!(target: "ptm", tx = %tx.hash(), party = found.is_some(), "payload prefetched");
+                let party = found.data().is_some();
+                self.cache.insert(key, &found);
+                tracing::debug!(target: "ptm", tx = %tx.hash(), party, "payload prefetched");
             }
             Err(e) => {
                 tracing::debug!(target: "ptm", error = %e, tx = %tx.hash(), "payload prefetch failed")
@@ -313,9 +372,9 @@ impl Ptm {
     /// Fetches the payloads of `transactions` into the cache, concurrently; the first failure.
     pub async fn fetch_into_cache(&self, transactions: &[Transaction]) -> Result<(), PtmError> {
         let keys: Vec<PayloadHash> = transactions.iter().filter_map(payload_hash).collect();
-        let fetched = join_all(keys.iter().map(|key| self.payload(key))).await;
+        let fetched = join_all(keys.iter().map(|key| self.fetch(key))).await;
         for (key, found) in keys.into_iter().zip(fetched) {
-            self.cache.insert(key, found?.as_ref().map(|b| b.as_ref()));
+            self.cache.insert(key, &found?);
         }
         Ok(())
     }
@@ -427,4 +486,22 @@ mod tests {
         std::fs::write(&toml, "socket = [").unwrap();
         assert!(resolve(None, None, toml.to_str()).is_err());
     }
+}
+
+/// A party's answer as the executor takes it: standard private, or with what privacy
+/// enhancements add. A flag the node does not know is an error (the import halts), never a
+/// guess.
+fn party_payload(answer: veil_tm_api::ReceiveResponse) -> Result<PrivatePayload, PtmError> {
+    let data = Bytes::from(answer.payload.0);
+    let flag = veil_primitives::PrivacyFlag::from_number(u64::from(answer.privacy_flag))
+        .map_err(|e| PtmError::Client(ClientError::Decode(e.to_string())))?;
+    if !flag.is_enhanced() {
+        return Ok(PrivatePayload::Party(data));
+    }
+    let privacy = veil_evm::PayloadPrivacy {
+        flag,
+        affected: answer.affected_contract_transactions,
+        exec_hash: Bytes::from(answer.exec_hash.into_bytes()),
+    };
+    Ok(PrivatePayload::Protected(data, privacy))
 }

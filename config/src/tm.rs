@@ -211,7 +211,8 @@ pub struct Features {
     /// compatibility.
     #[serde(default)]
     pub enable_remote_key_validation: bool,
-    /// Privacy enhancements (not supported yet; must be false).
+    /// Privacy enhancements: payloads with privacy flags 1–3 (party protection, mandatory
+    /// recipients, private state validation). The node's genesis must agree.
     #[serde(default)]
     pub enable_privacy_enhancements: bool,
     /// Multiple private states (not supported yet; must be false).
@@ -427,12 +428,8 @@ impl TmConfig {
                     .push(format!("peer[{i}].url: {:?} is not http(s)://host:port", peer.url)),
             }
         }
-        if self.features.enable_privacy_enhancements || self.features.enable_multiple_private_states
-        {
-            problems.push(
-                "features: privacy enhancements and multiple private states are not supported"
-                    .into(),
-            );
+        if self.features.enable_multiple_private_states {
+            problems.push("features.enableMultiplePrivateStates: not supported".into());
         }
         if self.payload_size_limit == 0 {
             problems.push("payloadSizeLimit: must be above 0".into());

@@ -25,9 +25,11 @@ eth.getStorageAt = method("eth_getStorageAt", function (a, p, b) { return [a, to
 eth.call = method("eth_call", function (t, b) { return [tx(t), block(b)]; });
 eth.estimateGas = method("eth_estimateGas", function (t) { return [tx(t)]; }, number);
 eth.sendTransaction = method("eth_sendTransaction", function (t) { return [tx(t)]; });
+eth.sendTransactionAsync = method("eth_sendTransactionAsync", function (t) { return [tx(t)]; });
 eth.sendRawTransaction = method("eth_sendRawTransaction");
 eth.sign = method("eth_sign");
 eth.getQuorumPayload = method("eth_getQuorumPayload");
+eth.getContractPrivacyMetadata = method("eth_getContractPrivacyMetadata");
 eth.sendRawPrivateTransaction = method("eth_sendRawPrivateTransaction");
 eth.fillTransaction = method("eth_fillTransaction", function (t) { return [tx(t)]; });
 eth.storageRoot = method("eth_storageRoot", function (a, b) { return b === undefined ? [a] : [a, block(b)]; });
@@ -55,7 +57,16 @@ admin.sleepBlocks = function (n) {
 
 var personal = {};
 property(personal, "listAccounts", "personal_listAccounts");
-personal.unlockAccount = method("personal_unlockAccount");
+// Without a passphrase, geth's console asks for one (a line of standard input when it is not
+// a terminal).
+personal.unlockAccount = function (address, passphrase, duration) {
+  if (passphrase === undefined || passphrase === null) {
+    passphrase = __readPassword("Unlock account " + address + "\nPassphrase: ");
+  }
+  var params = [address, passphrase];
+  if (duration !== undefined && duration !== null) params.push(duration);
+  return rpc("personal_unlockAccount", params);
+};
 personal.lockAccount = method("personal_lockAccount");
 personal.newAccount = method("personal_newAccount");
 personal.sendTransaction = method("personal_sendTransaction", function (t, p) { return [tx(t), p]; });

@@ -44,6 +44,13 @@ pub(crate) fn define(
             let _ = out.flush();
         })?,
     )?;
+    let password_error = thrown("password");
+    globals.set(
+        "__readPassword",
+        Function::new(ctx.clone(), move |prompt: String| {
+            read_password(&prompt).map_err(password_error)
+        })?,
+    )?;
     let abi_error = thrown("abi");
     globals.set(
         "__abiConstructor",
@@ -114,4 +121,23 @@ pub(crate) fn define(
         })?,
     )?;
     Ok(())
+}
+
+/// A password as geth's console asks for one: on a terminal, prompted without echo; otherwise
+/// one line of standard input (the prompt still printed), so scripts piped in can answer.
+fn read_password(prompt: &str) -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt)
+            .map_err(|e| format!("reading the passphrase: {e}"));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{prompt}");
+    let _ = out.flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) => Err("no passphrase: standard input is closed".into()),
+        Ok(_) => Ok(line.trim_end_matches(['\r', '\n']).to_string()),
+        Err(e) => Err(format!("reading the passphrase: {e}")),
+    }
 }

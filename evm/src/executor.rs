@@ -302,10 +302,14 @@ where
                     }
                     bytes_used += size;
                     receipts.push(receipt(tx.tx().tx_type(), &result, gas_used));
-                    if let (Some(runner), Some(PrivatePayload::Party(data))) =
-                        (&mut private, payload)
-                    {
-                        runner.run(&tx, data)?;
+                    match (&mut private, payload) {
+                        (Some(runner), Some(PrivatePayload::Party(data))) => {
+                            runner.run(&tx, data, None)?
+                        }
+                        (Some(runner), Some(PrivatePayload::Protected(data, privacy))) => {
+                            runner.run(&tx, data, Some(privacy))?
+                        }
+                        _ => {}
                     }
                     included.push(tx);
                     continue;

@@ -18,6 +18,7 @@ mod diff;
 mod executor;
 mod genesis;
 mod intrinsic;
+mod privacy_enhancements;
 pub mod private;
 mod simulate;
 mod spec;
@@ -33,8 +34,13 @@ pub use executor::{
 };
 pub use genesis::{genesis_diff, genesis_header, push_alloc_account};
 pub use intrinsic::intrinsic_gas;
+pub use privacy_enhancements::{
+    affected_contracts, exec_hash, ContractPrivacy, ContractPrivacyReader, NoContractPrivacy,
+    PayloadPrivacy,
+};
 pub use private::{
-    private_tx_env, PrivateExecution, PrivateInputs, PrivatePayload, PrivateReceipt,
+    private_tx_env, simulate_private, PrivateExecution, PrivateInputs, PrivatePayload,
+    PrivateReceipt, PrivateSimulation,
 };
 /// EIP-7825's cap on one transaction's gas from Osaka.
 pub use revm::primitives::eip7825::TX_GAS_LIMIT_CAP;

@@ -16,10 +16,18 @@
 //! - the sender's own account is never written to private state (it lives in public state).
 //!
 //! Public reads of private frames see the public state of the block's parent.
+//!
+//! With privacy enhancements, a run's changes are kept only when its affected contracts'
+//! protection allows them ([`crate::privacy_enhancements`]).
 
 use crate::{
-    bundle_to_diff, executor::database_error, BlockHashes, ExecutionError, StateDatabase,
-    StateError,
+    bundle_to_diff,
+    executor::database_error,
+    privacy_enhancements::{
+        affected_contracts, exec_hash, verify, ContractPrivacy, ContractPrivacyReader,
+        PayloadPrivacy,
+    },
+    BlockHashes, ExecutionError, StateDatabase, StateError,
 };
 use alloy_consensus::{Eip658Value, Receipt as ReceiptFields, ReceiptEnvelope};
 use alloy_primitives::{Address, Bytes, B256, U256};
@@ -27,15 +35,14 @@ use parking_lot::Mutex;
 use revm::{
     bytecode::Bytecode,
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::EVMError,
+    context_interface::result::{EVMError, ExecutionResult},
     database::{states::bundle_state::BundleRetention, PlainAccount, State, WrapDatabaseRef},
     database_interface::DatabaseRef,
     state::AccountInfo as RevmAccountInfo,
     Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext,
 };
 use std::{collections::HashMap, sync::Arc};
-use veil_primitives::Receipt;
-use veil_primitives::RecoveredTx;
+use veil_primitives::{PayloadHash, PrivacyFlag, Receipt, RecoveredTx};
 use veil_storage::{StateDiff, StateReader};
 
 /// What this node's transaction manager said of a private transaction's payload.
@@ -43,13 +50,25 @@ use veil_storage::{StateDiff, StateReader};
 pub enum PrivatePayload {
     /// This node is a party: the decrypted payload (call data or init code).
     Party(Bytes),
+    /// This node is a party of a payload sent with privacy enhancements (flag 1–3): the
+    /// payload and what its TM confirmed.
+    Protected(Bytes, PayloadPrivacy),
     /// The transaction manager does not hold it (HTTP 404): only the public effect applies.
     NotParty,
 }
 
+impl PrivatePayload {
+    /// The decrypted payload, for a party.
+    pub fn data(&self) -> Option<&Bytes> {
+        match self {
+            Self::Party(data) | Self::Protected(data, _) => Some(data),
+            Self::NotParty => None,
+        }
+    }
+}
+
 /// The private side of executing a block: this node's private state and the payloads of the
 /// block's private transactions, by transaction hash (fetched before execution).
-#[derive(Debug)]
 pub struct PrivateInputs<P, S> {
     /// The latest private state.
     pub state: P,
@@ -57,6 +76,19 @@ pub struct PrivateInputs<P, S> {
     pub public: S,
     /// Every private transaction's payload, by transaction hash.
     pub payloads: HashMap<B256, PrivatePayload>,
+    /// Whether privacy enhancements apply to this block (the genesis' switches).
+    pub enhancements: bool,
+    /// The protection of this node's private contracts.
+    pub contracts: Arc<dyn ContractPrivacyReader>,
+}
+
+impl<P: std::fmt::Debug, S: std::fmt::Debug> std::fmt::Debug for PrivateInputs<P, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateInputs")
+            .field("payloads", &self.payloads.len())
+            .field("enhancements", &self.enhancements)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A private transaction's outcome on a party.
@@ -77,6 +109,35 @@ pub struct PrivateExecution {
     pub diff: StateDiff,
     /// One receipt per private transaction this node is a party to.
     pub receipts: Vec<PrivateReceipt>,
+    /// The protection of the contracts the block created with privacy enhancements.
+    pub contracts: Vec<(Address, ContractPrivacy)>,
+}
+
+/// What a sender's node learns by running its private transaction before sending it
+/// (GoQuorum's `simulateExecutionForPE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivateSimulation {
+    /// Whether the run succeeded.
+    pub success: bool,
+    /// The private contracts it affects, with their protection (`None`: standard private).
+    pub affected: Vec<(Address, Option<ContractPrivacy>)>,
+    /// Its execution hash (what private state validation compares).
+    pub exec_hash: B256,
+}
+
+/// Runs `tx` with `payload` on `inputs`' states in `block`, as a party would, without keeping
+/// anything.
+pub fn simulate_private<P: StateReader, S: StateReader, H: BlockHashes + Clone>(
+    chain: &veil_config::ChainSpec,
+    block: &crate::BlockContext,
+    inputs: PrivateInputs<P, S>,
+    hashes: H,
+    tx: &RecoveredTx,
+    payload: Bytes,
+) -> Result<PrivateSimulation, ExecutionError> {
+    let cfg = crate::cfg_env(chain, block.number, block.timestamp);
+    let mut runner = PrivateRunner::new(inputs, hashes, cfg, block.block_env(chain));
+    runner.simulate(tx, payload)
 }
 
 /// revm's view for private frames: private state first, then public (read only).
@@ -157,6 +218,9 @@ pub(crate) struct PrivateRunner<P: StateReader, S: StateReader, H: BlockHashes> 
     payloads: HashMap<B256, PrivatePayload>,
     receipts: Vec<PrivateReceipt>,
     gas_used: u64,
+    enhancements: bool,
+    contracts: Arc<dyn ContractPrivacyReader>,
+    created: Vec<(Address, ContractPrivacy)>,
 }
 
 impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S, H> {
@@ -179,16 +243,61 @@ impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S,
             payloads: inputs.payloads,
             receipts: Vec::new(),
             gas_used: 0,
+            enhancements: inputs.enhancements,
+            contracts: inputs.contracts,
+            created: Vec::new(),
         }
     }
 
-    /// The payload of a private transaction; `None` when none was fetched for it.
-    pub(crate) fn payload(&self, hash: &B256) -> Option<&PrivatePayload> {
-        self.payloads.get(hash)
+    /// A contract's protection: created earlier in this block, or kept by the node.
+    fn protection(&self, address: &Address) -> Result<Option<ContractPrivacy>, ExecutionError> {
+        if let Some((_, p)) = self.created.iter().find(|(a, _)| a == address) {
+            return Ok(Some(*p));
+        }
+        Ok(self.contracts.contract_privacy(address)?)
     }
 
-    /// Runs a party's private transaction and records its private receipt.
-    pub(crate) fn run(&mut self, tx: &RecoveredTx, payload: Bytes) -> Result<(), ExecutionError> {
+    /// The run of `tx` with `payload`: what it affects and its execution hash; nothing kept.
+    fn simulate(
+        &mut self,
+        tx: &RecoveredTx,
+        payload: Bytes,
+    ) -> Result<PrivateSimulation, ExecutionError> {
+        let Some((result, changes)) = self.transact(tx, payload)? else {
+            return Ok(PrivateSimulation {
+                success: false,
+                affected: vec![],
+                exec_hash: B256::ZERO,
+            });
+        };
+        let success = result.is_success();
+        let affected = self.affected(tx, &changes);
+        let exec_hash = exec_hash(&changes, &affected);
+        let mut with_protection = Vec::with_capacity(affected.len());
+        for address in affected {
+            with_protection.push((address, self.protection(&address)?));
+        }
+        Ok(PrivateSimulation { success, affected: with_protection, exec_hash })
+    }
+
+    /// The private contracts a run's `changes` affect.
+    fn affected(&self, tx: &RecoveredTx, changes: &revm::state::EvmState) -> Vec<Address> {
+        let fields = tx.tx().fields();
+        let created = fields.kind().is_create().then(|| tx.sender().create(fields.nonce()));
+        let served = self.public_served.lock().keys().copied().collect::<Vec<_>>();
+        affected_contracts(changes, fields.kind().to().copied(), created, |a| {
+            *a != tx.sender() && !served.contains(a)
+        })
+    }
+
+    /// Runs `tx` with `payload` on the private state, committing nothing: revm's result and
+    /// changes (the sender's account removed), or `None` when revm refused the transaction
+    /// (e.g. value without private balance).
+    fn transact(
+        &mut self,
+        tx: &RecoveredTx,
+        payload: Bytes,
+    ) -> Result<Option<(ExecutionResult, revm::state::EvmState)>, ExecutionError> {
         let sender = tx.sender();
         let fields = tx.tx().fields();
         // The sender, as private frames see it: the transaction's nonce, no balance.
@@ -206,28 +315,86 @@ impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S,
             .build_mainnet();
         let outcome = evm.transact(env);
         drop(evm);
-        let (success, gas, logs) = match outcome {
+        match outcome {
             Ok(outcome) => {
                 let mut changes = outcome.state;
                 changes.remove(&sender);
-                if self.writes_public(&changes) {
-                    (false, outcome.result.tx_gas_used(), vec![])
+                Ok(Some((outcome.result, changes)))
+            }
+            Err(EVMError::Database(e)) => Err(database_error(e)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Why the privacy enhancements refuse a run's `changes`, if they do.
+    fn refusal(
+        &self,
+        tx: &RecoveredTx,
+        privacy: Option<&PayloadPrivacy>,
+        changes: &revm::state::EvmState,
+    ) -> Result<Option<String>, ExecutionError> {
+        let flag = privacy.map_or(PrivacyFlag::StandardPrivate, |p| p.flag);
+        if !self.enhancements {
+            // As GoQuorum: without privacy enhancements at this block nothing is checked, and
+            // an enhanced flag is refused.
+            return Ok(flag.is_enhanced().then(|| {
+                format!("privacy flag {flag} while privacy enhancements are not enabled (privacyEnhancementsBlock)")
+            }));
+        }
+        let affected = self.affected(tx, changes);
+        let mut with_protection = Vec::with_capacity(affected.len());
+        for address in &affected {
+            with_protection.push((*address, self.protection(address)?));
+        }
+        Ok(verify(flag, privacy, &with_protection, || exec_hash(changes, &affected)).err())
+    }
+
+    /// The payload of a private transaction; `None` when none was fetched for it.
+    pub(crate) fn payload(&self, hash: &B256) -> Option<&PrivatePayload> {
+        self.payloads.get(hash)
+    }
+
+    /// Runs a party's private transaction and records its private receipt.
+    pub(crate) fn run(
+        &mut self,
+        tx: &RecoveredTx,
+        payload: Bytes,
+        privacy: Option<PayloadPrivacy>,
+    ) -> Result<(), ExecutionError> {
+        let sender = tx.sender();
+        let fields = tx.tx().fields();
+        let (success, gas, logs) = match self.transact(tx, payload)? {
+            Some((result, mut changes)) => {
+                let refusal = self.refusal(tx, privacy.as_ref(), &changes)?;
+                if let Some(why) = &refusal {
+                    tracing::warn!(target: "private", tx = %tx.hash(), reason = %why, "private transaction failed its privacy checks; no private change");
+                }
+                if refusal.is_some() || self.writes_public(&changes) {
+                    (false, result.tx_gas_used(), vec![])
                 } else {
                     let served = self.public_served.lock();
                     changes.retain(|address, _| !served.contains_key(address));
                     drop(served);
                     self.state.commit(changes);
-                    let logs = outcome.result.logs().to_vec();
-                    (outcome.result.is_success(), outcome.result.tx_gas_used(), logs)
+                    (result.is_success(), result.tx_gas_used(), result.logs().to_vec())
                 }
             }
-            Err(EVMError::Database(e)) => return Err(database_error(e)),
             // Invalid here (e.g. value without private balance): a no-op on private state.
-            Err(_) => (false, 0, vec![]),
+            None => (false, 0, vec![]),
         };
         self.gas_used += gas;
         let contract_address =
             (success && fields.kind().is_create()).then(|| sender.create(fields.nonce()));
+        if let (Some(address), Some(privacy)) = (contract_address, &privacy) {
+            if privacy.flag.is_enhanced() {
+                let creation = PayloadHash(tx.tx().input().as_ref().try_into().map_err(|_| {
+                    ExecutionError::State(veil_storage::StorageError::Corrupt(
+                        "a private transaction's data is not a payload hash".into(),
+                    ))
+                })?);
+                self.created.push((address, ContractPrivacy { flag: privacy.flag, creation }));
+            }
+        }
         let receipt = ReceiptEnvelope::Legacy(
             ReceiptFields {
                 status: Eip658Value::Eip658(success),
@@ -259,6 +426,7 @@ impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S,
         PrivateExecution {
             diff: bundle_to_diff(&self.state.take_bundle()),
             receipts: self.receipts,
+            contracts: self.created,
         }
     }
 }

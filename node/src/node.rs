@@ -300,6 +300,34 @@ fn check_supported_chain(chain: &Chain) -> eyre::Result<()> {
     Ok(())
 }
 
+/// The genesis' privacy enhancements and the TM's `features.enablePrivacyEnhancements` must
+/// agree: a TM that takes enhanced payloads behind a chain that refuses them (or the other way
+/// round) would halt or fork the node's private state at the first such transaction.
+async fn check_privacy_enhancements(
+    spec: &veil_config::ChainSpec,
+    ptm: Option<&crate::ptm::Ptm>,
+) -> eyre::Result<()> {
+    let Some(ptm) = ptm else { return Ok(()) };
+    let chain = spec.quorum().privacy_enhancements_configured();
+    let tm = ptm.describe();
+    match ptm.features().await.map_err(|e| eyre::eyre!("transaction manager at {tm}: {e}"))? {
+        Some(features) if features.enable_privacy_enhancements == chain => {
+            tracing::info!(target: "ptm", enabled = chain, "privacy enhancements: the genesis and the transaction manager agree");
+            Ok(())
+        }
+        Some(_) if chain => eyre::bail!(
+            "the genesis turns privacy enhancements on (privacyEnhancementsBlock or a transition's              privacyEnhancementsEnabled) but the transaction manager at {tm} has them off: set              \"features\": {{\"enablePrivacyEnhancements\": true}} in its configuration"
+        ),
+        Some(_) => eyre::bail!(
+            "the transaction manager at {tm} has features.enablePrivacyEnhancements on but the              genesis never turns privacy enhancements on: add privacyEnhancementsBlock to the              genesis config (and re-run init), or turn the feature off in the TM"
+        ),
+        None => {
+            tracing::warn!(target: "ptm", tm = %tm, genesis = chain, "the transaction manager does not report its features (no /features); its features.enablePrivacyEnhancements must match the genesis");
+            Ok(())
+        }
+    }
+}
+
 /// Runs a node until SIGINT or SIGTERM, then shuts down cleanly.
 pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     if config.metrics.is_some() {
@@ -329,6 +357,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     )?;
     let (chain, pool, chain_handle) = (engine.chain, engine.pool, engine.handle);
     check_supported_chain(&chain)?;
+    check_privacy_enhancements(chain.spec(), ptm.as_deref()).await?;
     let (head_hash, head) = chain.head();
     tracing::info!(target: "node", number = head.number, hash = %head_hash, chain_id = chain.spec().chain_id(), "chain opened");
 

@@ -175,3 +175,52 @@ fn contracts_deploy_with_callbacks_and_their_events_can_be_watched_and_read() {
         "{out}"
     );
 }
+
+/// `personal.unlockAccount(address)` without a passphrase asks for it, as geth's console
+/// does; with standard input not a terminal it reads one line (7nodes' scripts are run so).
+#[test]
+fn unlock_account_without_a_passphrase_asks_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let passwords = dir.path().join("password.txt");
+    std::fs::write(&passwords, "secret\n").unwrap();
+    let created = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["account", "new", "--datadir"])
+        .arg(&data)
+        .arg("--password")
+        .arg(&passwords)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&created.stdout).to_string();
+    let address = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Public address of the key:"))
+        .map(|a| a.trim().to_string())
+        .unwrap_or_else(|| panic!("no address: {text}"));
+    let node = VeilProcess::start_dev(&data, &["--allow-insecure-unlock"]);
+    let ipc = node.ipc_path.clone().unwrap().display().to_string();
+    let unlock = |stdin: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_veil"))
+            .args(["attach", "--exec", &format!("personal.unlockAccount('{address}')"), &ipc])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, out) = unlock(b"secret\n");
+    assert!(ok && out.contains(&format!("Unlock account {address}\nPassphrase: ")), "{out}");
+    assert!(out.trim_end().ends_with("true"), "{out}");
+    let (ok, out) = unlock(b"wrong\n");
+    assert!(!ok, "a wrong passphrase is an error: {out}");
+    let (ok, out) = unlock(b"");
+    assert!(!ok && out.contains("no passphrase"), "{out}");
+}

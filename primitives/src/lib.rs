@@ -27,6 +27,7 @@
 
 mod block;
 pub mod istanbul;
+mod privacy_flag;
 mod receipt;
 mod recovery;
 mod signing;
@@ -34,6 +35,7 @@ mod tm;
 mod transaction;
 
 pub use block::{transactions_root, Block, BlockBody};
+pub use privacy_flag::{PrivacyFlag, UnknownPrivacyFlag};
 pub use receipt::{logs_bloom, receipts_root, Receipt};
 pub use recovery::{recover_signer, RecoveredTx, RecoveryError};
 pub use signing::{

@@ -135,10 +135,8 @@ impl RpcContext {
             .header(header.parent_hash)
             .map_err(internal_error)?
             .ok_or_else(|| server_error("genesis is not traceable"))?;
-        let payload_of = |tx: &RecoveredTx| match payloads.get(&tx.hash()) {
-            Some(PrivatePayload::Party(payload)) => Some(payload.clone()),
-            _ => None,
-        };
+        let payload_of =
+            |tx: &RecoveredTx| payloads.get(&tx.hash()).and_then(PrivatePayload::data).cloned();
         let Some(payload) = payload_of(&transactions[index]) else { return Ok(None) };
         let private_root = store
             .private_root(header.parent_hash)

@@ -514,5 +514,8 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     super::async_method(&mut m, "eth_getQuorumPayload", |c, a| async move {
         c.quorum_payload(&a.at_most(1)?.required::<String>(0)?).await
     })?;
+    super::async_method(&mut m, "eth_getContractPrivacyMetadata", |c, a| async move {
+        c.contract_privacy_metadata(a.at_most(1)?.required(0)?).await
+    })?;
     Ok(m)
 }

@@ -35,6 +35,7 @@ mod personal;
 mod private;
 mod pubsub;
 mod raft;
+mod send_async;
 pub mod server;
 mod sign;
 mod simulate_v1;

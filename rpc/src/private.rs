@@ -1,5 +1,13 @@
 //! GoQuorum's private transactions over JSON-RPC: `privateFor` / `privateFrom` / `privacyFlag`
-//! on `eth_sendTransaction` and `personal_sendTransaction`, and `eth_getQuorumPayload`.
+//! / `mandatoryFor` on `eth_sendTransaction` and `personal_sendTransaction`, and
+//! `eth_getQuorumPayload`.
+//!
+//! Once privacy enhancements apply, the sender's node first runs every private transaction on
+//! its own private state: with flag 1–3, a call to a contract it is not a party of fails here
+//! ("contract not found. cannot transact"); with any flag, one whose affected contracts carry
+//! another flag fails ("sent privacy flag doesn't match all affected contract flags"); the
+//! affected contracts' creation payloads (and, for private state validation, the execution
+//! hash) go to the TM with the payload.
 //!
 //! Sending: the payload (the request's data) goes to the transaction manager's `/send`, the
 //! transaction's data becomes the returned 64-byte hash, and the transaction is signed without
@@ -19,7 +27,8 @@ use alloy_primitives::{Address, Bytes, TxKind, B256};
 use alloy_rpc_types_eth::TransactionRequest;
 use serde::Deserialize;
 use std::sync::Arc;
-use veil_primitives::{private_transaction, PayloadHash, RecoveredTx, TmPublicKey};
+use veil_chain::ptm::SendPrivacy;
+use veil_primitives::{private_transaction, PayloadHash, PrivacyFlag, RecoveredTx, TmPublicKey};
 use zeroize::Zeroizing;
 
 /// Gas of a private transaction that names none (the private payload cannot be estimated on
@@ -36,8 +45,12 @@ pub(crate) struct SendTxArgs {
     pub private_for: Option<Vec<TmPublicKey>>,
     /// The sender's TM key (default: the TM's first key).
     pub private_from: Option<TmPublicKey>,
-    /// 0 (standard private); other flags need privacy enhancements, which are not enabled.
+    /// 0 standard private (default), 1 party protection, 2 mandatory recipients, 3 private
+    /// state validation; 1–3 need privacy enhancements on the chain.
     pub privacy_flag: Option<u64>,
+    /// Keys every later transaction on the contract must include (flag 2).
+    #[serde(default)]
+    pub mandatory_for: Vec<TmPublicKey>,
 }
 
 /// `eth_sendRawPrivateTransaction`'s second argument.
@@ -47,17 +60,11 @@ pub(crate) struct PrivateArgs {
     /// Recipients' TM keys.
     #[serde(default)]
     pub private_for: Vec<TmPublicKey>,
-    /// 0 only (privacy enhancements are not enabled).
+    /// As [`SendTxArgs::privacy_flag`].
     pub privacy_flag: Option<u64>,
-}
-
-fn check_flag(flag: Option<u64>) -> MethodResult<()> {
-    if flag.unwrap_or(0) != 0 {
-        return Err(invalid_params(
-            "PrivacyEnhancements are disabled. Can only accept transactions with PrivacyFlag=0",
-        ));
-    }
-    Ok(())
+    /// As [`SendTxArgs::mandatory_for`].
+    #[serde(default)]
+    pub mandatory_for: Vec<TmPublicKey>,
 }
 
 impl RpcContext {
@@ -71,11 +78,11 @@ impl RpcContext {
     /// the hash `storeraw` gave; the TM distributes the payload to `privateFor`, then the
     /// transaction is submitted.
     pub(crate) async fn send_raw_private(
-        &self,
+        self: Arc<Self>,
         raw: &Bytes,
         args: PrivateArgs,
     ) -> MethodResult<B256> {
-        check_flag(args.privacy_flag)?;
+        let flag = self.privacy_flag(args.privacy_flag)?;
         let tx = veil_primitives::Transaction::decode_2718_exact(raw)
             .map_err(|e| invalid_params(format!("invalid raw transaction: {e}")))?;
         if !tx.is_private() {
@@ -88,8 +95,73 @@ impl RpcContext {
         })?;
         let tx = RecoveredTx::try_new(tx)
             .map_err(|e| invalid_params(format!("invalid transaction signature: {e}")))?;
-        self.ptm()?.send_signed(PayloadHash(key), args.private_for).await.map_err(server_error)?;
+        let mut privacy = SendPrivacy { flag, mandatory: args.mandatory_for, ..Default::default() };
+        if self.enhancements_active() {
+            let payload = self.ptm()?.payload(&PayloadHash(key)).await.map_err(server_error)?;
+            let payload = payload.ok_or_else(|| {
+                invalid_params("the transaction manager holds no payload for this transaction's hash (call storeraw first)")
+            })?;
+            let simulated = tx.clone();
+            privacy = off_thread(&self, move |c| c.simulated_privacy(&simulated, payload, privacy))
+                .await?;
+        }
+        self.ptm()?
+            .send_signed(PayloadHash(key), args.private_for, privacy)
+            .await
+            .map_err(server_error)?;
         self.submit(tx)
+    }
+
+    /// A request's privacy flag, refused unless privacy enhancements apply to the next block
+    /// (GoQuorum's message).
+    fn privacy_flag(&self, flag: Option<u64>) -> MethodResult<PrivacyFlag> {
+        let flag = PrivacyFlag::from_number(flag.unwrap_or(0))
+            .map_err(|e| invalid_params(e.to_string()))?;
+        if flag.is_enhanced() && !self.enhancements_active() {
+            return Err(invalid_params(
+                "PrivacyEnhancements are disabled. Can only accept transactions with PrivacyFlag=0",
+            ));
+        }
+        Ok(flag)
+    }
+
+    /// Whether privacy enhancements apply to the next block: then every private send is run
+    /// on this node's private state first.
+    fn enhancements_active(&self) -> bool {
+        let next = self.chain.head().1.number + 1;
+        self.chain.spec().quorum().privacy_enhancements_at(next)
+    }
+
+    /// `privacy` completed by running `tx` with `payload` on this node's private state
+    /// (GoQuorum's `simulateExecutionForPE`): the creation payloads of the contracts it
+    /// affects, which must all carry its flag, and its execution hash.
+    fn simulated_privacy(
+        &self,
+        tx: &RecoveredTx,
+        payload: Bytes,
+        mut privacy: SendPrivacy,
+    ) -> MethodResult<SendPrivacy> {
+        let simulation = self.chain.simulate_private(tx, payload).map_err(server_error)?;
+        if let (TxKind::Call(to), true) = (tx.tx().fields().kind(), privacy.flag.is_enhanced()) {
+            if !simulation.affected.iter().any(|(address, _)| *address == to) {
+                return Err(server_error("contract not found. cannot transact"));
+            }
+        }
+        for (address, protection) in &simulation.affected {
+            let contract_flag = protection.map_or(PrivacyFlag::StandardPrivate, |p| p.flag);
+            if contract_flag != privacy.flag {
+                return Err(server_error(format!(
+                    "sent privacy flag doesn't match all affected contract flags: {address} has {contract_flag}, the transaction {}",
+                    privacy.flag
+                )));
+            }
+        }
+        privacy.affected =
+            simulation.affected.iter().filter_map(|(_, p)| p.map(|p| p.creation)).collect();
+        if privacy.flag == PrivacyFlag::StateValidation {
+            privacy.exec_hash = simulation.exec_hash.to_string();
+        }
+        Ok(privacy)
     }
 
     /// `eth_fillTransaction`: geth's defaults filled in, unsigned; for a private request the
@@ -107,7 +179,7 @@ impl RpcContext {
             let tx = veil_primitives::Transaction::Public(tx.into_envelope(unsigned));
             return Ok(raw_and_tx(&tx, from));
         };
-        check_flag(args.privacy_flag)?;
+        context.privacy_flag(args.privacy_flag)?;
         let ptm = context.ptm()?;
         let nonce = args.request.nonce;
         let (from, mut tx) = context.private_fields(args.request)?;
@@ -171,13 +243,26 @@ impl RpcContext {
             })
             .await;
         };
-        check_flag(args.privacy_flag)?;
+        let flag = context.privacy_flag(args.privacy_flag)?;
         let (from, tx) = context.private_fields(args.request)?;
+        let mut privacy = SendPrivacy { flag, mandatory: args.mandatory_for, ..Default::default() };
+        if context.enhancements_active() {
+            let unsigned = tx.clone();
+            privacy = off_thread(&context, move |c| {
+                let nonce = if nonce_chosen_here { c.pending_nonce(from)? } else { unsigned.nonce };
+                let payload = unsigned.input.clone();
+                let signature =
+                    alloy_primitives::Signature::new(Default::default(), Default::default(), false);
+                let tx = private_transaction(TxLegacy { nonce, ..unsigned }, signature);
+                c.simulated_privacy(&RecoveredTx::new_unchecked(tx, from), payload, privacy)
+            })
+            .await?;
+        }
         // The payload goes to the TM first, outside the lock: its hash does not depend on
         // the nonce, and the TM's round trip must not hold up the account's other sends.
         let hash: PayloadHash = context
             .ptm()?
-            .send(tx.input.to_vec(), args.private_from, private_for)
+            .send(tx.input.to_vec(), args.private_from, private_for, privacy)
             .await
             .map_err(server_error)?;
         off_thread(&context, move |c| {
@@ -196,6 +281,31 @@ impl RpcContext {
             c.submit(RecoveredTx::new_unchecked(private_transaction(tx, signature), from))
         })
         .await
+    }
+
+    /// `eth_getContractPrivacyMetadata`: a private contract's protection — its creation
+    /// payload hash, flag and (flag 2) mandatory recipients, from its TM; `null` for a
+    /// contract created standard private, or one this node is not a party of.
+    pub(crate) async fn contract_privacy_metadata(
+        &self,
+        address: Address,
+    ) -> MethodResult<Option<serde_json::Value>> {
+        use veil_evm::ContractPrivacyReader;
+        let reader = veil_chain::contract_privacy::StoredContractPrivacy(self.chain.kv().clone());
+        let Some(protection) = reader.contract_privacy(&address).map_err(server_error)? else {
+            return Ok(None);
+        };
+        let mandatory = match protection.flag {
+            PrivacyFlag::MandatoryRecipients => {
+                self.ptm()?.mandatory(&protection.creation).await.map_err(server_error)?
+            }
+            _ => Vec::new(),
+        };
+        Ok(Some(serde_json::json!({
+            "creationTxHash": protection.creation,
+            "privacyFlag": protection.flag.number(),
+            "mandatoryFor": mandatory,
+        })))
     }
 
     /// `eth_getQuorumPayload`: the payload behind a 64-byte hash, `0x` when this node's TM is

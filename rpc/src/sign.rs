@@ -206,6 +206,9 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     async_method(&mut m, "eth_sendTransaction", |c, a| async move {
         RpcContext::send_request(c, a.at_most(1)?.required(0)?, None).await
     })?;
+    async_method(&mut m, "eth_sendTransactionAsync", |c, a| async move {
+        RpcContext::send_async(c, a.at_most(1)?.required(0)?).await
+    })?;
     blocking(&mut m, "eth_signTransaction", |c, a| {
         let tx = c.sign_request(a.at_most(1)?.required(0)?, Authority::Unlocked)?;
         Ok(signed_transaction_json(&tx))

@@ -15,16 +15,22 @@ const CHAIN_ID: u64 = 10;
 /// What each account gets at genesis (1e27 wei, 7nodes' figure).
 const BALANCE: &str = "1000000000000000000000000000";
 
-/// Creates the network in `layout.dir`; with `keys`, reuses a 7nodes-style key set (`keyN`
-/// keystores, `nodekeyN`, `tmN.pub` / `tmN.key`). Under QBFT the first `validators` nodes
-/// (default: all) are the validators.
-pub(crate) fn init(
-    layout: &Layout,
-    keys: Option<&Path>,
-    fork: Hardfork,
-    validators_count: Option<usize>,
-) -> eyre::Result<()> {
-    let validators_count = validators_count.unwrap_or(layout.nodes);
+/// What `veil-sim init` makes besides the layout.
+pub(crate) struct Options<'a> {
+    /// A 7nodes-style key set to reuse (`keyN` keystores, `nodekeyN`, `tmN.pub` / `tmN.key`).
+    pub keys: Option<&'a Path>,
+    /// The EVM from genesis.
+    pub fork: Hardfork,
+    /// Under QBFT, how many of the first nodes are validators (default: all).
+    pub validators: Option<usize>,
+    /// Privacy enhancements on from genesis, in the genesis and every TM.
+    pub privacy_enhancements: bool,
+}
+
+/// Creates the network in `layout.dir`.
+pub(crate) fn init(layout: &Layout, options: &Options<'_>) -> eyre::Result<()> {
+    let (keys, fork) = (options.keys, options.fork);
+    let validators_count = options.validators.unwrap_or(layout.nodes);
     eyre::ensure!(
         (1..=layout.nodes).contains(&validators_count),
         "--validators must be 1 to the node count"
@@ -98,6 +104,9 @@ pub(crate) fn init(
         validators.truncate(validators_count);
         make_qbft(&mut genesis, validators);
     }
+    if options.privacy_enhancements {
+        genesis["config"]["privacyEnhancementsBlock"] = 0.into();
+    }
     let genesis_path = layout.dir.join("genesis.json");
     std::fs::write(&genesis_path, serde_json::to_vec_pretty(&genesis)?)?;
     let enodes = serde_json::to_vec_pretty(&enodes)?;
@@ -108,10 +117,11 @@ pub(crate) fn init(
         let mut init = Command::new(bins::veil()?);
         init.args(["init", "--datadir"]).arg(&dir).arg(&genesis_path);
         bins::output(init)?;
-        std::fs::write(
-            layout.tm_dir(n).join("tm.json"),
-            serde_json::to_vec_pretty(&tm_config(layout, n))?,
-        )?;
+        let mut tm = tm_config(layout, n);
+        if options.privacy_enhancements {
+            tm["features"] = json!({ "enablePrivacyEnhancements": true });
+        }
+        std::fs::write(layout.tm_dir(n).join("tm.json"), serde_json::to_vec_pretty(&tm)?)?;
     }
     std::fs::write(layout.dir.join("prometheus.yml"), prometheus_config(layout))?;
     layout.save()

@@ -57,6 +57,10 @@ enum Cmd {
         /// Under QBFT, how many of the nodes (the first ones) are validators (default: all).
         #[arg(long)]
         validators: Option<usize>,
+        /// Privacy enhancements on from genesis (privacyEnhancementsBlock 0, and every TM's
+        /// features.enablePrivacyEnhancements): privacy flags 1–3.
+        #[arg(long)]
+        privacy_enhancements: bool,
     },
     /// With hosts: cuts host N's link (a partition of that host).
     Cut {
@@ -156,11 +160,26 @@ fn say(text: &str) {
 
 fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
-        Cmd::Init { nodes, keys, port_offset, evm_version, consensus, hosts, validators } => {
+        Cmd::Init {
+            nodes,
+            keys,
+            port_offset,
+            evm_version,
+            consensus,
+            hosts,
+            validators,
+            privacy_enhancements,
+        } => {
             std::fs::create_dir_all(&cli.dir)?;
             let dir = cli.dir.canonicalize()?;
             let layout = Layout { dir, nodes, port_offset, consensus, hosts };
-            init::init(&layout, keys.as_deref(), evm_version, validators)?;
+            let options = init::Options {
+                keys: keys.as_deref(),
+                fork: evm_version,
+                validators,
+                privacy_enhancements,
+            };
+            init::init(&layout, &options)?;
             say(&format!("{} nodes and TMs initialised in {}\n", nodes, layout.dir.display()));
         }
         Cmd::Start => {
@@ -240,7 +259,13 @@ fn run(cli: Cli) -> eyre::Result<()> {
                     consensus: layout::Consensus::Raft,
                     hosts: false,
                 };
-                init::init(&layout, None, veil_config::NEWEST_FORK, None)?;
+                let options = init::Options {
+                    keys: None,
+                    fork: veil_config::NEWEST_FORK,
+                    validators: None,
+                    privacy_enhancements: false,
+                };
+                init::init(&layout, &options)?;
                 say(&format!("7 nodes and TMs initialised in {}\n", layout.dir.display()));
             }
             let layout = Layout::load(&cli.dir.canonicalize()?)?;

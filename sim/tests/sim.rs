@@ -100,34 +100,10 @@ fn seven_nodes_start_show_their_state_run_the_private_demo_and_stop() {
     // SimpleStorage) and node 7's key: deployed from node 1's console, 42 on nodes 1 and 7, 0
     // elsewhere; set(4) from node 1 privateFor node 7 shows 4 on 1 and 7.
     let key7 = std::fs::read_to_string(dir.join("c7/tm.pub")).unwrap();
-    let abi = r#"[{"constant":true,"inputs":[],"name":"storedData","outputs":[{"name":"","type":"uint256"}],"payable":false,"type":"function"},{"constant":false,"inputs":[{"name":"x","type":"uint256"}],"name":"set","outputs":[],"payable":false,"type":"function"},{"constant":true,"inputs":[],"name":"get","outputs":[{"name":"retVal","type":"uint256"}],"payable":false,"type":"function"},{"inputs":[{"name":"initVal","type":"uint256"}],"payable":false,"type":"constructor"}]"#;
-    let bytecode = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3";
+    let abi = support::SIMPLE_STORAGE_ABI;
     let deploy = root.path().join("private-contract.js");
-    std::fs::write(
-        &deploy,
-        format!(
-            r#"a = eth.accounts[0]
-web3.eth.defaultAccount = a;
-
-var abi = {abi};
-var bytecode = "{bytecode}";
-var simpleCompiled = web3.eth.contract(abi);
-var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode, gas: 0x47b760, privateFor: ["{key}"]}}, function(e, contract) {{
-	if (e) {{
-		console.log("err creating contract", e);
-	}} else {{
-		if (!contract.address) {{
-			console.log("Contract transaction send: TransactionHash: " + contract.transactionHash + " waiting to be mined...");
-		}} else {{
-			console.log("Contract mined! Address: " + contract.address);
-		}}
-	}}
-}});
-"#,
-            key = key7.trim()
-        ),
-    )
-    .unwrap();
+    let privacy = format!(r#"privateFor: ["{}"]"#, key7.trim());
+    std::fs::write(&deploy, support::private_contract_script(&privacy)).unwrap();
     let (ok, out) = sim(&dir, &["run", "1", deploy.to_str().unwrap()]);
     assert!(ok && out.contains("waiting to be mined"), "{out}");
     let address = out

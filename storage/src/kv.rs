@@ -39,11 +39,14 @@ pub enum Table {
     PrivateRoots,
     /// Transaction hash → this party's private receipt of a private transaction.
     PrivateReceipts,
+    /// Private contract address → its privacy enhancements' protection (flag and creation
+    /// payload hash), for contracts created with a flag of 1–3.
+    PrivateContracts,
 }
 
 impl Table {
     /// Every table, in column-family creation order.
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 18] = [
         Table::Headers,
         Table::Bodies,
         Table::Senders,
@@ -61,6 +64,7 @@ impl Table {
         Table::RaftMeta,
         Table::PrivateRoots,
         Table::PrivateReceipts,
+        Table::PrivateContracts,
     ];
 
     /// The column family name.
@@ -83,6 +87,7 @@ impl Table {
             Table::RaftMeta => "raft_meta",
             Table::PrivateRoots => "private_roots",
             Table::PrivateReceipts => "private_receipts",
+            Table::PrivateContracts => "private_contracts",
         }
     }
 }

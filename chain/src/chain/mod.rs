@@ -5,6 +5,7 @@
 //! best together; the header checks are in [`checks`].
 
 mod checks;
+mod private_simulation;
 
 use checks::{blob_gas_used, block_rlp_length, check};
 
@@ -336,6 +337,8 @@ impl Chain {
             state: self.state.latest(StateNamespace::PRIVATE),
             public: self.latest_state(),
             payloads: payloads.clone(),
+            enhancements: self.spec.quorum().privacy_enhancements_at(context.number),
+            contracts: Arc::new(crate::contract_privacy::StoredContractPrivacy(self.kv.clone())),
         };
         execute_block_with_private(&self.spec, context, db, Some(private), transactions, mode)
     }
@@ -349,6 +352,7 @@ impl Chain {
         let Some(private) = private else { return Ok(None) };
         let parent = self.state.flat_root(StateNamespace::PRIVATE)?;
         let root = self.state.apply(StateNamespace::PRIVATE, parent, &private.diff, batch)?;
+        crate::contract_privacy::put(batch, &private.contracts);
         Ok(Some(PrivateCommit { root, receipts: private.receipts }))
     }
 
@@ -366,6 +370,32 @@ impl Chain {
         self.build_block_with(candidates, &template, payloads)
     }
 
+    /// The execution context of the block after `parent` with `template`'s fields.
+    fn next_context(
+        &self,
+        parent_hash: B256,
+        parent: &Header,
+        template: &HeaderTemplate,
+    ) -> BlockContext {
+        let number = parent.number + 1;
+        let timestamp = template.timestamp.max(parent.timestamp);
+        let excess_blob_gas = self.spec.next_excess_blob_gas(parent, number, timestamp);
+        BlockContext {
+            number,
+            timestamp,
+            beneficiary: template.beneficiary,
+            gas_limit: parent.gas_limit,
+            base_fee: self.spec.next_base_fee(parent, number, timestamp),
+            prevrandao: template.mix_hash,
+            difficulty: U256::from(1),
+            parent_hash,
+            // No beacon chain: the root is zero (docs/design/forks.md).
+            parent_beacon_block_root: excess_blob_gas.map(|_| B256::ZERO),
+            excess_blob_gas,
+            balance_increments: self.rewards(number, timestamp, template.beneficiary),
+        }
+    }
+
     /// [`Chain::build_block`] with the header fields of `template`.
     pub fn build_block_with(
         &self,
@@ -374,25 +404,11 @@ impl Chain {
         payloads: &PrivatePayloads,
     ) -> Result<BuiltBlock, ImportError> {
         let (parent_hash, parent) = self.head();
-        let number = parent.number + 1;
-        let beneficiary = template.beneficiary;
-        let timestamp = template.timestamp.max(parent.timestamp);
+        let context = self.next_context(parent_hash, &parent, template);
+        let (number, timestamp, beneficiary) =
+            (context.number, context.timestamp, context.beneficiary);
         let fork = self.spec.hardfork_at(number, timestamp);
-        let excess_blob_gas = self.spec.next_excess_blob_gas(&parent, number, timestamp);
-        let context = BlockContext {
-            number,
-            timestamp,
-            beneficiary,
-            gas_limit: parent.gas_limit,
-            base_fee: self.spec.next_base_fee(&parent, number, timestamp),
-            prevrandao: template.mix_hash,
-            difficulty: U256::from(1),
-            parent_hash,
-            // No beacon chain: the root is zero (docs/design/forks.md).
-            parent_beacon_block_root: excess_blob_gas.map(|_| B256::ZERO),
-            excess_blob_gas,
-            balance_increments: self.rewards(number, timestamp, beneficiary),
-        };
+        let excess_blob_gas = context.excess_blob_gas;
         let execution =
             self.execute_on_head(&context, candidates, ExecutionMode::Build, payloads)?;
         let mut scratch = WriteBatch::new();

@@ -333,7 +333,10 @@ pub async fn private_tx(
     nonce: u64,
     payload: &[u8],
 ) -> RecoveredTx {
-    let hash = ptm.send(payload.to_vec(), None, to).await.expect("the TM takes the payload");
+    let hash = ptm
+        .send(payload.to_vec(), None, to, Default::default())
+        .await
+        .expect("the TM takes the payload");
     let tx = alloy_consensus::TxLegacy {
         chain_id: None,
         nonce,

@@ -47,3 +47,56 @@ pub fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_
         .ok()?;
     answer.get("result").cloned()
 }
+
+/// A JSON-RPC call's result, or the error's message; panics when the node does not answer.
+pub fn call_or_error(
+    url: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let answer: serde_json::Value = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .post(url)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("the node answers");
+    match answer.get("error") {
+        Some(error) => Err(error["message"].as_str().unwrap_or_default().to_string()),
+        None => Ok(answer["result"].clone()),
+    }
+}
+
+/// SimpleStorage's ABI as GoQuorum 7nodes' scripts carry it.
+pub const SIMPLE_STORAGE_ABI: &str = r#"[{"constant":true,"inputs":[],"name":"storedData","outputs":[{"name":"","type":"uint256"}],"payable":false,"type":"function"},{"constant":false,"inputs":[{"name":"x","type":"uint256"}],"name":"set","outputs":[],"payable":false,"type":"function"},{"constant":true,"inputs":[],"name":"get","outputs":[{"name":"retVal","type":"uint256"}],"payable":false,"type":"function"},{"inputs":[{"name":"initVal","type":"uint256"}],"payable":false,"type":"constructor"}]"#;
+/// A hand-assembled SimpleStorage (`set(uint)` 0x60fe47b1, `get()` 0x6d4ce63c), without
+/// its constructor argument.
+pub const SIMPLE_STORAGE_BYTECODE: &str = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3";
+
+/// GoQuorum 7nodes' `private-contract*.js`, as those scripts are written (web3 0.20's
+/// `contract.new(42, {…}, callback)` printing "Contract mined! Address: …"), with
+/// `privacy` the private fields of the transaction object (`privateFor: [...]`, …).
+pub fn private_contract_script(privacy: &str) -> String {
+    format!(
+        r#"a = eth.accounts[0]
+web3.eth.defaultAccount = a;
+
+var abi = {SIMPLE_STORAGE_ABI};
+var bytecode = "{SIMPLE_STORAGE_BYTECODE}";
+var simpleCompiled = web3.eth.contract(abi);
+var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode, gas: 0x47b760, {privacy}}}, function(e, contract) {{
+	if (e) {{
+		console.log("err creating contract", e);
+	}} else {{
+		if (!contract.address) {{
+			console.log("Contract transaction send: TransactionHash: " + contract.transactionHash + " waiting to be mined...");
+		}} else {{
+			console.log("Contract mined! Address: " + contract.address);
+		}}
+	}}
+}});
+"#
+    )
+}

@@ -50,16 +50,26 @@ pub struct SendRequest {
     /// The recipients.
     #[serde(default)]
     pub to: Vec<TmPublicKey>,
-    /// Tessera's privacy flag; only 0 (standard private) is supported.
+    /// Privacy enhancements' fields.
+    #[serde(flatten)]
+    pub privacy: PrivacyFields,
+}
+
+/// The privacy-enhancement fields of `/send` and `/sendsignedtx` (GoQuorum's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyFields {
+    /// GoQuorum's privacy flag: 0 standard private, 1 party protection, 2 mandatory
+    /// recipients, 3 private state validation (1–3 need privacy enhancements).
     #[serde(default)]
     pub privacy_flag: u8,
-    /// Privacy-enhancement fields, accepted empty for compatibility.
+    /// The creation payloads (ACOTHs) of the contracts the transaction affects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub affected_contract_transactions: Vec<String>,
-    /// Privacy-enhancement execution hash, accepted empty.
+    pub affected_contract_transactions: Vec<PayloadHash>,
+    /// The node's execution hash (private state validation).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub exec_hash: String,
-    /// Mandatory recipients, accepted empty.
+    /// Keys every later transaction on the contract must include (flag 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mandatory_recipients: Vec<TmPublicKey>,
 }
@@ -105,9 +115,9 @@ pub struct SendSignedTxRequest {
     /// The recipients.
     #[serde(default)]
     pub to: Vec<TmPublicKey>,
-    /// Only 0 is supported.
-    #[serde(default)]
-    pub privacy_flag: u8,
+    /// Privacy enhancements' fields.
+    #[serde(flatten)]
+    pub privacy: PrivacyFields,
 }
 
 /// The answer to `GET /transaction/{key}` and `GET /receive`.
@@ -116,16 +126,26 @@ pub struct SendSignedTxRequest {
 pub struct ReceiveResponse {
     /// The plaintext.
     pub payload: Base64Bytes,
-    /// Always 0 (standard private).
+    /// The privacy flag it was sent with.
     pub privacy_flag: u8,
-    /// Always empty.
-    pub affected_contract_transactions: Vec<String>,
-    /// Always empty.
+    /// The affected contracts' creation payloads that this TM confirmed.
+    pub affected_contract_transactions: Vec<PayloadHash>,
+    /// The sender's execution hash (private state validation), else empty.
     pub exec_hash: String,
     /// The local keys that are parties.
     pub managed_parties: Vec<TmPublicKey>,
     /// Who sent it.
     pub sender_key: TmPublicKey,
+}
+
+/// Veil's `GET /features` on the Q2T API: the TM's `features` switches, by Tessera's names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Features {
+    /// Privacy enhancements (privacy flags 1–3).
+    pub enable_privacy_enhancements: bool,
+    /// Multiple private states (not supported: always false).
+    pub enable_multiple_private_states: bool,
 }
 
 /// The legacy `GET /receive` body.

@@ -93,6 +93,16 @@ pub(crate) fn seal_payload(sender: &TmPublicKey, plaintext: &[u8]) -> Option<Sea
     Some(SealedPayload { master, nonce, ciphertext })
 }
 
+/// SHA3-512(new ciphertext ‖ affected ciphertext ‖ affected master key).
+pub(crate) fn security_hash(ciphertext: &[u8], affected: &[u8], master: &[u8; 32]) -> [u8; 64] {
+    use sha3::{Digest, Sha3_512};
+    let mut hasher = Sha3_512::new();
+    hasher.update(ciphertext);
+    hasher.update(affected);
+    hasher.update(master);
+    hasher.finalize().into()
+}
+
 /// Opens the payload ciphertext with the master key.
 pub(crate) fn open_payload(
     payload: &EncodedPayload,

@@ -64,6 +64,16 @@ pub trait Enclave: Send + Sync {
         payload: &EncodedPayload,
         recipients: &[TmPublicKey],
     ) -> Result<EncodedPayload, EnclaveError>;
+
+    /// The security hash binding a new payload (its `ciphertext`) to an affected contract's
+    /// creation payload `affected`, which `key` (a local key) must be able to open:
+    /// SHA3-512(ciphertext ‖ affected ciphertext ‖ affected master key).
+    fn security_hash(
+        &self,
+        ciphertext: &[u8],
+        affected: &EncodedPayload,
+        key: &TmPublicKey,
+    ) -> Result<[u8; 64], EnclaveError>;
 }
 
 /// An enclave holding its keys in this process.
@@ -164,7 +174,7 @@ impl Enclave for LocalEnclave {
         let SealedPayload { master, nonce, ciphertext } =
             seal_payload(sender, plaintext).ok_or(EnclaveError::Encryption)?;
         let boxes = self.seal_for(sender, &master, with_sender_first(sender, recipients))?;
-        Ok(EncodedPayload { sender: *sender, nonce, ciphertext, boxes })
+        Ok(EncodedPayload { sender: *sender, nonce, ciphertext, boxes, privacy: None })
     }
 
     fn decrypt(
@@ -191,5 +201,15 @@ impl Enclave for LocalEnclave {
         let mut extended = payload.clone();
         extended.boxes.extend(self.seal_for(&payload.sender, &master, new)?);
         Ok(extended)
+    }
+
+    fn security_hash(
+        &self,
+        ciphertext: &[u8],
+        affected: &EncodedPayload,
+        key: &TmPublicKey,
+    ) -> Result<[u8; 64], EnclaveError> {
+        let master = self.master_key(affected, key)?;
+        Ok(crate::crypto::security_hash(ciphertext, &affected.ciphertext, &master))
     }
 }

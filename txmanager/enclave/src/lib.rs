@@ -31,5 +31,8 @@ mod payload;
 
 pub use enclave::{Enclave, EnclaveError, LocalEnclave, DEFAULT_CACHE_CAPACITY};
 pub use keys::{KeyPair, PrivateKey};
-pub use payload::{EncodedPayload, PayloadFormatError, RecipientBox, PAYLOAD_VERSION};
-pub use veil_primitives::{PayloadHash, TmPublicKey};
+pub use payload::{
+    AffectedTransaction, EncodedPayload, PayloadFormatError, PrivacyMetadata, RecipientBox,
+    PAYLOAD_VERSION, PRIVACY_PAYLOAD_VERSION,
+};
+pub use veil_primitives::{PayloadHash, PrivacyFlag, TmPublicKey};

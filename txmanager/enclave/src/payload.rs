@@ -3,21 +3,31 @@
 //! ```text
 //! offset   size    field
 //! 0        4       magic "VEIL"
-//! 4        1       format version (1)
+//! 4        1       format version (1: standard private; 2: with privacy metadata)
 //! 5        32      sender public key
 //! 37       24      payload nonce (XChaCha20-Poly1305)
 //! 61       4       ciphertext length N, u32 big-endian
-//! 65       N       ciphertext with its 16-byte tag; AAD = bytes 0..61
+//! 65       N       ciphertext with its 16-byte tag; AAD = bytes 0..61 with version 1
 //! 65+N     2       recipient box count M, u16 big-endian
 //! 67+N     104×M   boxes: recipient key (32) | box nonce (24) | sealed master key (32 + 16 tag)
+//! version 2 only, privacy metadata:
+//!          1       privacy flag (1, 2 or 3)
+//!          2+128×A affected contract transactions: count A (u16), then hash (64) | security hash (64)
+//!          1+E     execution hash: length E (u8), bytes
+//!          2+32×K  mandatory recipients: count K (u16), keys
+//!          2+32×R  all recipients (private state validation): count R (u16), keys
 //! ```
-//! Nothing may follow the last box.
+//! Nothing may follow. The metadata is outside the ciphertext's AAD, as in Tessera: a raw
+//! payload is stored before its transaction's metadata is known, and its hash (the key) is
+//! signed into the transaction by then.
 
 use sha3::{Digest, Sha3_512};
-use veil_primitives::{PayloadHash, TmPublicKey};
+use veil_primitives::{PayloadHash, PrivacyFlag, TmPublicKey};
 
-/// The current format version.
+/// The format version of a standard private payload (and of every payload's AAD).
 pub const PAYLOAD_VERSION: u8 = 1;
+/// The format version of a payload with privacy metadata.
+pub const PRIVACY_PAYLOAD_VERSION: u8 = 2;
 const MAGIC: &[u8; 4] = b"VEIL";
 /// Length of the header that the payload ciphertext authenticates.
 pub(crate) const HEADER_LEN: usize = 4 + 1 + 32 + 24;
@@ -34,6 +44,33 @@ pub struct RecipientBox {
     pub sealed_key: [u8; 48],
 }
 
+/// An affected contract's creation payload (its ACOTH) and the proof that the sender could
+/// open it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AffectedTransaction {
+    /// The hash of the payload that created the contract.
+    pub hash: PayloadHash,
+    /// SHA3-512(this payload's ciphertext ‖ that payload's ciphertext ‖ its master key):
+    /// only a party of that payload computes it.
+    pub security_hash: [u8; 64],
+}
+
+/// What privacy enhancements add to a payload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrivacyMetadata {
+    /// Party protection, mandatory recipients or private state validation.
+    pub flag: PrivacyFlag,
+    /// The creation payloads of the contracts the transaction affects.
+    pub affected: Vec<AffectedTransaction>,
+    /// The sender's execution hash (private state validation), opaque to the TM.
+    pub exec_hash: Vec<u8>,
+    /// Keys every later transaction on the contract must include (mandatory recipients).
+    pub mandatory: Vec<TmPublicKey>,
+    /// Every party, the sender included (private state validation: each party checks later
+    /// transactions against it).
+    pub recipients: Vec<TmPublicKey>,
+}
+
 /// A private payload as stored and exchanged: ciphertext plus one box per recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedPayload {
@@ -45,6 +82,8 @@ pub struct EncodedPayload {
     pub ciphertext: Vec<u8>,
     /// The recipients' boxes (a recipient's copy holds only its own).
     pub boxes: Vec<RecipientBox>,
+    /// Privacy enhancements' metadata; `None` for standard private.
+    pub privacy: Option<PrivacyMetadata>,
 }
 
 /// Why bytes are not an encoded payload.
@@ -89,7 +128,12 @@ impl EncodedPayload {
         PayloadHash(Sha3_512::digest(&self.ciphertext).into())
     }
 
-    /// The header bytes the payload ciphertext authenticates.
+    /// The privacy flag: standard private without metadata.
+    pub fn flag(&self) -> PrivacyFlag {
+        self.privacy.as_ref().map_or(PrivacyFlag::StandardPrivate, |p| p.flag)
+    }
+
+    /// The header bytes the payload ciphertext authenticates (always with version 1).
     pub(crate) fn header(sender: &TmPublicKey, nonce: &[u8; 24]) -> [u8; HEADER_LEN] {
         let mut header = [0u8; HEADER_LEN];
         header[..4].copy_from_slice(MAGIC);
@@ -125,7 +169,11 @@ impl EncodedPayload {
     pub fn encode(&self) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(HEADER_LEN + 6 + self.ciphertext.len() + BOX_LEN * self.boxes.len());
-        out.extend_from_slice(&Self::header(&self.sender, &self.nonce));
+        let mut header = Self::header(&self.sender, &self.nonce);
+        if self.privacy.is_some() {
+            header[4] = PRIVACY_PAYLOAD_VERSION;
+        }
+        out.extend_from_slice(&header);
         // Lengths are bounded by the TM's payload limit and recipient count checks.
         out.extend_from_slice(&(self.ciphertext.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.ciphertext);
@@ -134,6 +182,9 @@ impl EncodedPayload {
             out.extend_from_slice(b.recipient.as_bytes());
             out.extend_from_slice(&b.nonce);
             out.extend_from_slice(&b.sealed_key);
+        }
+        if let Some(privacy) = &self.privacy {
+            privacy.encode(&mut out);
         }
         out
     }
@@ -145,7 +196,7 @@ impl EncodedPayload {
             return Err(PayloadFormatError::Magic);
         }
         let version = take(input, 1, "version")?[0];
-        if version != PAYLOAD_VERSION {
+        if version != PAYLOAD_VERSION && version != PRIVACY_PAYLOAD_VERSION {
             return Err(PayloadFormatError::Version(version));
         }
         let sender = TmPublicKey(array(input, "sender key")?);
@@ -153,7 +204,9 @@ impl EncodedPayload {
         let len = u32::from_be_bytes(array(input, "ciphertext length")?) as usize;
         let ciphertext = take(input, len, "ciphertext")?.to_vec();
         let count = u16::from_be_bytes(array(input, "box count")?) as usize;
-        if input.len() != count * BOX_LEN {
+        if input.len() < count * BOX_LEN
+            || (version == PAYLOAD_VERSION && input.len() != count * BOX_LEN)
+        {
             return Err(PayloadFormatError::Length("box section length"));
         }
         let mut boxes = Vec::with_capacity(count);
@@ -164,6 +217,68 @@ impl EncodedPayload {
                 sealed_key: array(input, "sealed key")?,
             });
         }
-        Ok(Self { sender, nonce, ciphertext, boxes })
+        let privacy = match version {
+            PRIVACY_PAYLOAD_VERSION => Some(PrivacyMetadata::decode(input)?),
+            _ => None,
+        };
+        if !input.is_empty() {
+            return Err(PayloadFormatError::Length("bytes after the last field"));
+        }
+        Ok(Self { sender, nonce, ciphertext, boxes, privacy })
+    }
+}
+
+fn keys(input: &mut &[u8], what: &'static str) -> Result<Vec<TmPublicKey>, PayloadFormatError> {
+    let count = u16::from_be_bytes(array(input, what)?) as usize;
+    if input.len() < count * 32 {
+        return Err(PayloadFormatError::Length(what));
+    }
+    (0..count).map(|_| array(input, what).map(TmPublicKey)).collect()
+}
+
+fn put_keys(out: &mut Vec<u8>, keys: &[TmPublicKey]) {
+    out.extend_from_slice(&(keys.len() as u16).to_be_bytes());
+    for key in keys {
+        out.extend_from_slice(key.as_bytes());
+    }
+}
+
+impl PrivacyMetadata {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.flag.number());
+        out.extend_from_slice(&(self.affected.len() as u16).to_be_bytes());
+        for a in &self.affected {
+            out.extend_from_slice(a.hash.as_bytes());
+            out.extend_from_slice(&a.security_hash);
+        }
+        // The TM refuses execution hashes over 255 bytes before building metadata.
+        out.push(self.exec_hash.len() as u8);
+        out.extend_from_slice(&self.exec_hash);
+        put_keys(out, &self.mandatory);
+        put_keys(out, &self.recipients);
+    }
+
+    fn decode(input: &mut &[u8]) -> Result<Self, PayloadFormatError> {
+        let flag = PrivacyFlag::from_number(u64::from(take(input, 1, "privacy flag")?[0]))
+            .ok()
+            .filter(|flag| flag.is_enhanced())
+            .ok_or(PayloadFormatError::Length("privacy flag"))?;
+        let count = u16::from_be_bytes(array(input, "affected count")?) as usize;
+        if input.len() < count * 128 {
+            return Err(PayloadFormatError::Length("affected transactions"));
+        }
+        let affected = (0..count)
+            .map(|_| {
+                Ok(AffectedTransaction {
+                    hash: PayloadHash(array(input, "affected hash")?),
+                    security_hash: array(input, "security hash")?,
+                })
+            })
+            .collect::<Result<_, PayloadFormatError>>()?;
+        let len = take(input, 1, "execution hash length")?[0] as usize;
+        let exec_hash = take(input, len, "execution hash")?.to_vec();
+        let mandatory = keys(input, "mandatory recipients")?;
+        let recipients = keys(input, "recipients")?;
+        Ok(Self { flag, affected, exec_hash, mandatory, recipients })
     }
 }

@@ -135,3 +135,35 @@ fn merging_copies_gathers_each_recipients_box_once() {
     assert_eq!(merged.recipients(), vec![keys[1], keys[2]]);
     assert_eq!(&enclaves[2].decrypt(&merged, &keys[2]).unwrap()[..], b"x");
 }
+
+/// Privacy metadata makes a version 2 payload that reads back whole and still decrypts (the
+/// ciphertext's AAD is version 1's); a standard payload stays version 1; truncated metadata
+/// is an error.
+#[test]
+fn privacy_metadata_round_trips_as_version_2_and_standard_payloads_stay_version_1() {
+    use veil_enclave::{AffectedTransaction, PayloadHash, PrivacyFlag, PrivacyMetadata};
+    let (enclaves, keys) = enclaves(2, 16);
+    let standard = enclaves[0].encrypt(&keys[0], b"call", &[keys[1]]).unwrap();
+    assert_eq!(standard.encode()[4], 1, "standard private is version 1");
+    let mut protected = standard.clone();
+    protected.privacy = Some(PrivacyMetadata {
+        flag: PrivacyFlag::StateValidation,
+        affected: vec![AffectedTransaction { hash: PayloadHash([3; 64]), security_hash: [4; 64] }],
+        exec_hash: b"0xabc".to_vec(),
+        mandatory: vec![keys[1]],
+        recipients: keys.clone(),
+    });
+    let bytes = protected.encode();
+    assert_eq!(bytes[4], 2);
+    let decoded = EncodedPayload::decode(&bytes).unwrap();
+    assert_eq!(decoded, protected);
+    assert_eq!(decoded.hash(), standard.hash(), "the metadata is not part of the hash");
+    assert_eq!(&enclaves[1].decrypt(&decoded, &keys[1]).unwrap()[..], b"call");
+    for cut in 1..40 {
+        assert!(EncodedPayload::decode(&bytes[..bytes.len() - cut]).is_err(), "cut {cut}");
+    }
+    let mut flag_zero = bytes.clone();
+    let flag_at = standard.encode().len();
+    flag_zero[flag_at] = 0;
+    assert!(EncodedPayload::decode(&flag_zero).is_err(), "version 2 needs an enhanced flag");
+}

@@ -21,6 +21,7 @@ pub mod error;
 pub mod manager;
 pub mod party;
 pub mod peer_client;
+pub mod privacy;
 pub mod remote_enclave;
 pub mod run;
 pub mod serve;

@@ -7,6 +7,7 @@ use crate::{
     error::TmError,
     party::{PartyStore, Route},
     peer_client::PeerClient,
+    privacy::{self, PrivacyRequest},
     store::PayloadStore,
 };
 use futures::{stream, StreamExt};
@@ -43,6 +44,8 @@ pub struct Received {
     pub plaintext: Zeroizing<Vec<u8>>,
     /// Who sent it and which local keys are parties.
     pub parties: Parties,
+    /// Privacy enhancements' metadata (affected transactions confirmed here only).
+    pub privacy: Option<veil_enclave::PrivacyMetadata>,
 }
 
 /// What a resend did.
@@ -63,6 +66,7 @@ pub struct TransactionManager {
     peers: Arc<PeerClient>,
     always_send_to: Vec<TmPublicKey>,
     payload_limit: usize,
+    privacy_enhancements: bool,
 }
 
 impl std::fmt::Debug for TransactionManager {
@@ -84,7 +88,28 @@ impl TransactionManager {
         payload_limit: usize,
     ) -> Self {
         let local_keys = enclave.public_keys();
-        Self { enclave, local_keys, store, parties, peers, always_send_to, payload_limit }
+        Self {
+            enclave,
+            local_keys,
+            store,
+            parties,
+            peers,
+            always_send_to,
+            payload_limit,
+            privacy_enhancements: false,
+        }
+    }
+
+    /// With privacy enhancements on or off (`features.enablePrivacyEnhancements`; off by
+    /// default).
+    pub fn with_privacy_enhancements(mut self, enabled: bool) -> Self {
+        self.privacy_enhancements = enabled;
+        self
+    }
+
+    /// Whether privacy enhancements are on.
+    pub fn privacy_enhancements(&self) -> bool {
+        self.privacy_enhancements
     }
 
     /// The local keys, the default first.
@@ -180,15 +205,44 @@ impl TransactionManager {
         from: Option<TmPublicKey>,
         to: &[TmPublicKey],
         plaintext: Vec<u8>,
+        privacy: PrivacyRequest,
     ) -> Result<(PayloadHash, Parties), TmError> {
         let plaintext = Zeroizing::new(plaintext);
         self.check_size(plaintext.len())?;
+        privacy::check_enabled(&privacy, self.privacy_enhancements)?;
         let sender = self.sender(from)?;
         let recipients = self.recipients(&sender, to);
         let routes = self.route(&recipients)?;
+        let for_recipients = recipients.clone();
         let payload =
-            self.enclave.run(move |e| e.encrypt(&sender, &plaintext, &recipients)).await?;
+            self.enclave.run(move |e| e.encrypt(&sender, &plaintext, &for_recipients)).await?;
+        let payload = self.with_metadata(payload, recipients, privacy).await?;
         self.store_and_distribute(payload, routes).await
+    }
+
+    /// `payload` with the privacy metadata of `request`, checked against the affected
+    /// payloads held here.
+    async fn with_metadata(
+        &self,
+        payload: EncodedPayload,
+        recipients: Vec<TmPublicKey>,
+        request: PrivacyRequest,
+    ) -> Result<EncodedPayload, TmError> {
+        if !request.flag.is_enhanced() {
+            return Ok(payload);
+        }
+        let store = self.store.clone();
+        let (payload, metadata) = self
+            .enclave
+            .run(move |e| {
+                let metadata =
+                    privacy::metadata_for_send(e, &store, &payload, &recipients, request);
+                Ok((payload, metadata))
+            })
+            .await?;
+        let mut payload = payload;
+        payload.privacy = metadata?;
+        Ok(payload)
     }
 
     /// `POST /storeraw`: encrypts for the sender only and stores, sending nothing.
@@ -209,14 +263,19 @@ impl TransactionManager {
         &self,
         hash: &PayloadHash,
         to: &[TmPublicKey],
+        privacy: PrivacyRequest,
     ) -> Result<(PayloadHash, Parties), TmError> {
+        privacy::check_enabled(&privacy, self.privacy_enhancements)?;
         let stored = self.store.get(hash)?.ok_or(TmError::NotFound(*hash))?;
         if !self.is_local(&stored.sender) {
             return Err(TmError::NotFound(*hash));
         }
         let recipients = self.recipients(&stored.sender, to);
         let routes = self.route(&recipients)?;
-        let extended = self.enclave.run(move |e| e.add_recipients(&stored, &recipients)).await?;
+        let for_recipients = recipients.clone();
+        let extended =
+            self.enclave.run(move |e| e.add_recipients(&stored, &for_recipients)).await?;
+        let extended = self.with_metadata(extended, recipients, privacy).await?;
         self.store_and_distribute(extended, routes).await
     }
 
@@ -277,8 +336,9 @@ impl TransactionManager {
             None => *managed.first().ok_or(TmError::NotFound(*hash))?,
         };
         let parties = Parties { sender: payload.sender, managed };
+        let privacy = payload.privacy.clone();
         let plaintext = self.enclave.run(move |e| e.decrypt(&payload, &key)).await?;
-        Ok(Received { plaintext, parties })
+        Ok(Received { plaintext, parties, privacy })
     }
 
     /// Whether a local key sent the payload.
@@ -292,6 +352,15 @@ impl TransactionManager {
         Ok(if self.is_local(&payload.sender) { payload.recipients() } else { Vec::new() })
     }
 
+    /// The payload's mandatory recipients (none unless sent with privacy flag 2).
+    pub fn mandatory(&self, hash: &PayloadHash) -> Result<Vec<TmPublicKey>, TmError> {
+        let payload = self.load(hash)?;
+        if self.managed(&payload).is_empty() {
+            return Err(TmError::NotFound(*hash));
+        }
+        Ok(payload.privacy.map(|p| p.mandatory).unwrap_or_default())
+    }
+
     /// `DELETE /transaction/{key}`.
     pub async fn delete(&self, hash: &PayloadHash) -> Result<(), TmError> {
         self.load(hash)?;
@@ -303,11 +372,28 @@ impl TransactionManager {
     pub async fn accept_push(&self, bytes: &[u8]) -> Result<PayloadHash, TmError> {
         let payload = EncodedPayload::decode(bytes)
             .map_err(|e| TmError::BadRequest(format!("push body: {e}")))?;
-        if self.managed(&payload).is_empty() {
+        let managed = self.managed(&payload);
+        if managed.is_empty() {
             return Err(TmError::Forbidden(
                 "the pushed payload has no box for a key of this transaction manager".into(),
             ));
         }
+        let payload = if payload.privacy.is_some() {
+            let (store, enabled) = (self.store.clone(), self.privacy_enhancements);
+            let (payload, checked) = self
+                .enclave
+                .run(move |e| {
+                    let mut payload = payload;
+                    let checked =
+                        privacy::validate_push(e, &store, &mut payload, &managed, enabled);
+                    Ok((payload, checked))
+                })
+                .await?;
+            checked?;
+            payload
+        } else {
+            payload
+        };
         Ok(self.store.merge(payload).await?)
     }
 

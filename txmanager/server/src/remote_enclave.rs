@@ -9,6 +9,7 @@
 //! | `POST /encrypt` | JSON `{data, senderKey, recipientPublicKeys}` | encoded payload (octets) |
 //! | `POST /unencrypt` | JSON `{data: encoded payload, providedKey}` | plaintext (octets) |
 //! | `POST /addRecipient` | JSON `{data: encoded payload, recipientPublicKeys}` | encoded payload |
+//! | `POST /securityHash` | JSON `{cipherText, affected: encoded payload, providedKey}` | 64 octets |
 //!
 //! Errors answer 400 (bad input), 404 (not a recipient) or 409 (an enclave refusal) with the
 //! enclave's message; the client turns them back into [`EnclaveError`]s.
@@ -60,6 +61,14 @@ struct AddRecipientRequest {
     recipient_public_keys: Vec<TmPublicKey>,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecurityHashRequest {
+    cipher_text: Base64Bytes,
+    affected: Base64Bytes,
+    provided_key: TmPublicKey,
+}
+
 struct Refusal(StatusCode, String);
 
 impl IntoResponse for Refusal {
@@ -108,6 +117,13 @@ pub fn router(enclave: Arc<LocalEnclave>, served: HashSet<IdentityKey>) -> Route
             post(|State(e): State<Arc<LocalEnclave>>, Json(r): Json<AddRecipientRequest>| async move {
                 let payload = e.add_recipients(&decode(&r.data)?, &r.recipient_public_keys)?;
                 Ok::<_, Refusal>(payload.encode())
+            }),
+        )
+        .route(
+            "/securityHash",
+            post(|State(e): State<Arc<LocalEnclave>>, Json(r): Json<SecurityHashRequest>| async move {
+                let hash = e.security_hash(&r.cipher_text.0, &decode(&r.affected)?, &r.provided_key)?;
+                Ok::<_, Refusal>(hash.to_vec())
             }),
         )
         .layer(middleware::from_fn_with_state(authenticator, require_signed))
@@ -256,5 +272,22 @@ impl Enclave for RemoteEnclave {
             recipient_public_keys: recipients.to_vec(),
         };
         self.payload("/addRecipient", &request)
+    }
+
+    fn security_hash(
+        &self,
+        ciphertext: &[u8],
+        affected: &EncodedPayload,
+        key: &TmPublicKey,
+    ) -> Result<[u8; 64], EnclaveError> {
+        let request = SecurityHashRequest {
+            cipher_text: Base64Bytes(ciphertext.to_vec()),
+            affected: Base64Bytes(affected.encode()),
+            provided_key: *key,
+        };
+        let bytes = self.call("/securityHash", &request)?;
+        <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| {
+            EnclaveError::Remote(format!("/securityHash: {} bytes, want 64", bytes.len()))
+        })
     }
 }

@@ -182,14 +182,17 @@ pub async fn run(config: TmConfig) -> eyre::Result<()> {
         !config.disable_peer_discovery,
         limits,
     ));
-    let manager = Arc::new(TransactionManager::new(
-        enclave,
-        store,
-        parties,
-        peers,
-        config.always_send_to.clone(),
-        config.payload_size_limit,
-    ));
+    let manager = Arc::new(
+        TransactionManager::new(
+            enclave,
+            store,
+            parties,
+            peers,
+            config.always_send_to.clone(),
+            config.payload_size_limit,
+        )
+        .with_privacy_enhancements(config.features.enable_privacy_enhancements),
+    );
     let allowed = if config.use_white_list { Some(whitelist(&config).await?) } else { None };
     let authenticator = Authenticator::new(Some(identity.clone()), api::body_limit(&manager), None);
 

@@ -1,7 +1,7 @@
 //! The Q2T API: what a node asks of its TM (Tessera's paths and bodies).
 
 use super::{common, header, key_list, parse, JsonBody, Manager};
-use crate::{error::TmError, manager::Received};
+use crate::{error::TmError, manager::Received, privacy::PrivacyRequest};
 use axum::{
     body::Bytes,
     extract::{Path, Query, State},
@@ -27,20 +27,12 @@ pub fn router(manager: Manager) -> Router {
         .route("/transaction/{key}", get(transaction).delete(delete))
         .route("/transaction/{key}/isSender", get(is_sender))
         .route("/transaction/{key}/participants", get(participants))
+        .route("/transaction/{key}/mandatory", get(mandatory))
+        .route("/features", get(features))
         .route("/receive", get(receive))
         .route("/receiveraw", get(receive_raw))
         .route("/delete", post(delete_legacy));
     common(routes, &manager).with_state(manager)
-}
-
-fn check_flag(flag: u8) -> Result<(), TmError> {
-    if flag == 0 {
-        Ok(())
-    } else {
-        Err(TmError::BadRequest(format!(
-            "privacyFlag {flag}: only standard private (0) is supported"
-        )))
-    }
 }
 
 fn created(key: PayloadHash, body: impl IntoResponse) -> impl IntoResponse {
@@ -52,8 +44,8 @@ async fn send(
     State(m): State<Manager>,
     JsonBody(r): JsonBody<SendRequest>,
 ) -> Result<impl IntoResponse, TmError> {
-    check_flag(r.privacy_flag)?;
-    let (key, parties) = m.send(r.from, &r.to, r.payload.0).await?;
+    let privacy = PrivacyRequest::from_api(r.privacy)?;
+    let (key, parties) = m.send(r.from, &r.to, r.payload.0, privacy).await?;
     let body =
         SendResponse { key, managed_parties: parties.managed, sender_key: Some(parties.sender) };
     Ok(created(key, Json(body)))
@@ -66,7 +58,7 @@ async fn send_raw(
 ) -> Result<String, TmError> {
     let from = header(&headers, "c11n-from")?.map(|k| parse(k, "header c11n-from")).transpose()?;
     let to = key_list(&headers, "c11n-to")?;
-    let (key, _) = m.send(from, &to, body.to_vec()).await?;
+    let (key, _) = m.send(from, &to, body.to_vec(), PrivacyRequest::default()).await?;
     Ok(key.to_string())
 }
 
@@ -87,8 +79,8 @@ async fn send_signed_tx(
     if json {
         let r: SendSignedTxRequest = serde_json::from_slice(&body)
             .map_err(|e| TmError::BadRequest(format!("request body: {e}")))?;
-        check_flag(r.privacy_flag)?;
-        let (key, parties) = m.send_signed(&r.hash, &r.to).await?;
+        let privacy = PrivacyRequest::from_api(r.privacy)?;
+        let (key, parties) = m.send_signed(&r.hash, &r.to, privacy).await?;
         let body = SendResponse {
             key,
             managed_parties: parties.managed,
@@ -99,7 +91,8 @@ async fn send_signed_tx(
     let hash = PayloadHash(body.as_ref().try_into().map_err(|_| {
         TmError::BadRequest(format!("body: {} bytes, want the 64-byte payload hash", body.len()))
     })?);
-    let (key, _) = m.send_signed(&hash, &key_list(&headers, "c11n-to")?).await?;
+    let to = key_list(&headers, "c11n-to")?;
+    let (key, _) = m.send_signed(&hash, &to, PrivacyRequest::default()).await?;
     Ok(key.to_string().into_response())
 }
 
@@ -110,11 +103,12 @@ struct TransactionQuery {
 }
 
 fn received(r: Received) -> Json<ReceiveResponse> {
+    let privacy = r.privacy.unwrap_or_default();
     Json(ReceiveResponse {
         payload: Base64Bytes(r.plaintext.to_vec()),
-        privacy_flag: 0,
-        affected_contract_transactions: Vec::new(),
-        exec_hash: String::new(),
+        privacy_flag: privacy.flag.number(),
+        affected_contract_transactions: privacy.affected.iter().map(|a| a.hash).collect(),
+        exec_hash: String::from_utf8_lossy(&privacy.exec_hash).into_owned(),
         managed_parties: r.parties.managed,
         sender_key: r.parties.sender,
     })
@@ -154,6 +148,22 @@ async fn participants(
 ) -> Result<String, TmError> {
     let keys = m.participants(&parse(&key, "transaction key")?)?;
     Ok(keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// Tessera's `GET /transaction/{key}/mandatory`: the payload's mandatory recipients,
+/// comma-separated.
+async fn mandatory(State(m): State<Manager>, Path(key): Path<String>) -> Result<String, TmError> {
+    let keys = m.mandatory(&parse(&key, "transaction key")?)?;
+    Ok(keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// Veil's `GET /features`: the switches of `features` a node must agree with (Tessera's
+/// names), checked by the node at start.
+async fn features(State(m): State<Manager>) -> Json<veil_tm_api::Features> {
+    Json(veil_tm_api::Features {
+        enable_privacy_enhancements: m.privacy_enhancements(),
+        enable_multiple_private_states: false,
+    })
 }
 
 async fn delete(State(m): State<Manager>, Path(key): Path<String>) -> Result<StatusCode, TmError> {

@@ -1,0 +1,244 @@
+//! Privacy enhancements on real processes (issue 20): a `veil-sim` network made with
+//! `--privacy-enhancements` (four Raft nodes, each with its TM), driven over JSON-RPC as
+//! GoQuorum's users drive it.
+//!
+//! - Party protection: a non-party's transaction to a protected contract is refused on its own
+//!   node; sent as standard private instead, it is mined and changes no party's state; a
+//!   party with a lower flag is refused; a party with the same flag changes it.
+//! - Private state validation: a transaction sent to a subset of the contract's parties is
+//!   refused by the TM; sent to all, every party applies it and their private state roots agree.
+//! - Mandatory recipients: leaving a mandatory recipient out is refused with the TM's message.
+//! - `eth_getContractPrivacyMetadata` on a party; flag 0 behaves as before.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::{call, call_or_error, sim, Running};
+
+/// SimpleStorage(42)'s deployment data (`set(uint)` 0x60fe47b1, `get()` 0x6d4ce63c).
+const SIMPLE_STORAGE_42: &str = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3000000000000000000000000000000000000000000000000000000000000002a";
+const OFFSET: u16 = 30;
+
+struct Node {
+    url: String,
+    key: String,
+    account: Value,
+}
+
+fn set(value: u64) -> String {
+    format!("0x60fe47b1{value:064x}")
+}
+
+fn word(value: u64) -> Value {
+    json!(format!("0x{value:064x}"))
+}
+
+impl Node {
+    fn send(
+        &self,
+        to: Option<&str>,
+        data: &str,
+        private_for: &[&Node],
+        extra: Value,
+    ) -> Result<Value, String> {
+        let mut tx = json!({
+            "from": self.account, "data": data, "gas": "0x100000",
+            "privateFor": private_for.iter().map(|n| n.key.clone()).collect::<Vec<_>>(),
+        });
+        if let Some(to) = to {
+            tx["to"] = json!(to);
+        }
+        for (k, v) in extra.as_object().unwrap() {
+            tx[k] = v.clone();
+        }
+        call_or_error(&self.url, "eth_sendTransaction", json!([tx]))
+    }
+
+    fn receipt(&self, hash: &Value) -> Value {
+        let mut receipt = Value::Null;
+        veil_testkit::wait_until("the receipt", Duration::from_secs(60), || {
+            receipt =
+                call(&self.url, "eth_getTransactionReceipt", json!([hash])).unwrap_or_default();
+            !receipt.is_null()
+        });
+        receipt
+    }
+
+    /// `get()` once this node has block `block`.
+    fn get(&self, contract: &str, block: &Value) -> Value {
+        veil_testkit::wait_until("the block", Duration::from_secs(60), || {
+            call(&self.url, "eth_getBlockByNumber", json!([block, false]))
+                .is_some_and(|b| !b.is_null())
+        });
+        call(&self.url, "eth_call", json!([{ "to": contract, "data": "0x6d4ce63c" }, "latest"]))
+            .unwrap()
+    }
+
+    fn deploy(&self, private_for: &[&Node], extra: Value) -> (String, Value) {
+        let hash =
+            self.send(None, SIMPLE_STORAGE_42, private_for, extra).expect("the deployment is sent");
+        let receipt = self.receipt(&hash);
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        (receipt["contractAddress"].as_str().unwrap().to_string(), receipt["blockNumber"].clone())
+    }
+}
+
+#[test]
+fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("net");
+    let offset = OFFSET.to_string();
+    let (ok, out) =
+        sim(&dir, &["init", "--nodes", "4", "--port-offset", &offset, "--privacy-enhancements"]);
+    assert!(ok, "{out}");
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
+    assert_eq!(genesis["config"]["privacyEnhancementsBlock"], 0);
+    let tm: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("c1/tm.json")).unwrap()).unwrap();
+    assert_eq!(tm["features"]["enablePrivacyEnhancements"], true);
+    let (ok, out) = sim(&dir, &["start"]);
+    let _running = Running(&dir);
+    assert!(ok, "{out}");
+    let nodes: Vec<Node> = (1..=4)
+        .map(|n| {
+            let url = format!("http://127.0.0.1:{}", 22000 + OFFSET + n - 1);
+            let key = std::fs::read_to_string(dir.join(format!("c{n}/tm.pub")))
+                .unwrap()
+                .trim()
+                .to_string();
+            let account = call(&url, "eth_accounts", json!([])).unwrap()[0].clone();
+            Node { url, key, account }
+        })
+        .collect();
+    let [a, b, c, d] = [&nodes[0], &nodes[1], &nodes[2], &nodes[3]];
+
+    // Party protection: A deploys for B.
+    let (pp, block) = a.deploy(&[b], json!({ "privacyFlag": 1 }));
+    assert_eq!(b.get(&pp, &block), word(42));
+    assert_eq!(c.get(&pp, &block), json!("0x"), "C is not a party");
+    let metadata = call(&b.url, "eth_getContractPrivacyMetadata", json!([pp])).unwrap();
+    assert_eq!(metadata["privacyFlag"], 1, "{metadata}");
+    assert_eq!(
+        metadata,
+        call(&a.url, "eth_getContractPrivacyMetadata", json!([pp])).unwrap(),
+        "both parties keep the same creation hash"
+    );
+    // A non-party is refused on its own node before anything is distributed…
+    let refused = c.send(Some(&pp), &set(99), &[a, b], json!({ "privacyFlag": 1 })).unwrap_err();
+    assert!(refused.contains("contract not found. cannot transact"), "{refused}");
+    // …and its standard private transaction, mined, changes no party's state.
+    let sneaky = c.send(Some(&pp), &set(99), &[a, b], json!({})).unwrap();
+    let mined = c.receipt(&sneaky)["blockNumber"].clone();
+    assert_eq!(a.get(&pp, &mined), word(42));
+    assert_eq!(b.get(&pp, &mined), word(42));
+    let at_b = b.receipt(&sneaky);
+    assert_eq!(at_b["status"], "0x0", "the party marks it failed: {at_b}");
+    // A party with a lower flag is refused; with the same flag it changes the contract.
+    let lower = b.send(Some(&pp), &set(7), &[a], json!({})).unwrap_err();
+    assert!(lower.contains("doesn't match"), "{lower}");
+    let by_b = b.send(Some(&pp), &set(7), &[a], json!({ "privacyFlag": 1 })).unwrap();
+    let mined = b.receipt(&by_b)["blockNumber"].clone();
+    assert_eq!(a.get(&pp, &mined), word(7));
+    assert_eq!(b.get(&pp, &mined), word(7));
+
+    // Private state validation: A deploys for B and C.
+    let (psv, _) = a.deploy(&[b, c], json!({ "privacyFlag": 3 }));
+    let subset = a.send(Some(&psv), &set(5), &[b], json!({ "privacyFlag": 3 })).unwrap_err();
+    assert!(subset.contains("exactly the parties"), "{subset}");
+    let all = a.send(Some(&psv), &set(5), &[b, c], json!({ "privacyFlag": 3 })).unwrap();
+    let receipt = a.receipt(&all);
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    let mined = receipt["blockNumber"].clone();
+    for party in [a, b, c] {
+        assert_eq!(party.get(&psv, &mined), word(5));
+    }
+    assert_eq!(d.get(&psv, &mined), json!("0x"));
+    let storage_root = |n: &Node| call(&n.url, "eth_storageRoot", json!([psv, mined])).unwrap();
+    assert_eq!(storage_root(a), storage_root(b));
+    assert_eq!(storage_root(b), storage_root(c));
+
+    // Mandatory recipients: D must be in every transaction on this contract.
+    let (mr, _) = a.deploy(&[b, d], json!({ "privacyFlag": 2, "mandatoryFor": [d.key] }));
+    let metadata = call(&b.url, "eth_getContractPrivacyMetadata", json!([mr])).unwrap();
+    assert_eq!(metadata["mandatoryFor"], json!([d.key]), "{metadata}");
+    let left_out = b
+        .send(Some(&mr), &set(3), &[a], json!({ "privacyFlag": 2, "mandatoryFor": [d.key] }))
+        .unwrap_err();
+    assert!(left_out.contains("Mandatory recipients not found"), "{left_out}");
+
+    // Standard private, as before.
+    let (sp, block) = a.deploy(&[d], json!({}));
+    assert_eq!(d.get(&sp, &block), word(42));
+    assert_eq!(call(&d.url, "eth_getContractPrivacyMetadata", json!([sp])).unwrap(), Value::Null);
+}
+
+/// quorum-examples' 7nodes scripts `private-contract-pp.js`, `private-contract-psv.js` and
+/// `private-contract-mr.js`, in their shape (web3 0.20's `contract.new` with `privacyFlag`,
+/// `privateFor` and `mandatoryFor`, a callback that prints "Contract mined!") with this
+/// network's keys and veil-sim's SimpleStorage, run from node 1's console on seven nodes: the
+/// parties read 42, the others 0.
+#[test]
+fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("net");
+    let (ok, out) = sim(&dir, &["init", "--port-offset", "40", "--privacy-enhancements"]);
+    assert!(ok, "{out}");
+    let (ok, out) = sim(&dir, &["start"]);
+    let _running = Running(&dir);
+    assert!(ok, "{out}");
+    let key = |n: usize| {
+        std::fs::read_to_string(dir.join(format!("c{n}/tm.pub"))).unwrap().trim().to_string()
+    };
+    let scripts = [
+        (
+            "private-contract-pp.js",
+            format!(r#"privacyFlag: 1, privateFor: ["{}"]"#, key(7)),
+            vec![7],
+        ),
+        (
+            "private-contract-psv.js",
+            format!(r#"privacyFlag: 3, privateFor: ["{}"]"#, key(7)),
+            vec![7],
+        ),
+        (
+            "private-contract-mr.js",
+            format!(
+                r#"privacyFlag: 2, privateFor: ["{}", "{}"], mandatoryFor: ["{}"]"#,
+                key(7),
+                key(6),
+                key(6)
+            ),
+            vec![6, 7],
+        ),
+    ];
+    for (name, privacy, parties) in scripts {
+        let script = root.path().join(name);
+        std::fs::write(&script, support::private_contract_script(&privacy)).unwrap();
+        let (ok, out) = sim(&dir, &["run", "1", script.to_str().unwrap()]);
+        assert!(ok && out.contains("waiting to be mined"), "{name}: {out}");
+        let address = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Contract mined! Address: "))
+            .unwrap_or_else(|| panic!("{name}: {out}"))
+            .to_string();
+        let head = call("http://127.0.0.1:22040", "eth_blockNumber", json!([])).unwrap();
+        for n in 1..=7 {
+            let url = format!("http://127.0.0.1:{}", 22040 + n - 1);
+            veil_testkit::wait_until(
+                "node 1's head on every node",
+                Duration::from_secs(60),
+                || {
+                    call(&url, "eth_getBlockByNumber", json!([head, false]))
+                        .is_some_and(|b| !b.is_null())
+                },
+            );
+            let value =
+                call(&url, "eth_call", json!([{ "to": address, "data": "0x6d4ce63c" }, "latest"]))
+                    .unwrap();
+            let party = n == 1 || parties.contains(&n);
+            assert_eq!(value, if party { word(42) } else { json!("0x") }, "{name} on node {n}");
+        }
+    }
+}
