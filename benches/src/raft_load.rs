@@ -125,7 +125,7 @@ impl Workload {
                     Some(_) => hex::decode(format!("60fe47b1{nonce:064x}"))?,
                     None => (0..*payload_bytes).map(|i| (i as u8) ^ (nonce as u8)).collect(),
                 };
-                let stored = self.store(tm, from, payload).await?;
+                let stored = store_raw(tm, from, payload).await?;
                 let (address, flag) = contract.map_or((Address::repeat_byte(0x42), 0), |c| c);
                 let (hash, raw) = private_call(key, nonce, stored.as_bytes(), Some(address));
                 Ok((
@@ -137,19 +137,6 @@ impl Workload {
         }
     }
 
-    async fn store(
-        &self,
-        tm: &veil_tm_api::TmClient,
-        from: &str,
-        payload: Vec<u8>,
-    ) -> eyre::Result<veil_primitives::PayloadHash> {
-        let request = veil_tm_api::StoreRawRequest {
-            payload: veil_tm_api::Base64Bytes(payload),
-            from: Some(from.parse().map_err(|e| eyre::eyre!("{e:?}"))?),
-        };
-        Ok(tm.store_raw(&request).await?.key)
-    }
-
     /// Deploys this client's SimpleStorage with `flag` at nonce 0 and waits until `client`'s
     /// node has its receipt; the workload then calls it.
     async fn deploy(
@@ -159,9 +146,7 @@ impl Workload {
         flag: u8,
     ) -> eyre::Result<()> {
         let Workload::Private { tm, from, to, contract, .. } = self else { return Ok(()) };
-        let stored = Workload::Transfers { chain_id: 0 }
-            .store(tm, from, hex::decode(SIMPLE_STORAGE_42)?)
-            .await?;
+        let stored = store_raw(tm, from, hex::decode(SIMPLE_STORAGE_42)?).await?;
         let (hash, raw) = private_call(key, 0, stored.as_bytes(), None);
         let _: Value = client
             .request(
@@ -184,6 +169,19 @@ impl Workload {
         *contract = Some((sender.create(0), flag));
         Ok(())
     }
+}
+
+/// `/storeraw` of `payload` from the TM key `from`: its hash.
+async fn store_raw(
+    tm: &veil_tm_api::TmClient,
+    from: &str,
+    payload: Vec<u8>,
+) -> eyre::Result<veil_primitives::PayloadHash> {
+    let request = veil_tm_api::StoreRawRequest {
+        payload: veil_tm_api::Base64Bytes(payload),
+        from: Some(from.parse().map_err(|e| eyre::eyre!("{e:?}"))?),
+    };
+    Ok(tm.store_raw(&request).await?.key)
 }
 
 fn transfer(key: &secp256k1::SecretKey, chain_id: u64, nonce: u64) -> (B256, String) {

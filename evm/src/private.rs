@@ -284,9 +284,9 @@ impl<P: StateReader, S: StateReader, H: BlockHashes + Clone> PrivateRunner<P, S,
     fn affected(&self, tx: &RecoveredTx, changes: &revm::state::EvmState) -> Vec<Address> {
         let fields = tx.tx().fields();
         let created = fields.kind().is_create().then(|| tx.sender().create(fields.nonce()));
-        let served = self.public_served.lock().keys().copied().collect::<Vec<_>>();
+        let served = self.public_served.lock();
         affected_contracts(changes, fields.kind().to().copied(), created, |a| {
-            *a != tx.sender() && !served.contains(a)
+            *a != tx.sender() && !served.contains_key(a)
         })
     }
 

@@ -67,6 +67,11 @@ pub(crate) struct PrivateArgs {
     pub mandatory_for: Vec<TmPublicKey>,
 }
 
+/// The empty signature of a transaction not signed yet (`eth_fillTransaction`, a simulation).
+fn unsigned_signature() -> alloy_primitives::Signature {
+    alloy_primitives::Signature::new(Default::default(), Default::default(), false)
+}
+
 impl RpcContext {
     pub(crate) fn ptm(&self) -> MethodResult<&veil_chain::ptm::Ptm> {
         self.ptm.as_deref().ok_or_else(|| {
@@ -171,8 +176,7 @@ impl RpcContext {
         context: Arc<RpcContext>,
         args: SendTxArgs,
     ) -> MethodResult<serde_json::Value> {
-        let unsigned =
-            alloy_primitives::Signature::new(Default::default(), Default::default(), false);
+        let unsigned = unsigned_signature();
         let Some(_) = args.private_for else {
             let request = args.request;
             let (from, tx) = off_thread(&context, move |c| c.fill_transaction(request)).await?;
@@ -251,9 +255,7 @@ impl RpcContext {
             privacy = off_thread(&context, move |c| {
                 let nonce = if nonce_chosen_here { c.pending_nonce(from)? } else { unsigned.nonce };
                 let payload = unsigned.input.clone();
-                let signature =
-                    alloy_primitives::Signature::new(Default::default(), Default::default(), false);
-                let tx = private_transaction(TxLegacy { nonce, ..unsigned }, signature);
+                let tx = private_transaction(TxLegacy { nonce, ..unsigned }, unsigned_signature());
                 c.simulated_privacy(&RecoveredTx::new_unchecked(tx, from), payload, privacy)
             })
             .await?;

@@ -33,19 +33,28 @@ pub fn rpc(url: &str, method: &str) -> serde_json::Value {
     call(url, method, serde_json::json!([])).expect("the node answers")
 }
 
-/// A JSON-RPC call's result; `None` when the node does not answer (within 10 s) or answers
-/// an error.
-pub fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
-    let answer: serde_json::Value = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
+/// A JSON-RPC call's whole answer; `None` when the node does not answer within `timeout`.
+fn exchange(
+    url: &str,
+    method: &str,
+    params: serde_json::Value,
+    timeout: std::time::Duration,
+) -> Option<serde_json::Value> {
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
         .build()
         .ok()?
         .post(url)
         .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
         .send()
         .and_then(|r| r.json())
-        .ok()?;
-    answer.get("result").cloned()
+        .ok()
+}
+
+/// A JSON-RPC call's result; `None` when the node does not answer (within 10 s) or answers
+/// an error.
+pub fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
+    exchange(url, method, params, std::time::Duration::from_secs(10))?.get("result").cloned()
 }
 
 /// A JSON-RPC call's result, or the error's message; panics when the node does not answer.
@@ -54,14 +63,7 @@ pub fn call_or_error(
     method: &str,
     params: serde_json::Value,
 ) -> Result<serde_json::Value, String> {
-    let answer: serde_json::Value = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .post(url)
-        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .and_then(|r| r.json())
+    let answer = exchange(url, method, params, std::time::Duration::from_secs(30))
         .expect("the node answers");
     match answer.get("error") {
         Some(error) => Err(error["message"].as_str().unwrap_or_default().to_string()),
