@@ -18,7 +18,11 @@ use support::{call, call_or_error, sim, Running};
 
 /// SimpleStorage(42)'s deployment data (`set(uint)` 0x60fe47b1, `get()` 0x6d4ce63c).
 const SIMPLE_STORAGE_42: &str = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3000000000000000000000000000000000000000000000000000000000000002a";
-const OFFSET: u16 = 30;
+/// Port offsets whose every port (p2p, JSON-RPC, metrics, raft, TM P2P and ThirdParty) stays
+/// clear of those the other `veil-sim` tests use, including their random offsets (a TM P2P port
+/// is another offset's ThirdParty port 80 offsets lower).
+const OFFSET: u16 = 980;
+const SEVEN_NODES_OFFSET: u16 = 990;
 
 struct Node {
     url: String,
@@ -160,7 +164,9 @@ fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
     assert_eq!(storage_root(b), storage_root(c));
 
     // Mandatory recipients: D must be in every transaction on this contract.
-    let (mr, _) = a.deploy(&[b, d], json!({ "privacyFlag": 2, "mandatoryFor": [d.key] }));
+    let (mr, block) = a.deploy(&[b, d], json!({ "privacyFlag": 2, "mandatoryFor": [d.key] }));
+    // B has imported the creation before it reads the metadata or sends.
+    assert_eq!(b.get(&mr, &block), word(42));
     let metadata = call(&b.url, "eth_getContractPrivacyMetadata", json!([mr])).unwrap();
     assert_eq!(metadata["mandatoryFor"], json!([d.key]), "{metadata}");
     let left_out = b
@@ -183,7 +189,8 @@ fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
 fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("net");
-    let (ok, out) = sim(&dir, &["init", "--port-offset", "40", "--privacy-enhancements"]);
+    let offset = SEVEN_NODES_OFFSET.to_string();
+    let (ok, out) = sim(&dir, &["init", "--port-offset", &offset, "--privacy-enhancements"]);
     assert!(ok, "{out}");
     let (ok, out) = sim(&dir, &["start"]);
     let _running = Running(&dir);
@@ -223,9 +230,10 @@ fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
             .find_map(|l| l.strip_prefix("Contract mined! Address: "))
             .unwrap_or_else(|| panic!("{name}: {out}"))
             .to_string();
-        let head = call("http://127.0.0.1:22040", "eth_blockNumber", json!([])).unwrap();
+        let rpc = |n: u16| format!("http://127.0.0.1:{}", 22000 + SEVEN_NODES_OFFSET + n - 1);
+        let head = call(&rpc(1), "eth_blockNumber", json!([])).unwrap();
         for n in 1..=7 {
-            let url = format!("http://127.0.0.1:{}", 22040 + n - 1);
+            let url = rpc(n);
             veil_testkit::wait_until(
                 "node 1's head on every node",
                 Duration::from_secs(60),
