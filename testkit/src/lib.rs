@@ -28,17 +28,39 @@ pub fn package_dir() -> PathBuf {
 const TEST_PORTS: std::ops::Range<u16> = 10_000..20_000;
 
 /// A port on `ip` that nothing listens on now, picked at random from [`TEST_PORTS`], for a
-/// process the test is about to start.
+/// process the test is about to start. The port stays reserved for this test process's
+/// lifetime (see [`reserve`]), so two tests running at once never pick the same one between
+/// the check and the bind of the processes they start.
 pub fn free_port(ip: &str) -> u16 {
     use std::hash::{BuildHasher, Hasher};
     loop {
         let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
         let port =
             TEST_PORTS.start + (random % u64::from(TEST_PORTS.end - TEST_PORTS.start)) as u16;
-        if std::net::TcpListener::bind((ip, port)).is_ok() {
+        if reserve(port) && std::net::TcpListener::bind((ip, port)).is_ok() {
             return port;
         }
     }
+}
+
+/// Takes an exclusive lock on `port`'s file under the system's temporary directory and keeps
+/// it until this process exits (the kernel drops the lock then, however the process ends);
+/// false when another test process — or an earlier call in this one — holds it.
+fn reserve(port: u16) -> bool {
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("veil-test-ports");
+    std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{port}.lock")))
+        .expect("a port's lock file opens");
+    if file.try_lock().is_err() {
+        return false;
+    }
+    HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(file);
+    true
 }
 
 /// Polls `condition` until it holds; panics naming `what` once `timeout` has passed.
@@ -123,6 +145,16 @@ mod tests {
             let port = free_port("127.0.0.1");
             assert!(TEST_PORTS.contains(&port));
             std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_port_handed_out_is_never_handed_out_again_while_its_holder_lives() {
+        let ports: std::collections::HashSet<u16> =
+            (0..200).map(|_| free_port("127.0.0.1")).collect();
+        assert_eq!(ports.len(), 200, "free_port handed out a port twice");
+        for port in ports {
+            assert!(!reserve(port), "port {port} was reserved twice");
         }
     }
 
