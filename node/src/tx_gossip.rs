@@ -178,22 +178,21 @@ fn judge(
     messages: Vec<Incoming>,
 ) -> Vec<(Option<MessageId>, PeerId, Verdict)> {
     // Per message: `None` if any transaction is malformed, else each new one recovered.
-    let recovered: Vec<Option<Vec<Option<RecoveredTx>>>> = messages
-        .par_iter()
-        .map(|message| {
-            message
-                .txs
-                .par_iter()
-                .map(|raw| {
-                    let tx = Transaction::decode_2718_exact(raw).ok()?;
-                    if pool.contains(&tx.hash()) {
-                        return Some(None);
-                    }
-                    RecoveredTx::try_new(tx).ok().map(Some)
-                })
-                .collect()
-        })
-        .collect();
+    let recover = |raw: &Vec<u8>| {
+        let tx = Transaction::decode_2718_exact(raw).ok()?;
+        if pool.contains(&tx.hash()) {
+            return Some(None);
+        }
+        RecoveredTx::try_new(tx).ok().map(Some)
+    };
+    let count: usize = messages.iter().map(|message| message.txs.len()).sum();
+    let recovered: Vec<Option<Vec<Option<RecoveredTx>>>> = if count
+        < veil_chain::PARALLEL_RECOVERY_MIN
+    {
+        messages.iter().map(|message| message.txs.iter().map(recover).collect()).collect()
+    } else {
+        messages.par_iter().map(|message| message.txs.par_iter().map(recover).collect()).collect()
+    };
     let (_, head) = chain.head();
     let state = chain.latest_state();
     messages

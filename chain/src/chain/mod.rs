@@ -781,23 +781,26 @@ fn block_bloom(receipts: &[veil_primitives::Receipt]) -> Bloom {
     bloom
 }
 
-/// The senders of block `number`'s `transactions`, in parallel: `known[i]`, when given, is
-/// transaction `i`'s (recovered earlier from the same signed bytes); the others are recovered.
+/// The senders of block `number`'s `transactions`: `known[i]`, when given, is transaction
+/// `i`'s (recovered earlier from the same signed bytes); the others are recovered, in parallel
+/// when there are at least [`crate::PARALLEL_RECOVERY_MIN`] of them.
 fn recover_senders(
     number: u64,
     transactions: Vec<Transaction>,
     known: &[Option<Address>],
 ) -> Result<Vec<RecoveredTx>, ImportError> {
-    transactions
-        .into_par_iter()
-        .enumerate()
-        .map(|(index, tx)| match known.get(index).copied().flatten() {
-            Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
-            None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
-                number,
-                index,
-                source,
-            }),
-        })
-        .collect()
+    let recover = |(index, tx): (usize, Transaction)| match known.get(index).copied().flatten() {
+        Some(sender) => Ok(RecoveredTx::new_unchecked(tx, sender)),
+        None => RecoveredTx::try_new(tx).map_err(|source| ImportError::InvalidSender {
+            number,
+            index,
+            source,
+        }),
+    };
+    let unknown = transactions.len() - known.iter().take(transactions.len()).flatten().count();
+    if unknown < crate::PARALLEL_RECOVERY_MIN {
+        transactions.into_iter().enumerate().map(recover).collect()
+    } else {
+        transactions.into_par_iter().enumerate().map(recover).collect()
+    }
 }
