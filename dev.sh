@@ -83,8 +83,10 @@ prepare_tests() {
   fi
   [ -d "$VEIL_TEST_VECTORS" ] ||
     stop "no test vectors at $VEIL_TEST_VECTORS; set VEIL_TEST_VECTORS to Ethereum's fixtures (see docs)"
-  # ethers, solc-js, web3 and web3js-quorum for the JavaScript end-to-end tests.
+  # ethers, solc-js, web3 and web3js-quorum for the JavaScript end-to-end tests; Hyperledger
+  # Caliper with its Ethereum connector for the benchmark's test.
   (cd node/tests/js && npm ci --no-audit --no-fund --loglevel=error)
+  (cd benches/caliper && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 case "${1:-}" in

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts seven release `veil --dev --raft` nodes on this machine (one static-nodes.json, ports
-# from 31000), runs raft-load against all seven for SECONDS (default 60) with CLIENTS (default
-# 64) clients at RATE transactions per second in all (default 0: as fast as the nodes answer),
-# and prints the table (the JSON report goes to ./raft-load.json).
+# from 31000), runs a `veil-sim bench` round against all seven for SECONDS (default 60) with
+# CLIENTS (default 64) clients at RATE transactions per second in all (default 0: as fast as
+# the nodes answer), and prints its tables (reports: ./raft-load.json and ./raft-load.html).
 #
 #   benches/raft_load.sh [SECONDS] [CLIENTS] [RATE]
 #   PROFILE=debug benches/raft_load.sh 10   # a quick check with the test build (no figures)
@@ -12,13 +12,14 @@
 #                                                # deployed with privacy flag FLAG (0, 1 or 3);
 #                                                # the chain and TMs have privacy enhancements on
 set -euo pipefail
-REPORT="$PWD/raft-load.json"
+REPORTS="$PWD"
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/build_bins.sh
 source benches/build_bins.sh
+# shellcheck source=benches/round.sh
+source benches/round.sh
 VEIL="$BIN/veil"
 TM="$BIN/veil-tm"
-LOAD="$BIN/raft-load"
 SECONDS_TO_RUN="${1:-60}"
 CLIENTS="${2:-64}"
 RATE="${3:-0}"
@@ -50,8 +51,7 @@ if [ -n "${RECIPIENTS:-}" ]; then
     keys+=("$(cat "$WORK/tm$i/key.pub")")
     tm_urls+=("http://127.0.0.1:$((34000 + i))")
   done
-  private_args=(--tm-urls "$(IFS=,; echo "${tm_urls[*]}")" --tm-keys "$(IFS=,; echo "${keys[*]}")"
-    --recipients "$RECIPIENTS")
+  private_args=(--tm-urls "$(IFS=,; echo "${tm_urls[*]}")" --tm-keys "$(IFS=,; echo "${keys[*]}")")
 fi
 chain=(--dev)
 if [ -n "${FLAG:-}" ]; then
@@ -61,7 +61,6 @@ if [ -n "${FLAG:-}" ]; then
     "$VEIL" init --datadir "$WORK/n$i" "$WORK/genesis/genesis.json" >/dev/null
   done
   chain=()
-  private_args+=(--contract-flag "$FLAG")
 fi
 for i in 0 1 2 3 4 5 6; do
   echo "$list" >"$WORK/n$i/static-nodes.json"
@@ -81,5 +80,6 @@ for url in "${urls[@]}"; do
     sleep 0.1
   done
 done
-"$LOAD" --nodes "$(IFS=,; echo "${urls[*]}")" --pids "$(IFS=,; echo "${pids[*]}")" \
-  --seconds "$SECONDS_TO_RUN" --clients "$CLIENTS" --rate "$RATE" --json "$REPORT" "${private_args[@]}"
+"$BIN/veil-sim" bench --urls "$(IFS=,; echo "${urls[*]}")" --pids "$(IFS=,; echo "${pids[*]}")" \
+  --clients "$CLIENTS" --round "$(bench_round "$SECONDS_TO_RUN" "$RATE")" --out "$REPORTS" \
+  --name raft-load "${private_args[@]}"

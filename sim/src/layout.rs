@@ -1,6 +1,7 @@
 //! Where a simulated network lives and which ports it uses: GoQuorum 7nodes' plan.
 //!
-//! Node N (1-based) lives in `DIR/ddN/` with p2p port 21000+N-1, JSON-RPC 22000+N-1 and raft
+//! Node N (1-based) lives in `DIR/ddN/` with p2p port 21000+N-1, JSON-RPC 22000+N-1 over HTTP
+//! and 23000+N-1 over WebSocket, and raft
 //! port 50401+N-1 (given in the enode for 7nodes' scripts; Veil carries raft on the p2p port),
 //! and Prometheus metrics on 6060+N-1 (geth's port for node 1); its TM in `DIR/cN/` with P2P
 //! 9001+N-1 (which serves the TM's `/metrics` too), ThirdParty 9081+N-1 and its Q2T socket
@@ -116,6 +117,11 @@ impl Layout {
     /// Node `n`'s JSON-RPC HTTP port.
     pub(crate) fn rpc_port(&self, n: usize) -> u16 {
         self.port(22000, n)
+    }
+
+    /// Node `n`'s JSON-RPC over WebSocket (what Caliper's Ethereum connector needs).
+    pub(crate) fn ws_port(&self, n: usize) -> u16 {
+        self.port(23000, n)
     }
 
     /// Node `n`'s JSON-RPC HTTP URL.

@@ -4,6 +4,7 @@
 //! `attach`, `run`, `demo`, and `chaos` (a fault-injection run that checks that nothing
 //! acknowledged is lost).
 
+mod bench;
 mod bins;
 mod chaos;
 mod demo;
@@ -150,6 +151,9 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         private_every: u64,
     },
+    /// Caliper-style benchmark rounds against the running network (or the nodes given with
+    /// --urls): a table, DIR/NAME.json and an HTML report with charts.
+    Bench(bench::BenchArgs),
 }
 
 /// Prints to standard output; a closed pipe (`veil-sim status | head -1`) is not an error.
@@ -249,6 +253,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             };
             say(&chaos::run(&layout, &options)?);
         }
+        Cmd::Bench(args) => bench::run(&cli.dir, args)?,
         Cmd::Demo => {
             if !cli.dir.join("network.json").exists() {
                 std::fs::create_dir_all(&cli.dir)?;

@@ -126,6 +126,8 @@ pub(crate) fn node_command(layout: &Layout, n: usize) -> eyre::Result<Command> {
         .args(["--port", &layout.p2p_port(n).to_string()])
         .args(["--http", "--http.addr", &layout.host_ip(n), "--http.api", APIS])
         .args(["--http.port", &layout.rpc_port(n).to_string()])
+        .args(["--ws", "--ws.addr", &layout.host_ip(n), "--ws.api", APIS])
+        .args(["--ws.port", &layout.ws_port(n).to_string()])
         .args(["--metrics", "--metrics.addr", &layout.host_ip(n)])
         .args(["--metrics.port", &layout.metrics_port(n).to_string()])
         .arg("--ptm.socket")
@@ -153,7 +155,7 @@ pub(crate) fn spawn_node(layout: &Layout, n: usize) -> eyre::Result<u32> {
 }
 
 /// Every recorded process id (TMs, then nodes), running or not.
-fn recorded_pids(layout: &Layout) -> eyre::Result<Vec<u32>> {
+pub(crate) fn recorded_pids(layout: &Layout) -> eyre::Result<Vec<u32>> {
     let pids: Vec<u32> =
         serde_json::from_slice(&std::fs::read(layout.pids_file()).map_err(|e| {
             eyre::eyre!("{}: {e}; is the network started?", layout.pids_file().display())

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs Hyperledger Caliper 0.6 (its Ethereum connector: web3 1.3 over WebSocket) with its
+# `simple` benchmark — TX `open` transactions, then TX `query` calls, each at TPS per second
+# from WORKERS workers — against node 1 of the running veil-sim network in DIR (default
+# ./qdata). Caliper deploys the contract from a fresh key (the network is gas-free) and writes
+# its HTML report to OUT (default ./caliper-report.html).
+#
+#   benches/caliper/run.sh [DIR]                 # TX=1000 TPS=100 WORKERS=2
+#   TX=200 TPS=50 benches/caliper/run.sh qdata
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DIR="$(cd "${1:-qdata}" && pwd)"
+OUT="$(realpath -m "${OUT:-caliper-report.html}")"
+TX="${TX:-1000}"
+TPS="${TPS:-100}"
+WORKERS="${WORKERS:-2}"
+
+[ -d "$HERE/node_modules/@hyperledger/caliper-cli" ] ||
+  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+OFFSET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("portOffset", 0))' "$DIR/network.json")"
+URL="ws://127.0.0.1:$((23000 + OFFSET))"
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+# A fresh deployer key and worker seed for every run (gas-free chain: no funding needed).
+read -r DEPLOYER KEY SEED < <(cd "$HERE" && node -e '
+  const Web3 = require("web3");
+  const web3 = new Web3();
+  const a = web3.eth.accounts.create();
+  console.log(a.address, a.privateKey, web3.utils.randomHex(32));')
+cat >"$WORK/networkconfig.json" <<JSON
+{
+  "caliper": { "blockchain": "ethereum" },
+  "ethereum": {
+    "url": "$URL",
+    "contractDeployerAddress": "$DEPLOYER",
+    "contractDeployerAddressPrivateKey": "$KEY",
+    "fromAddressSeed": "$SEED",
+    "transactionConfirmationBlocks": 1,
+    "contracts": {
+      "simple": {
+        "path": "$HERE/contracts/simple.json",
+        "estimateGas": true,
+        "gas": { "open": 100000, "query": 100000, "transfer": 100000 }
+      }
+    }
+  }
+}
+JSON
+sed -e "s/WORKERS/$WORKERS/" -e "s/TX/$TX/g" -e "s/TPS/$TPS/g" \
+  -e "s/ACCOUNTS/$(( (TX + WORKERS - 1) / WORKERS ))/" "$HERE/config.yaml" >"$WORK/config.yaml"
+cd "$HERE"
+npx caliper launch manager --caliper-workspace "$HERE" \
+  --caliper-networkconfig "$WORK/networkconfig.json" --caliper-benchconfig "$WORK/config.yaml" \
+  --caliper-report-path "$OUT" --caliper-flow-skip-start --caliper-flow-skip-end \
+  --caliper-bind-sut ethereum:latest
