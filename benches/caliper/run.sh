@@ -50,7 +50,12 @@ JSON
 sed -e "s/WORKERS/$WORKERS/" -e "s/TX/$TX/g" -e "s/TPS/$TPS/g" \
   -e "s/ACCOUNTS/$(( (TX + WORKERS - 1) / WORKERS ))/" "$HERE/config.yaml" >"$WORK/config.yaml"
 cd "$HERE"
-npx caliper launch manager --caliper-workspace "$HERE" \
+# Caliper's workers outlive its manager (their WebSocket keeps them up) and would hold our
+# output open: the manager runs in a process group of its own, which goes when it is done.
+setsid npx caliper launch manager --caliper-workspace "$HERE" \
   --caliper-networkconfig "$WORK/networkconfig.json" --caliper-benchconfig "$WORK/config.yaml" \
   --caliper-report-path "$OUT" --caliper-flow-skip-start --caliper-flow-skip-end \
-  --caliper-bind-sut ethereum:latest
+  --caliper-bind-sut ethereum:latest &
+MANAGER=$!
+trap 'kill -- -"$MANAGER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+wait "$MANAGER"
