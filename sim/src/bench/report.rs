@@ -172,22 +172,35 @@ fn draw_error(e: impl std::fmt::Display) -> eyre::Report {
     eyre::eyre!("drawing a chart: {e}")
 }
 
+/// One chart as SVG: the white canvas, the caption and the axes' room, then `body`'s drawing
+/// on the chart builder.
+fn chart(
+    caption: &str,
+    body: impl FnOnce(&mut ChartBuilder<'_, '_, SVGBackend<'_>>) -> eyre::Result<()>,
+) -> eyre::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(caption, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(50);
+        body(&mut builder)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
 /// Sent and done per second over the round.
 fn over_time(round: &Value) -> eyre::Result<String> {
     let (sent, done) = (series(round, "sent"), series(round, "done"));
     let x = sent.len().max(1) as f64;
     let y = top(sent.iter().chain(&done).map(|p| p.1));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Send rate and throughput (tx/s)", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.0..x + 1.0, 0.0..y)
-            .map_err(draw_error)?;
+    chart("Send rate and throughput (tx/s)", |builder| {
+        let mut chart = builder.build_cartesian_2d(0.0..x + 1.0, 0.0..y).map_err(draw_error)?;
         chart.configure_mesh().x_desc("second of the round").draw().map_err(draw_error)?;
         chart
             .draw_series(LineSeries::new(sent.clone(), &BLUE))
@@ -207,9 +220,8 @@ fn over_time(round: &Value) -> eyre::Result<String> {
             .draw_series(done.iter().map(|p| Circle::new(*p, 3, RED.filled())))
             .map_err(draw_error)?;
         chart.configure_series_labels().border_style(BLACK).draw().map_err(draw_error)?;
-        root.present().map_err(draw_error)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Average latency of the transactions done in each second.
@@ -218,25 +230,15 @@ fn latency_over_time(round: &Value) -> eyre::Result<String> {
         series(round, "avg_latency_ms").into_iter().filter(|p| p.1 > 0.0).collect();
     let x = round["timeline"].as_array().map_or(1, Vec::len) as f64;
     let y = top(latency.iter().map(|p| p.1));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Average latency (ms) over time", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.0..x + 1.0, 0.0..y)
-            .map_err(draw_error)?;
+    chart("Average latency (ms) over time", |builder| {
+        let mut chart = builder.build_cartesian_2d(0.0..x + 1.0, 0.0..y).map_err(draw_error)?;
         chart.configure_mesh().x_desc("second of the round").draw().map_err(draw_error)?;
         chart.draw_series(LineSeries::new(latency.clone(), &MAGENTA)).map_err(draw_error)?;
         chart
             .draw_series(latency.iter().map(|p| Circle::new(*p, 3, MAGENTA.filled())))
             .map_err(draw_error)?;
-        root.present().map_err(draw_error)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// How many transactions took how long.
@@ -256,17 +258,8 @@ fn histogram(round: &Value) -> eyre::Result<String> {
     let low = buckets.first().map_or(0.0, |b| b.0);
     let high = buckets.last().map_or(1.0, |b| b.1).max(low + 1.0);
     let y = top(buckets.iter().map(|b| b.2));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Latency histogram", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(low..high, 0.0..y)
-            .map_err(draw_error)?;
+    chart("Latency histogram", |builder| {
+        let mut chart = builder.build_cartesian_2d(low..high, 0.0..y).map_err(draw_error)?;
         chart
             .configure_mesh()
             .x_desc("latency (ms)")
@@ -278,9 +271,8 @@ fn histogram(round: &Value) -> eyre::Result<String> {
                 Rectangle::new([(*from, 0.0), (*to, *count)], BLUE.mix(0.6).filled())
             }))
             .map_err(draw_error)?;
-        root.present().map_err(draw_error)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Average and busiest CPU of each process (% of one core).
@@ -300,17 +292,9 @@ fn cpu_per_process(round: &Value) -> eyre::Result<String> {
         .collect();
     let n = processes.len().max(1);
     let y = top(processes.iter().map(|p| p.2));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("CPU per process (% of a core: avg blue, max red)", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..y)
-            .map_err(draw_error)?;
+    chart("CPU per process (% of a core: avg blue, max red)", |builder| {
+        let mut chart =
+            builder.build_cartesian_2d((0..n).into_segmented(), 0.0..y).map_err(draw_error)?;
         chart
             .configure_mesh()
             .x_labels(n)
@@ -339,7 +323,6 @@ fn cpu_per_process(round: &Value) -> eyre::Result<String> {
                 )
             }))
             .map_err(draw_error)?;
-        root.present().map_err(draw_error)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
