@@ -33,7 +33,7 @@ fn sample(pid: u32) -> Option<Sample> {
     // Disk IO needs the same user or root; without it the process still counts.
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
     Some(Sample {
-        cpu_seconds: ticks / clock_ticks(),
+        cpu_seconds: ticks / CLOCK_TICKS,
         rss_bytes: rss_kib * 1024,
         read_bytes: field(&io, "read_bytes:").unwrap_or(0),
         write_bytes: field(&io, "write_bytes:").unwrap_or(0),
@@ -41,9 +41,7 @@ fn sample(pid: u32) -> Option<Sample> {
 }
 
 /// The kernel's clock ticks per second for `/proc/PID/stat` (USER_HZ: 100 on Linux).
-fn clock_ticks() -> f64 {
-    100.0
-}
+const CLOCK_TICKS: f64 = 100.0;
 
 /// The network namespace of `pid` and its bytes received and sent over every interface.
 fn network(pid: u32) -> Option<(String, u64, u64)> {
