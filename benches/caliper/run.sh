@@ -3,7 +3,9 @@
 # `simple` benchmark — TX `open` transactions, then TX `query` calls, each at TPS per second
 # from WORKERS workers — against node 1 of the running veil-sim network in DIR (default
 # ./qdata). Caliper deploys the contract from a fresh key (the network is gas-free) and writes
-# its HTML report to OUT (default ./caliper-report.html).
+# its HTML report to OUT (default ./caliper-report.html). While it runs, ticker.cjs sends one
+# transfer a second so blocks keep coming (see there why web3 needs them). Caliper gets
+# LIMIT seconds (default: 300 + 4 × TX / TPS) and is stopped after that, failing the run.
 #
 #   benches/caliper/run.sh [DIR]                 # TX=1000 TPS=100 WORKERS=2
 #   TX=200 TPS=50 benches/caliper/run.sh qdata
@@ -19,6 +21,8 @@ WORKERS="${WORKERS:-2}"
   (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 OFFSET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("portOffset", 0))' "$DIR/network.json")"
 URL="ws://127.0.0.1:$((23000 + OFFSET))"
+HTTP_URL="http://127.0.0.1:$((22000 + OFFSET))"
+LIMIT="${LIMIT:-$((300 + 4 * TX / TPS))}"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -50,12 +54,20 @@ JSON
 sed -e "s/WORKERS/$WORKERS/" -e "s/TX/$TX/g" -e "s/TPS/$TPS/g" \
   -e "s/ACCOUNTS/$(( (TX + WORKERS - 1) / WORKERS ))/" "$HERE/config.yaml" >"$WORK/config.yaml"
 cd "$HERE"
+node ticker.cjs "$HTTP_URL" &
+TICKER=$!
+trap 'kill "$TICKER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # Caliper's workers outlive its manager (their WebSocket keeps them up) and would hold our
 # output open: the manager runs in a process group of its own, which goes when it is done.
-setsid npx caliper launch manager --caliper-workspace "$HERE" \
+# The web3 1.3 it binds to is package.json's (no `--caliper-bind-sut`: that would npm-install
+# it again on every run).
+setsid timeout "$LIMIT" npx caliper launch manager --caliper-workspace "$HERE" \
   --caliper-networkconfig "$WORK/networkconfig.json" --caliper-benchconfig "$WORK/config.yaml" \
-  --caliper-report-path "$OUT" --caliper-flow-skip-start --caliper-flow-skip-end \
-  --caliper-bind-sut ethereum:latest &
+  --caliper-report-path "$OUT" --caliper-flow-skip-start --caliper-flow-skip-end &
 MANAGER=$!
-trap 'kill -- -"$MANAGER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-wait "$MANAGER"
+trap 'kill "$TICKER" 2>/dev/null || true; kill -- -"$MANAGER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+wait "$MANAGER" || {
+  status=$?
+  [ "$status" -ne 124 ] || echo "run.sh: Caliper did not finish within $LIMIT s; stopped" >&2
+  exit "$status"
+}

@@ -1,7 +1,8 @@
 //! Helpers the end-to-end tests of several Veil crates share: where the package's fixtures are,
 //! ports for the processes they start, waiting for a condition with a deadline (blocking,
 //! [`wait_until`], or on a tokio runtime, [`wait_for`]), plain HTTP
-//! ([`http`]), real `veil-tm` processes ([`tm`]), and looking for a secret where it must not
+//! ([`http`]), commands that must end within a limit ([`output_within`]), real `veil-tm`
+//! processes ([`tm`]), and looking for a secret where it must not
 //! be — in files under a directory, or in a running process's memory.
 
 pub mod http;
@@ -62,6 +63,52 @@ fn reserve(port: u16) -> bool {
     HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(file);
     true
 }
+
+/// Runs `command` to its end, with its standard output and error together (as a terminal
+/// would show them), and whether it succeeded. A command still running after `limit` is
+/// killed with every process of its group and the test fails with what it printed so far: a
+/// hung child fails its test instead of holding the whole run until CI's own timeout.
+pub fn output_within(
+    mut command: std::process::Command,
+    limit: std::time::Duration,
+) -> (bool, String) {
+    use std::os::unix::process::CommandExt;
+    let log = std::env::temp_dir().join(format!(
+        "veil-test-output-{}-{}",
+        std::process::id(),
+        NEXT_OUTPUT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let file = std::fs::File::create(&log).expect("a temporary output file");
+    let mut child = command
+        .stdout(file.try_clone().expect("the output file's handle"))
+        .stderr(file)
+        .stdin(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let group = format!("-{}", child.id());
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let text = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+    let _ = std::fs::remove_file(&log);
+    match status {
+        Some(status) => (status.success(), text),
+        None => panic!("{command:?} still ran after {limit:?} and was killed; it printed:\n{text}"),
+    }
+}
+
+/// Numbers [`output_within`]'s files apart within one test process.
+static NEXT_OUTPUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Polls `condition` until it holds; panics naming `what` once `timeout` has passed.
 pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {

@@ -130,7 +130,7 @@ pub(crate) async fn run(
             let shared = shared.clone();
             let permits = permits.clone();
             let spec = spec.clone();
-            tokio::spawn(drive(client, c, count, spec, started, permits, shared))
+            tokio::spawn(drive(client, c, count, spec, Clock { started, settle }, permits, shared))
         })
         .collect();
     for task in tasks {
@@ -167,13 +167,22 @@ pub(crate) async fn run(
 /// How often the sampler reads the processes' resources.
 const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// One client's loop: pace, prepare, send, record.
+/// When the round started, and how long to wait for blocks once nothing else moves.
+#[derive(Clone, Copy)]
+struct Clock {
+    started: Instant,
+    settle: Duration,
+}
+
+/// One client's loop: pace, prepare, send, record. Under a fixed load, a client that waits
+/// `settle` for a slot (nothing in flight was mined meanwhile) gives up: the round ends with
+/// what it has instead of waiting for ever on a network that stopped mining.
 async fn drive(
     mut client: Client,
     index: usize,
     clients: usize,
     spec: RoundSpec,
-    started: Instant,
+    Clock { started, settle }: Clock,
     permits: Option<Arc<Semaphore>>,
     shared: Arc<Shared>,
 ) {
@@ -215,12 +224,18 @@ async fn drive(
         let permit = match &permits {
             Some(permits) => {
                 let acquire = permits.clone().acquire_owned();
-                let permit = match send_end {
-                    Some(end) => match tokio::time::timeout_at(end.into(), acquire).await {
-                        Ok(permit) => permit,
-                        Err(_) => return,
-                    },
-                    None => acquire.await,
+                let stalled = Instant::now() + settle;
+                let until = send_end.map_or(stalled, |end| end.min(stalled));
+                let permit = match tokio::time::timeout_at(until.into(), acquire).await {
+                    Ok(permit) => permit,
+                    Err(_) if until == stalled => {
+                        shared.fail(format!(
+                            "not sent: nothing in flight was mined for {} s",
+                            settle.as_secs()
+                        ));
+                        return;
+                    }
+                    Err(_) => return,
                 };
                 let Ok(permit) = permit else { return };
                 Some(permit)

@@ -5,17 +5,15 @@
 
 use std::{path::Path, process::Command};
 
+/// The longest any one `veil-sim` command of these tests may take (the longest, a chaos run
+/// or a benchmark, takes a few minutes); past it the test fails with what the command printed.
+pub const SIM_LIMIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Runs `veil-sim --dir DIR ARGS…`: whether it succeeded, and what it printed.
 pub fn sim(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_veil-sim"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run veil-sim");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_veil-sim"));
+    command.arg("--dir").arg(dir).args(args);
+    veil_testkit::output_within(command, SIM_LIMIT)
 }
 
 /// Stops the network in its directory when dropped, so a failed assertion leaves no
