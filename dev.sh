@@ -7,7 +7,7 @@
 #
 # Each first installs what it needs beyond Rust and Node: Debian packages with apt-get (as
 # root, or through sudo when it asks no password; otherwise it stops at once and prints the
-# one command to run), cargo-nextest with cargo, the tests' npm and PyPI packages.
+# one command to run), cargo-nextest and mdbook with cargo, the tests' npm and PyPI packages.
 # Builds go to $CARGO_TARGET_DIR (default: $HOME/.cache/veil-target, outside the checkout).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,6 +52,14 @@ need_nextest() {
   cargo nextest --version >/dev/null 2>&1 && return 0
   say "installing cargo-nextest (cargo install, a few minutes)"
   cargo install --locked --quiet cargo-nextest
+}
+
+# The user guide (book/) is built and its links checked by its tests.
+MDBOOK_VERSION=0.5.4
+need_mdbook() {
+  mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION" && return 0
+  say "installing mdbook $MDBOOK_VERSION (cargo install, a few minutes)"
+  cargo install --locked --quiet mdbook --version "$MDBOOK_VERSION"
 }
 
 # What the end-to-end tests need beyond the packages: podman's settings for these machines,
@@ -103,6 +111,7 @@ case "${1:-}" in
     need_rust_and_node node
     need_packages "$TEST_PACKAGES"
     need_nextest
+    need_mdbook
     prepare_tests
     export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
     cargo nextest run --workspace --no-fail-fast

@@ -437,6 +437,24 @@ pub async fn prefetch_pooled(
     }
 }
 
+/// A party's answer as the executor takes it: standard private, or with what privacy
+/// enhancements add. A flag the node does not know is an error (the import halts), never a
+/// guess.
+fn party_payload(answer: veil_tm_api::ReceiveResponse) -> Result<PrivatePayload, PtmError> {
+    let data = Bytes::from(answer.payload.0);
+    let flag = veil_primitives::PrivacyFlag::from_number(u64::from(answer.privacy_flag))
+        .map_err(|e| PtmError::Client(ClientError::Decode(e.to_string())))?;
+    if !flag.is_enhanced() {
+        return Ok(PrivatePayload::Party(data));
+    }
+    let privacy = veil_evm::PayloadPrivacy {
+        flag,
+        affected: answer.affected_contract_transactions,
+        exec_hash: Bytes::from(answer.exec_hash.into_bytes()),
+    };
+    Ok(PrivatePayload::Protected(data, privacy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,22 +504,4 @@ mod tests {
         std::fs::write(&toml, "socket = [").unwrap();
         assert!(resolve(None, None, toml.to_str()).is_err());
     }
-}
-
-/// A party's answer as the executor takes it: standard private, or with what privacy
-/// enhancements add. A flag the node does not know is an error (the import halts), never a
-/// guess.
-fn party_payload(answer: veil_tm_api::ReceiveResponse) -> Result<PrivatePayload, PtmError> {
-    let data = Bytes::from(answer.payload.0);
-    let flag = veil_primitives::PrivacyFlag::from_number(u64::from(answer.privacy_flag))
-        .map_err(|e| PtmError::Client(ClientError::Decode(e.to_string())))?;
-    if !flag.is_enhanced() {
-        return Ok(PrivatePayload::Party(data));
-    }
-    let privacy = veil_evm::PayloadPrivacy {
-        flag,
-        affected: answer.affected_contract_transactions,
-        exec_hash: Bytes::from(answer.exec_hash.into_bytes()),
-    };
-    Ok(PrivatePayload::Protected(data, privacy))
 }

@@ -4,7 +4,7 @@ use crate::{KvPairs, KvStore, StorageError, Table, WriteBatch, WriteOp};
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, Options, DB};
 
 /// Block cache shared by all column families. Trie nodes and flat state are read at random;
-/// RocksDB's 32 MiB default makes commit cost climb with state size (see README, performance).
+/// RocksDB's 32 MiB default makes commit cost climb with state size (see the guide, book/src/performance.md).
 const BLOCK_CACHE_BYTES: usize = 512 << 20;
 use std::path::Path;
 

@@ -143,7 +143,7 @@ fn markdown_table_to_html(text: &str) -> String {
                 in_table = false;
             }
             if !line.is_empty() {
-                let _ = write!(out, "<p>{}</p>\n", escape(line));
+                let _ = writeln!(out, "<p>{}</p>", escape(line));
             }
         }
     }
