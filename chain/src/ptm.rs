@@ -15,7 +15,7 @@ use veil_evm::PrivatePayload;
 use veil_primitives::{PayloadHash, TmPublicKey, Transaction};
 use veil_tm_api::{
     Base64Bytes, ClientError, SendRequest, SendSignedTxRequest, StoreRawRequest, TmClient,
-    TmEndpoint,
+    TmEndpoint, RECEIVE_BATCH_MAX,
 };
 
 /// GoQuorum's default `timeout` (seconds).
@@ -145,6 +145,8 @@ pub struct Ptm {
     endpoint: TmEndpoint,
     /// Payloads fetched ahead of building and import.
     cache: PayloadCache,
+    /// Whether the TM serves Veil's `POST /receive/batch` (until it says it does not).
+    batches: std::sync::atomic::AtomicBool,
 }
 
 impl Ptm {
@@ -156,6 +158,7 @@ impl Ptm {
             timeout: config.timeout,
             endpoint: config.endpoint,
             cache: PayloadCache::default(),
+            batches: std::sync::atomic::AtomicBool::new(true),
         };
         let name = ptm.describe();
         let up = ptm
@@ -272,18 +275,65 @@ impl Ptm {
     /// What the TM says of a payload hash: the payload (with what privacy enhancements add)
     /// for a party, [`PrivatePayload::NotParty`] on a 404. Retried with backoff.
     pub async fn fetch(&self, hash: &PayloadHash) -> Result<PrivatePayload, PtmError> {
+        match self.retried(|| self.client.receive(hash, None)).await? {
+            Some(answer) => party_payload(answer),
+            None => Ok(PrivatePayload::NotParty),
+        }
+    }
+
+    /// What the TM says of each of `keys`, in order, as [`Ptm::fetch`] says it: one
+    /// `POST /receive/batch` per [`RECEIVE_BATCH_MAX`] keys (more when an answer stops at its
+    /// size bound), or key by key, concurrently, from a TM without that path (Tessera).
+    pub async fn fetch_many(&self, keys: &[PayloadHash]) -> Result<Vec<PrivatePayload>, PtmError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut found = Vec::with_capacity(keys.len());
+        while found.len() < keys.len() {
+            let rest = &keys[found.len()..];
+            if rest.len() == 1 || !self.batches.load(Relaxed) {
+                for payload in join_all(rest.iter().map(|key| self.fetch(key))).await {
+                    found.push(payload?);
+                }
+                break;
+            }
+            let chunk = &rest[..rest.len().min(RECEIVE_BATCH_MAX)];
+            match self.retried(|| self.client.receive_batch(chunk)).await? {
+                Some(answers) => {
+                    for answer in answers {
+                        found.push(match answer {
+                            Some(answer) => party_payload(answer)?,
+                            None => PrivatePayload::NotParty,
+                        });
+                    }
+                }
+                None => {
+                    self.batches.store(false, Relaxed);
+                    tracing::info!(
+                        target: "ptm",
+                        tm = %self.describe(),
+                        "the TM serves no /receive/batch (Tessera); payloads are fetched one by one"
+                    );
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// `call`, within the timeout, retried with backoff; [`ATTEMPTS`] failures make an
+    /// outage. The fetch latency metric records each successful call.
+    async fn retried<T, Call, Answer>(&self, mut call: Call) -> Result<T, PtmError>
+    where
+        Call: FnMut() -> Answer,
+        Answer: std::future::Future<Output = Result<T, ClientError>>,
+    {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
         let started = std::time::Instant::now();
         loop {
-            match self.within(self.client.receive(hash, None)).await {
-                Ok(found) => {
+            match self.within(call()).await {
+                Ok(answer) => {
                     metrics::histogram!(crate::metrics::TM_FETCH)
                         .record(started.elapsed().as_secs_f64());
-                    return match found {
-                        Some(answer) => party_payload(answer),
-                        None => Ok(PrivatePayload::NotParty),
-                    };
+                    return Ok(answer);
                 }
                 Err(e) if attempt >= ATTEMPTS => return Err(e),
                 Err(e) => {
@@ -319,28 +369,36 @@ impl Ptm {
                 }
             }
         }
-        let fetched = join_all(missing.iter().map(|(_, key)| self.fetch(key))).await;
+        let keys: Vec<PayloadHash> = missing.iter().map(|(_, key)| *key).collect();
+        let fetched = self.fetch_many(&keys).await?;
         for ((tx_hash, _), found) in missing.into_iter().zip(fetched) {
-            payloads.insert(tx_hash, found?);
+            payloads.insert(tx_hash, found);
         }
         Ok(payloads)
     }
 
-    /// Fetches the payload of private transaction `tx` into the cache, unless held. A failed
-    /// fetch is not kept: building or import asks again, and halts if the TM is still out.
-    pub async fn prefetch(&self, tx: &Transaction) {
-        let Some(key) = payload_hash(tx) else { return };
-        if self.cache.contains(&key) {
+    /// Fetches the payloads of the private transactions among `transactions` that the cache
+    /// lacks into it, in batches. A failed fetch is not kept: building or import asks again,
+    /// and halts if the TM is still out.
+    pub async fn prefetch(&self, transactions: &[Transaction]) {
+        let keys: Vec<PayloadHash> = transactions
+            .iter()
+            .filter_map(payload_hash)
+            .filter(|key| !self.cache.contains(key))
+            .collect();
+        if keys.is_empty() {
             return;
         }
-        match self.fetch(&key).await {
+        match self.fetch_many(&keys).await {
             Ok(found) => {
-                let party = found.data().is_some();
-                self.cache.insert(key, &found);
-                tracing::debug!(target: "ptm", tx = %tx.hash(), party, "payload prefetched");
+                let parties = found.iter().filter(|p| p.data().is_some()).count();
+                for (key, payload) in keys.iter().zip(&found) {
+                    self.cache.insert(*key, payload);
+                }
+                tracing::debug!(target: "ptm", payloads = keys.len(), parties, "payloads prefetched");
             }
             Err(e) => {
-                tracing::debug!(target: "ptm", error = %e, tx = %tx.hash(), "payload prefetch failed")
+                tracing::debug!(target: "ptm", error = %e, payloads = keys.len(), "payload prefetch failed")
             }
         }
     }
@@ -369,12 +427,12 @@ impl Ptm {
         (payloads, missing)
     }
 
-    /// Fetches the payloads of `transactions` into the cache, concurrently; the first failure.
+    /// Fetches the payloads of `transactions` into the cache, in batches; the first failure.
     pub async fn fetch_into_cache(&self, transactions: &[Transaction]) -> Result<(), PtmError> {
         let keys: Vec<PayloadHash> = transactions.iter().filter_map(payload_hash).collect();
-        let fetched = join_all(keys.iter().map(|key| self.fetch(key))).await;
+        let fetched = self.fetch_many(&keys).await?;
         for (key, found) in keys.into_iter().zip(fetched) {
-            self.cache.insert(key, &found?);
+            self.cache.insert(key, &found);
         }
         Ok(())
     }
@@ -399,39 +457,54 @@ fn payload_hash(tx: &Transaction) -> Option<PayloadHash> {
     <[u8; 64]>::try_from(tx.input().as_ref()).ok().map(PayloadHash)
 }
 
-/// Most payload fetches the prefetcher runs at once.
-const PREFETCH_CONCURRENCY: usize = 64;
+/// Most payload batches the prefetcher has in flight at once.
+const PREFETCH_CONCURRENCY: usize = 16;
+
+/// How long the prefetcher gathers more accepted transactions after one arrives before it
+/// asks the TM for their payloads in one request: under load a burst shares a request; it
+/// is short against a block interval (50 ms by default under Raft).
+const PREFETCH_GATHER: Duration = Duration::from_millis(5);
 
 /// Prefetches the payload of every private transaction the pool accepts (from RPC or gossip),
-/// until `shutdown` turns true. Announcements it falls behind on are only fetched later, at
-/// building or import.
+/// until `shutdown` turns true, gathering what arrives within [`PREFETCH_GATHER`] into one
+/// request. Announcements it falls behind on are only fetched later, at building or import.
 pub async fn prefetch_pooled(
     ptm: std::sync::Arc<Ptm>,
     pool: std::sync::Arc<crate::TxPool>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    use tokio::sync::broadcast::error::RecvError;
     let mut accepted = pool.subscribe();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(PREFETCH_CONCURRENCY));
+    let private = |hash: B256| pool.get(&hash).filter(|tx| tx.tx().is_private());
     loop {
-        let hash = tokio::select! {
+        let first = tokio::select! {
             next = accepted.recv() => match next {
                 Ok(hash) => hash,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(target: "ptm", missed, "prefetch fell behind the pool");
                     continue;
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                Err(RecvError::Closed) => return,
             },
             _ = shutdown.changed() => return,
         };
-        let Some(tx) = pool.get(&hash) else { continue };
-        if !tx.tx().is_private() {
-            continue;
+        let Some(tx) = private(first) else { continue };
+        let mut batch = vec![tx.tx().clone()];
+        let gathered_until = tokio::time::Instant::now() + PREFETCH_GATHER;
+        while batch.len() < RECEIVE_BATCH_MAX {
+            match tokio::time::timeout_at(gathered_until, accepted.recv()).await {
+                Ok(Ok(hash)) => batch.extend(private(hash).map(|tx| tx.tx().clone())),
+                Ok(Err(RecvError::Lagged(missed))) => {
+                    tracing::debug!(target: "ptm", missed, "prefetch fell behind the pool");
+                }
+                Ok(Err(RecvError::Closed)) | Err(_) => break,
+            }
         }
         let Ok(permit) = permits.clone().acquire_owned().await else { return };
         let ptm = ptm.clone();
         tokio::spawn(async move {
-            ptm.prefetch(tx.tx()).await;
+            ptm.prefetch(&batch).await;
             drop(permit);
         });
     }
@@ -461,6 +534,57 @@ mod tests {
 
     fn unix(path: &str) -> TmEndpoint {
         TmEndpoint::Unix(path.into())
+    }
+
+    /// A Tessera-like TM on a unix socket: `/upcheck`, `/version/api` and
+    /// `GET /transaction/{key}` for the keys of `held`, and no `/receive/batch`.
+    async fn tessera_like(socket: &Path, held: Vec<(PayloadHash, &'static [u8])>) {
+        use axum::{extract::Path as Key, http::StatusCode, routing::get, Json, Router};
+        let held = std::sync::Arc::new(held);
+        let app = Router::new()
+            .route("/upcheck", get(|| async { "I'm up!" }))
+            .route("/version/api", get(|| async { Json(["1.0", "2.1"]) }))
+            .route(
+                "/transaction/{key}",
+                get(move |Key(key): Key<String>| async move {
+                    let key: PayloadHash = key.parse().unwrap();
+                    match held.iter().find(|(k, _)| *k == key) {
+                        Some((_, payload)) => Ok(Json(veil_tm_api::ReceiveResponse {
+                            payload: Base64Bytes(payload.to_vec()),
+                            privacy_flag: 0,
+                            affected_contract_transactions: vec![],
+                            exec_hash: String::new(),
+                            managed_parties: vec![],
+                            sender_key: TmPublicKey([1; 32]),
+                        })),
+                        None => Err(StatusCode::NOT_FOUND),
+                    }
+                }),
+            );
+        let listener = tokio::net::UnixListener::bind(socket).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+
+    #[tokio::test]
+    async fn a_tm_without_batches_is_asked_key_by_key_with_the_same_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("tm.ipc");
+        let (a, b, stranger) = (PayloadHash([1; 64]), PayloadHash([2; 64]), PayloadHash([3; 64]));
+        tessera_like(&socket, vec![(a, b"for a"), (b, b"for b")]).await;
+        let ptm = Ptm::connect(PtmConfig {
+            endpoint: TmEndpoint::Unix(socket),
+            timeout: DEFAULT_TIMEOUT,
+        })
+        .await
+        .unwrap();
+        let found = ptm.fetch_many(&[a, stranger, b]).await.unwrap();
+        let data: Vec<Option<&[u8]>> = found.iter().map(|p| p.data().map(|d| d.as_ref())).collect();
+        assert_eq!(data, [Some(&b"for a"[..]), None, Some(&b"for b"[..])]);
+        assert!(
+            !ptm.batches.load(std::sync::atomic::Ordering::Relaxed),
+            "told once, not asked again"
+        );
+        assert_eq!(ptm.fetch_many(&[b, a]).await.unwrap().len(), 2);
     }
 
     #[test]

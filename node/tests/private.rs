@@ -669,7 +669,7 @@ fn a_payload_fetched_when_its_transaction_is_pooled_serves_the_block_after_the_t
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         let line = node.log.recv_timeout(left).expect("the payload was never prefetched");
-        if line.contains("payload prefetched") && line.contains("party=true") {
+        if line.contains("payloads prefetched") && line.contains("parties=1") {
             break;
         }
     }

@@ -1,8 +1,8 @@
 //! [`TmClient`]: HTTP/1.1 to a TM's Q2T API over a unix socket or TCP.
 
 use crate::types::{
-    ReceiveResponse, SendRequest, SendResponse, SendSignedTxRequest, StoreRawRequest,
-    StoreRawResponse,
+    ReceiveBatchRequest, ReceiveBatchResponse, ReceiveResponse, SendRequest, SendResponse,
+    SendSignedTxRequest, StoreRawRequest, StoreRawResponse,
 };
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
@@ -231,6 +231,41 @@ impl TmClient {
             s if s.is_success() => serde_json::from_slice(&body)
                 .map(Some)
                 .map_err(|e| ClientError::Decode(e.to_string())),
+            status => {
+                Err(ClientError::Status { status, message: String::from_utf8_lossy(&body).into() })
+            }
+        }
+    }
+
+    /// Several payloads in one request (Veil's `POST /receive/batch`): for the first keys, in
+    /// order (all of them unless the answer reached its size bound), the payload, or `None`
+    /// where this TM is not a party. `Ok(None)` when the TM does not serve the path (Tessera
+    /// answers 404 or 405): ask key by key instead.
+    pub async fn receive_batch(
+        &self,
+        keys: &[PayloadHash],
+    ) -> Result<Option<Vec<Option<ReceiveResponse>>>, ClientError> {
+        let body = serde_json::to_vec(&ReceiveBatchRequest { keys: keys.to_vec() })
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let headers = [("content-type", "application/json")];
+        let (status, body) =
+            self.request(Method::POST, "/receive/batch", &headers, body.into()).await?;
+        match status {
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(None),
+            s if s.is_success() => {
+                let answer: ReceiveBatchResponse = serde_json::from_slice(&body)
+                    .map_err(|e| ClientError::Decode(e.to_string()))?;
+                if answer.payloads.is_empty() != keys.is_empty()
+                    || answer.payloads.len() > keys.len()
+                {
+                    return Err(ClientError::Decode(format!(
+                        "asked for {} payloads, the TM answered {}",
+                        keys.len(),
+                        answer.payloads.len()
+                    )));
+                }
+                Ok(Some(answer.payloads))
+            }
             status => {
                 Err(ClientError::Status { status, message: String::from_utf8_lossy(&body).into() })
             }

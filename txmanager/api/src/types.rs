@@ -148,6 +148,34 @@ pub struct Features {
     pub enable_multiple_private_states: bool,
 }
 
+/// Veil's `POST /receive/batch` (Tessera has none): several payloads in one request, each
+/// read as this TM's first managed party key, as `GET /transaction/{key}` reads it. A node
+/// asks for every private transaction it sees; one request for many saves a request's
+/// overhead per payload on both sides.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiveBatchRequest {
+    /// The payloads' keys, at most [`RECEIVE_BATCH_MAX`].
+    pub keys: Vec<PayloadHash>,
+}
+
+/// The answer to [`ReceiveBatchRequest`]: for each key, in order, the payload, or `null`
+/// where this TM is not a party (what a 404 says for one key). Once the plaintexts reach
+/// [`RECEIVE_BATCH_BYTES`] the TM stops: the answer covers the first keys (at least one),
+/// and the client asks again for the rest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiveBatchResponse {
+    /// One entry per key asked.
+    pub payloads: Vec<Option<ReceiveResponse>>,
+}
+
+/// Most keys one `POST /receive/batch` may ask for (more: 400).
+pub const RECEIVE_BATCH_MAX: usize = 256;
+
+/// The plaintext bytes after which a batch answer stops (payloads may be 16 MiB each).
+pub const RECEIVE_BATCH_BYTES: usize = 4 << 20;
+
 /// The legacy `GET /receive` body.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

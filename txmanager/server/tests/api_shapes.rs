@@ -206,3 +206,42 @@ async fn keys_on_one_tm_send_to_each_other_without_a_peer() {
         get_json(&reqwest::Client::new(), &format!("{}/keys", tm.third_party_url)).await;
     assert_eq!(keys.keys.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_receives_answers_each_key_as_one_receive_would() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tm = Tm::new(root.path(), "a", "127.0.0.1", false);
+    tm.start().await;
+    let q2t = tm.q2t();
+    let mut keys = Vec::new();
+    for payload in [&b"first"[..], b"second", b"third"] {
+        keys.push(q2t.send(&send_request(payload, vec![])).await.unwrap().key);
+    }
+    let unknown = PayloadHash([7; 64]);
+    let asked = [keys[0], unknown, keys[1], keys[2]];
+    let answers = q2t.receive_batch(&asked).await.unwrap().expect("Veil's TM serves batches");
+    assert_eq!(answers.len(), 4);
+    for (key, answer) in asked.iter().zip(&answers) {
+        assert_eq!(answer, &q2t.receive(key, None).await.unwrap(), "{key}");
+    }
+    assert!(answers[1].is_none(), "not a party: null, as a single receive's 404");
+    assert_eq!(answers[2].as_ref().unwrap().payload.0, b"second");
+
+    // An answer stops once its plaintexts reach 4 MiB; the client asks again for the rest.
+    let big = vec![0x5a; 3 << 20];
+    let big_keys = [
+        q2t.send(&send_request(&big, vec![])).await.unwrap().key,
+        q2t.send(&send_request(&big, vec![])).await.unwrap().key,
+    ];
+    let answers = q2t.receive_batch(&[big_keys[0], big_keys[1], keys[0]]).await.unwrap().unwrap();
+    assert_eq!(answers.len(), 2, "two 3 MiB payloads reach the bound");
+    assert_eq!(answers[1].as_ref().unwrap().payload.0.len(), 3 << 20);
+
+    // Bad batches are refused with the reason, and the TM serves on.
+    let too_many = serde_json::to_vec(&json!({ "keys": vec![keys[0]; 257] })).unwrap();
+    let (status, body) = call(&q2t, Method::POST, "/receive/batch", &[], too_many).await;
+    assert_eq!((status, String::from_utf8_lossy(&body).contains("at most 256")), (400, true));
+    let (status, body) = call(&q2t, Method::POST, "/receive/batch", &[], "{\"keys\": [1]}").await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(q2t.receive_batch(&keys).await.unwrap().unwrap().len(), 3);
+}

@@ -13,8 +13,9 @@ use axum::{
 use serde::Deserialize;
 use veil_enclave::{PayloadHash, TmPublicKey};
 use veil_tm_api::{
-    Base64Bytes, ReceiveRequest, ReceiveResponse, SendRequest, SendResponse, SendSignedTxRequest,
-    StoreRawRequest, StoreRawResponse,
+    Base64Bytes, ReceiveBatchRequest, ReceiveBatchResponse, ReceiveRequest, ReceiveResponse,
+    SendRequest, SendResponse, SendSignedTxRequest, StoreRawRequest, StoreRawResponse,
+    RECEIVE_BATCH_BYTES, RECEIVE_BATCH_MAX,
 };
 
 /// The Q2T routes.
@@ -30,6 +31,7 @@ pub fn router(manager: Manager) -> Router {
         .route("/transaction/{key}/mandatory", get(mandatory))
         .route("/features", get(features))
         .route("/receive", get(receive))
+        .route("/receive/batch", post(receive_batch))
         .route("/receiveraw", get(receive_raw))
         .route("/delete", post(delete_legacy));
     common(routes, &manager).with_state(manager)
@@ -128,6 +130,39 @@ async fn receive(State(m): State<Manager>, body: Bytes) -> Result<Json<ReceiveRe
     let r: ReceiveRequest = serde_json::from_slice(&body)
         .map_err(|e| TmError::BadRequest(format!("request body: {e}")))?;
     Ok(received(m.receive(&r.key, r.to).await?))
+}
+
+/// Veil's `POST /receive/batch`: each key's payload as `GET /transaction/{key}` gives it,
+/// `null` where that would be 404, stopping after the key whose plaintext reaches
+/// [`RECEIVE_BATCH_BYTES`]; any other failure fails the whole request.
+async fn receive_batch(
+    State(m): State<Manager>,
+    body: Bytes,
+) -> Result<Json<ReceiveBatchResponse>, TmError> {
+    let r: ReceiveBatchRequest = serde_json::from_slice(&body)
+        .map_err(|e| TmError::BadRequest(format!("request body: {e}")))?;
+    if r.keys.len() > RECEIVE_BATCH_MAX {
+        return Err(TmError::BadRequest(format!(
+            "{} keys in one batch; at most {RECEIVE_BATCH_MAX}",
+            r.keys.len()
+        )));
+    }
+    let mut payloads = Vec::with_capacity(r.keys.len());
+    let mut bytes = 0;
+    for key in &r.keys {
+        if bytes >= RECEIVE_BATCH_BYTES {
+            break;
+        }
+        match m.receive(key, None).await {
+            Ok(found) => {
+                bytes += found.plaintext.len();
+                payloads.push(Some(received(found).0));
+            }
+            Err(TmError::NotFound(_)) => payloads.push(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Json(ReceiveBatchResponse { payloads }))
 }
 
 async fn receive_raw(State(m): State<Manager>, headers: HeaderMap) -> Result<Vec<u8>, TmError> {
