@@ -27,7 +27,7 @@ fn quantity(value: &serde_json::Value) -> u64 {
 
 #[test]
 fn seven_raft_hosts_with_delayed_links_run_the_demo_and_survive_a_partition_of_two() {
-    // Offset 47: hosts 10.200.47.11–17, namespaces vs47h1–7, bridge vsb47.
+    // Offset 47: hosts 10.200.47.11–17, namespaces vs47h1–7, bridge vsb47 (QBFT: 48).
     partition_of_two("raft", 47);
 }
 
@@ -141,7 +141,7 @@ fn partition_of_two(consensus: &str, offset: u16) {
     assert!(ok, "{out}");
     let namespaces = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(
-        !String::from_utf8_lossy(&namespaces.stdout).contains("vs47h"),
-        "namespaces left behind"
+        !String::from_utf8_lossy(&namespaces.stdout).contains(&format!("vs{offset}h")),
+        "namespaces left behind; `stop` said: {out}"
     );
 }
