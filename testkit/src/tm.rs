@@ -32,15 +32,13 @@ pub struct TmProcess {
     child: Option<Child>,
 }
 
-/// Runs `bin` with `args` to completion; panics with its output when it fails.
+/// Runs `bin` with `args` to completion (within a minute); panics with its output when it
+/// fails.
 pub fn run_to_end(bin: &Path, args: &[&str]) -> String {
-    let output = Command::new(bin).args(args).output().expect("run veil-tm");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "veil-tm {args:?} failed: {text}");
+    let mut command = Command::new(bin);
+    command.args(args);
+    let (ok, text) = crate::output_within(command, std::time::Duration::from_secs(60));
+    assert!(ok, "veil-tm {args:?} failed: {text}");
     text
 }
 

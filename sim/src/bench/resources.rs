@@ -175,14 +175,10 @@ mod tests {
         let me = Watched { name: "me".into(), pid: std::process::id() };
         let mut recording = Recording::start(vec![me], Duration::from_millis(200));
         // Busy until this process has used 200 ms of CPU, however loaded the machine is.
-        let used = || -> u64 {
-            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-            let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-            fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-        };
+        let used = || sample(std::process::id()).expect("this process's /proc").cpu_seconds;
         let start = used();
         let mut x = 0u64;
-        while used() < start + 20 {
+        while used() < start + 0.2 {
             for _ in 0..100_000 {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
             }
