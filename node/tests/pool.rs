@@ -490,3 +490,60 @@ fn a_node_without_a_tm_takes_private_transactions_from_peers_and_mines_them_as_a
     assert!(receipts[location.index as usize].status());
     assert!(f.chain.store().private_receipt(hash).unwrap().is_none(), "nothing private ran here");
 }
+
+/// The latest state, where a block commits (and the pool is cleaned up after it) right after
+/// the first account read: the reader then holds a nonce the block has since used, as an RPC
+/// or gossip admission does when a block lands between its state read and its pool update.
+struct BlockLandsAfterFirstRead<'a> {
+    f: &'a Fixture,
+    mined: usize,
+    landed: std::cell::Cell<bool>,
+}
+
+impl StateReader for BlockLandsAfterFirstRead<'_> {
+    fn account(
+        &self,
+        address: Address,
+    ) -> Result<Option<alloy_trie::TrieAccount>, veil_storage::StorageError> {
+        let read = self.f.chain.latest_state().account(address);
+        if !self.landed.replace(true) {
+            let pending = self.f.pool.pending(self.mined);
+            let built =
+                self.f.chain.build_block(pending, Address::ZERO, 1, &Default::default()).unwrap();
+            let imported = self.f.chain.commit_built(built).unwrap();
+            self.f
+                .pool
+                .remove_after_block(&imported.transactions, &[], &self.f.chain.latest_state())
+                .unwrap();
+        }
+        read
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, veil_storage::StorageError> {
+        self.f.chain.latest_state().storage(address, slot)
+    }
+}
+
+#[test]
+fn a_block_landing_while_a_transaction_is_admitted_does_not_set_its_senders_nonce_back() {
+    // Seen under load: a minter whose pool took a sender's nonce from a read made before the
+    // block that used it. The sender's executable transactions then counted as queued behind
+    // a gap that does not exist, and a minter builds only from pending ones: they were never
+    // mined. Both shapes: the block mines part of the sender's run, or all of it.
+    for mined in [2, 4] {
+        let f = fixture(true);
+        for nonce in 0..4 {
+            f.add(signed(0, legacy(0, nonce, 0))).unwrap();
+        }
+        let racing = BlockLandsAfterFirstRead { f: &f, mined, landed: Default::default() };
+        f.pool.add(signed(0, legacy(0, 4, 0)), &racing, &f.chain.head().1).unwrap();
+        let sender = address_of(&key(0));
+        assert_eq!(f.chain.latest_state().account(sender).unwrap().unwrap().nonce, mined as u64);
+        assert_eq!(
+            f.pool.pending(usize::MAX).iter().map(|t| t.tx().nonce()).collect::<Vec<_>>(),
+            (mined as u64..5).collect::<Vec<_>>(),
+            "{mined} mined: the rest must be pending"
+        );
+        assert_eq!(f.pool.status().queued, 0, "{mined} mined");
+    }
+}

@@ -254,6 +254,15 @@ impl TxPool {
         if pool.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }
+        // The nonce again, under the lock: a block that committed since the read above, and
+        // whose clean-up ran, used nonces; the sender's recorded nonce set back to the older
+        // value would make its executable transactions look queued behind a gap, and a minter
+        // builds only from pending ones. Blocks clean up under this lock after committing, so
+        // this read is never older than what the pool recorded.
+        let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
+        if nonce < state_nonce {
+            return Err(PoolError::NonceTooLow { sender, nonce, next: state_nonce });
+        }
         // EIP-7702, geth's pool rules: an account whose code is a delegation, or that a pooled
         // set-code transaction delegates, may have one transaction pooled (its code can move
         // its balance and nonce at any time); an account with transactions pooled cannot be

@@ -10,6 +10,7 @@ mod round;
 mod spec;
 mod stats;
 mod transactions;
+mod unmined;
 
 use crate::layout::Layout;
 use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};

@@ -45,7 +45,9 @@ pub(crate) struct Measured {
 
 #[derive(Default)]
 struct Shared {
-    pending: Mutex<HashMap<B256, (Instant, Option<OwnedSemaphorePermit>)>>,
+    /// Accepted, not seen mined yet: when sent, the fixed-load slot it holds, and the index
+    /// of the node it was sent to.
+    pending: Mutex<HashMap<B256, (Instant, Option<OwnedSemaphorePermit>, usize)>>,
     done: Mutex<Vec<(Instant, Instant)>>,
     submitted: Mutex<Vec<Instant>>,
     failures: Mutex<BTreeMap<String, u64>>,
@@ -130,7 +132,16 @@ pub(crate) async fn run(
             let shared = shared.clone();
             let permits = permits.clone();
             let spec = spec.clone();
-            tokio::spawn(drive(client, c, count, spec, Clock { started, settle }, permits, shared))
+            let node = c % target.nodes.len();
+            tokio::spawn(drive(
+                (client, node),
+                c,
+                count,
+                spec,
+                Clock { started, settle },
+                permits,
+                shared,
+            ))
         })
         .collect();
     for task in tasks {
@@ -144,14 +155,15 @@ pub(crate) async fn run(
     watching.store(false, Ordering::Relaxed);
     watcher.await?;
     sampler.await?;
-    let unmined = shared.pending.lock().expect("not poisoned").len() as u64;
-    if unmined > 0 {
-        *shared
-            .failures
-            .lock()
-            .expect("not poisoned")
-            .entry(format!("accepted but not mined {} s after sending ended", settle.as_secs()))
-            .or_default() += unmined;
+    let unmined: Vec<(B256, usize)> = shared
+        .pending
+        .lock()
+        .expect("not poisoned")
+        .drain()
+        .map(|(hash, (_, _, node))| (hash, node))
+        .collect();
+    for (why, count) in super::unmined::classify(target, &unmined, settle).await {
+        *shared.failures.lock().expect("not poisoned").entry(why).or_default() += count;
     }
     let resources = {
         let mut recording = recording.lock().expect("not poisoned");
@@ -178,7 +190,7 @@ struct Clock {
 /// `settle` for a slot (nothing in flight was mined meanwhile) gives up: the round ends with
 /// what it has instead of waiting for ever on a network that stopped mining.
 async fn drive(
-    mut client: Client,
+    (mut client, node): (Client, usize),
     index: usize,
     clients: usize,
     spec: RoundSpec,
@@ -253,7 +265,7 @@ async fn drive(
         shared.submitted.lock().expect("not poisoned").push(sent);
         match request {
             Request::Transaction { hash, method, params } => {
-                shared.pending.lock().expect("not poisoned").insert(hash, (sent, permit));
+                shared.pending.lock().expect("not poisoned").insert(hash, (sent, permit, node));
                 match send(&client.rpc, method, params).await {
                     Ok(_) => client.accepted(),
                     Err(e) => {
@@ -293,7 +305,7 @@ async fn watch(node: HttpClient, shared: Arc<Shared>, watching: Arc<AtomicBool>)
         for hash in block["transactions"].as_array().into_iter().flatten() {
             if let Some(hash) = hash.as_str().and_then(|h| h.parse::<B256>().ok()) {
                 // Dropping the permit frees a place under a fixed load.
-                if let Some((sent, _permit)) = pending.remove(&hash) {
+                if let Some((sent, _permit, _)) = pending.remove(&hash) {
                     done.push((sent, now));
                 }
             }
