@@ -316,10 +316,14 @@ async fn check_privacy_enhancements(
             Ok(())
         }
         Some(_) if chain => eyre::bail!(
-            "the genesis turns privacy enhancements on (privacyEnhancementsBlock or a transition's              privacyEnhancementsEnabled) but the transaction manager at {tm} has them off: set              \"features\": {{\"enablePrivacyEnhancements\": true}} in its configuration"
+            "the genesis turns privacy enhancements on (privacyEnhancementsBlock or a transition's \
+             privacyEnhancementsEnabled) but the transaction manager at {tm} has them off: set \
+             \"features\": {{\"enablePrivacyEnhancements\": true}} in its configuration"
         ),
         Some(_) => eyre::bail!(
-            "the transaction manager at {tm} has features.enablePrivacyEnhancements on but the              genesis never turns privacy enhancements on: add privacyEnhancementsBlock to the              genesis config (and re-run init), or turn the feature off in the TM"
+            "the transaction manager at {tm} has features.enablePrivacyEnhancements on but the \
+             genesis never turns privacy enhancements on: add privacyEnhancementsBlock to the \
+             genesis config (and re-run init), or turn the feature off in the TM"
         ),
         None => {
             tracing::warn!(target: "ptm", tm = %tm, genesis = chain, "the transaction manager does not report its features (no /features); its features.enablePrivacyEnhancements must match the genesis");

@@ -48,8 +48,13 @@ fn quickstarts_entrypoint_command_line_starts_a_qbft_member_with_its_tm() {
     let address = format!("0x{}", account["address"].as_str().unwrap());
 
     // The member's Tessera, its Q2T API on HTTP as quickstart's (port 9101 there).
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
-    let mut tm = veil_testkit::tm::TmProcess::new(&bin, root.path(), "tm", "127.0.0.1", false);
+    let mut tm = veil_testkit::tm::TmProcess::new(
+        &support::veil_tm_bin(),
+        root.path(),
+        "tm",
+        "127.0.0.1",
+        false,
+    );
     let q2t = format!("http://127.0.0.1:{}", port());
     let servers = tm.config["serverConfigs"].as_array_mut().unwrap();
     let socket = servers.iter_mut().find(|s| s["app"] == "Q2T").unwrap();

@@ -20,7 +20,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use support::{rpc_call, wait_for_receipt, wait_until, VeilProcess};
+use support::{rpc_call, veil_tm_bin, wait_for_receipt, wait_until, VeilProcess};
 use veil_primitives::TmPublicKey;
 use veil_testkit::{files_containing, memory_contains, tm::TmProcess};
 
@@ -71,16 +71,6 @@ fn relay(to: u16, seen: Arc<Mutex<Vec<u8>>>) -> u16 {
         }
     });
     port
-}
-
-fn veil_tm_bin() -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
-    assert!(
-        bin.exists(),
-        "{} is missing: build the workspace (cargo build --workspace)",
-        bin.display()
-    );
-    bin
 }
 
 use veil_testkit::http::get as http_get;

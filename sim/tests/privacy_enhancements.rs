@@ -7,6 +7,8 @@
 //!   party with a lower flag is refused; a party with the same flag changes it.
 //! - Private state validation: a transaction sent to a subset of the contract's parties is
 //!   refused by the TM; sent to all, every party applies it and their private state roots agree.
+//!   Of two increments simulated on the same state, the one run second is marked failed by
+//!   every party alike.
 //! - Mandatory recipients: leaving a mandatory recipient out is refused with the TM's message.
 //! - `eth_getContractPrivacyMetadata` on a party; flag 0 behaves as before.
 
@@ -18,6 +20,13 @@ use support::{call, call_or_error, sim, Running};
 
 /// SimpleStorage(42)'s deployment data (`set(uint)` 0x60fe47b1, `get()` 0x6d4ce63c).
 const SIMPLE_STORAGE_42: &str = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3000000000000000000000000000000000000000000000000000000000000002a";
+/// A counter, hand-assembled: `get()` (0x6d4ce63c) returns slot 0, any other call adds one
+/// to it. Runtime: `PUSH1 0 CALLDATALOAD PUSH1 0xe0 SHR DUP1 PUSH4 get EQ PUSH1 0x1a JUMPI
+/// PUSH1 0 SLOAD PUSH1 1 ADD PUSH1 0 SSTORE STOP JUMPDEST PUSH1 0 SLOAD PUSH1 0 MSTORE
+/// PUSH1 0x20 PUSH1 0 RETURN` (38 bytes), behind an init code that copies and returns it.
+const COUNTER: &str = "0x6026600c60003960266000f360003560e01c80636d4ce63c14601a57600054600101600055005b60005460005260206000f3";
+/// `increment()`'s selector (the counter takes any call but `get()` as one).
+const INCREMENT: &str = "0xd09de08a";
 /// Port offsets whose every port (p2p, JSON-RPC, metrics, raft, TM P2P and ThirdParty) stays
 /// clear of those the other `veil-sim` tests use, including their random offsets (a TM P2P port
 /// is another offset's ThirdParty port 80 offsets lower).
@@ -80,8 +89,11 @@ impl Node {
     }
 
     fn deploy(&self, private_for: &[&Node], extra: Value) -> (String, Value) {
-        let hash =
-            self.send(None, SIMPLE_STORAGE_42, private_for, extra).expect("the deployment is sent");
+        self.deploy_code(SIMPLE_STORAGE_42, private_for, extra)
+    }
+
+    fn deploy_code(&self, code: &str, private_for: &[&Node], extra: Value) -> (String, Value) {
+        let hash = self.send(None, code, private_for, extra).expect("the deployment is sent");
         let receipt = self.receipt(&hash);
         assert_eq!(receipt["status"], "0x1", "{receipt}");
         (receipt["contractAddress"].as_str().unwrap().to_string(), receipt["blockNumber"].clone())
@@ -163,6 +175,60 @@ fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
     assert_eq!(storage_root(a), storage_root(b));
     assert_eq!(storage_root(b), storage_root(c));
 
+    // Two state-validated increments sent at once: the sender simulates both on the same
+    // state, so whichever runs second gets another execution hash than the sender's. Every
+    // party marks that one failed, the same way, and their private states stay equal.
+    let (counter, _) = a.deploy_code(COUNTER, &[b, c], json!({ "privacyFlag": 3 }));
+    let (mut succeeded, mut failed) = (0u64, 0u64);
+    for attempt in 0..10 {
+        let hashes: Vec<Value> = std::thread::scope(|s| {
+            let sends: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        a.send(Some(&counter), INCREMENT, &[b, c], json!({ "privacyFlag": 3 }))
+                            .expect("an increment is sent")
+                    })
+                })
+                .collect();
+            sends.into_iter().map(|send| send.join().unwrap()).collect()
+        });
+        let mut last = 0;
+        for hash in &hashes {
+            let receipts: Vec<Value> = [a, b, c].iter().map(|n| n.receipt(hash)).collect();
+            let status = &receipts[0]["status"];
+            for receipt in &receipts {
+                assert_eq!(&receipt["status"], status, "every party the same: {receipts:?}");
+            }
+            if status == "0x1" {
+                succeeded += 1;
+            } else {
+                failed += 1;
+            }
+            last = last.max(
+                u64::from_str_radix(
+                    receipts[0]["blockNumber"].as_str().unwrap().trim_start_matches("0x"),
+                    16,
+                )
+                .unwrap(),
+            );
+        }
+        let mined = json!(format!("0x{last:x}"));
+        for party in [a, b, c] {
+            assert_eq!(party.get(&counter, &mined), word(succeeded), "{succeeded} increments kept");
+        }
+        let root = |n: &Node| call(&n.url, "eth_storageRoot", json!([counter, mined])).unwrap();
+        assert_eq!(root(a), root(b));
+        assert_eq!(root(b), root(c));
+        if failed > 0 {
+            eprintln!(
+                "racing increments: {succeeded} kept, {failed} failed, in {attempt} pairs",
+                attempt = attempt + 1
+            );
+            break;
+        }
+    }
+    assert!(failed > 0, "in 10 attempts no two increments ran on the same simulated state");
+
     // Mandatory recipients: D must be in every transaction on this contract.
     let (mr, block) = a.deploy(&[b, d], json!({ "privacyFlag": 2, "mandatoryFor": [d.key] }));
     // B has imported the creation before it reads the metadata or sends.
@@ -184,7 +250,7 @@ fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
 /// `private-contract-mr.js`, in their shape (web3 0.20's `contract.new` with `privacyFlag`,
 /// `privateFor` and `mandatoryFor`, a callback that prints "Contract mined!") with this
 /// network's keys and veil-sim's SimpleStorage, run from node 1's console on seven nodes: the
-/// parties read 42, the others 0.
+/// parties read 42, the others 0. Then a method call from the console with `privacyFlag`.
 #[test]
 fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
     let root = tempfile::tempdir().unwrap();
@@ -220,6 +286,8 @@ fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
             vec![6, 7],
         ),
     ];
+    let rpc = |n: u16| format!("http://127.0.0.1:{}", 22000 + SEVEN_NODES_OFFSET + n - 1);
+    let mut protected = None;
     for (name, privacy, parties) in scripts {
         let script = root.path().join(name);
         std::fs::write(&script, support::private_contract_script(&privacy)).unwrap();
@@ -230,7 +298,6 @@ fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
             .find_map(|l| l.strip_prefix("Contract mined! Address: "))
             .unwrap_or_else(|| panic!("{name}: {out}"))
             .to_string();
-        let rpc = |n: u16| format!("http://127.0.0.1:{}", 22000 + SEVEN_NODES_OFFSET + n - 1);
         let head = call(&rpc(1), "eth_blockNumber", json!([])).unwrap();
         for n in 1..=7 {
             let url = rpc(n);
@@ -248,5 +315,45 @@ fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
             let party = n == 1 || parties.contains(&n);
             assert_eq!(value, if party { word(42) } else { json!("0x") }, "{name} on node {n}");
         }
+        if name == "private-contract-pp.js" {
+            protected = Some(address);
+        }
+    }
+
+    // A method call through the console passes the privacy fields on: `set(4, {privateFor,
+    // privacyFlag})` on the party-protected contract changes it on both parties only.
+    let address = protected.expect("the party-protection script ran");
+    let script = root.path().join("set-pp.js");
+    let abi = support::SIMPLE_STORAGE_ABI;
+    let seventh = key(7);
+    std::fs::write(
+        &script,
+        format!(
+            r#"var c = eth.contract({abi}).at("{address}");
+var hash = c.set(4, {{from: eth.accounts[0], privateFor: ["{seventh}"], privacyFlag: 1}});
+console.log("sent: " + hash);
+"#
+        ),
+    )
+    .unwrap();
+    let (ok, out) = sim(&dir, &["run", "1", script.to_str().unwrap()]);
+    let hash = out.lines().find_map(|l| l.strip_prefix("sent: ")).map(str::to_string);
+    let hash = hash.filter(|_| ok).unwrap_or_else(|| panic!("set-pp.js: {out}"));
+    let receipt = |n: u16| {
+        let mut receipt = Value::Null;
+        veil_testkit::wait_until("the receipt", Duration::from_secs(60), || {
+            receipt = call(&rpc(n), "eth_getTransactionReceipt", json!([hash])).unwrap_or_default();
+            !receipt.is_null()
+        });
+        receipt
+    };
+    assert_eq!(receipt(1)["status"], "0x1", "{}", receipt(1));
+    for n in 1..=7 {
+        receipt(n);
+        let value =
+            call(&rpc(n), "eth_call", json!([{ "to": address, "data": "0x6d4ce63c" }, "latest"]))
+                .unwrap();
+        let party = n == 1 || n == 7;
+        assert_eq!(value, if party { word(4) } else { json!("0x") }, "set(4) on node {n}");
     }
 }

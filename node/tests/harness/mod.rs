@@ -353,8 +353,7 @@ pub async fn private_tx(
 /// One `veil-tm` per member (the binary beside `veil`), peered with the others, started and
 /// knowing every other TM's key.
 pub async fn start_tms(n: usize) -> (Vec<TmProcess>, Option<tempfile::TempDir>) {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
-    assert!(bin.exists(), "{} is missing: build the workspace's binaries", bin.display());
+    let bin = crate::support::veil_tm_bin();
     let root = tempfile::tempdir().expect("a temporary directory");
     let mut tms: Vec<TmProcess> = (0..n)
         .map(|i| TmProcess::new(&bin, root.path(), &format!("tm{i}"), "127.0.0.1", false))

@@ -173,6 +173,17 @@ pub fn wait_for_receipt(url: &str, hash: &Value) -> Value {
     receipt
 }
 
+/// The `veil-tm` binary built beside `veil`.
+pub fn veil_tm_bin() -> std::path::PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_veil")).with_file_name("veil-tm");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace (cargo build --workspace)",
+        bin.display()
+    );
+    bin
+}
+
 /// A free TCP port on loopback for a process the test starts.
 pub fn free_port() -> u16 {
     veil_testkit::free_port("127.0.0.1")
