@@ -1,7 +1,8 @@
 //! GoQuorum's and geth's flags that deployments pass (quorum-dev-quickstart's
 //! `docker-entrypoint.sh`, the quorum-kubernetes StatefulSets, 7nodes' scripts). The meaningful
 //! ones take effect — `--networkid` (net_version), `--identity` (the client name),
-//! `--nat extip:IP` (the enode's address), `--bootnodes` (peers to dial) —; the ones that mean
+//! `--nat extip:IP` (the enode's address), `--bootnodes` (peers to dial), `--revertreason`
+//! (`revertReason` in failed receipts) —; the ones that mean
 //! nothing for Veil are accepted with one warning each, saying why; the ones Veil cannot honour
 //! (`--ptm.tls.mode strict`, `--syncmode snap`) are refused or warned about plainly.
 
@@ -28,7 +29,7 @@ pub(crate) struct CompatArgs {
     /// Accepted: no USB wallets.
     #[arg(long)]
     pub(crate) nousb: bool,
-    /// Accepted: revert reasons come back from eth_call, not in receipts.
+    /// A failed transaction's receipt carries revertReason, the data it reverted with.
     #[arg(long)]
     pub(crate) revertreason: bool,
     /// Accepted: GoQuorum's checkpoint log lines are not written.
@@ -140,9 +141,8 @@ impl CompatArgs {
             ),
             Some(other) => eyre::bail!("--ptm.tls.mode {other}: expected off or strict"),
         }
-        let ignored: [(bool, &str, &str); 12] = [
+        let ignored: [(bool, &str, &str); 11] = [
             (self.nousb, "--nousb", "there are no USB wallets"),
-            (self.revertreason, "--revertreason", "receipts carry no revert reason; eth_call returns it"),
             (self.emitcheckpoints, "--emitcheckpoints", "GoQuorum's checkpoint log lines are not written"),
             (self.pprof || self.pprof_addr.is_some() || self.pprof_port.is_some(), "--pprof", "there is no Go profiler; as geth's, its address serves --metrics when --metrics.addr is not given"),
             (self.miner_gasprice.is_some(), "--miner.gasprice", "the pool takes every gas price the chain allows"),
@@ -230,8 +230,9 @@ mod tests {
         assert_eq!(a.network_id, Some(1338));
         assert_eq!(a.identity.as_deref(), Some("member1-qbft"));
         assert_eq!(a.external_ip, Some("172.16.239.11".parse().unwrap()));
-        assert_eq!(a.warnings.len(), 3, "{:?}", a.warnings);
+        assert_eq!(a.warnings.len(), 2, "{:?}", a.warnings);
         assert!(a.warnings.iter().any(|w| w.starts_with("--pprof ")));
+        assert!(a.warnings.iter().any(|w| w.starts_with("--nousb ")));
     }
 
     #[test]

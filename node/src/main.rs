@@ -451,6 +451,7 @@ fn run_node(args: NodeArgs) -> eyre::Result<()> {
         },
         gas_cap: r.gas_cap,
         allow_insecure_unlock: r.allow_insecure_unlock,
+        revert_reason: args.compat.revertreason,
     };
     let raft = raft_setup(&args.raft, &args.datadir)?;
     let qbft = veil_node::QbftArgs {

@@ -122,6 +122,8 @@ pub struct RpcConfig {
     pub gas_cap: u64,
     /// Allow unlocking accounts while HTTP is served.
     pub allow_insecure_unlock: bool,
+    /// Failed transactions' receipts carry `revertReason` (`--revertreason`).
+    pub revert_reason: bool,
 }
 
 impl Default for RpcConfig {
@@ -133,6 +135,7 @@ impl Default for RpcConfig {
             limits: Limits::default(),
             gas_cap: 50_000_000,
             allow_insecure_unlock: false,
+            revert_reason: false,
         }
     }
 }
@@ -466,6 +469,7 @@ pub async fn run(config: NodeConfig) -> eyre::Result<()> {
     context.etherbase = config.beneficiary;
     context.unlock_allowed = config.rpc.http.is_none() || config.rpc.allow_insecure_unlock;
     context.gas_cap = config.rpc.gas_cap;
+    context.revert_reason = config.rpc.revert_reason;
     context.ptm = ptm;
     context.identity = config.identity.clone();
     if let Some(raft) = raft {

@@ -110,7 +110,6 @@ fn quickstarts_entrypoint_command_line_starts_a_qbft_member_with_its_tm() {
     assert!(log.contains(&format!("transaction manager connected tm={q2t}")), "{log}");
     for flag in [
         "--nousb",
-        "--revertreason",
         "--emitcheckpoints",
         "--pprof ",
         "--miner.gasprice",
@@ -122,6 +121,56 @@ fn quickstarts_entrypoint_command_line_starts_a_qbft_member_with_its_tm() {
         assert_eq!(warnings, 1, "{flag}: {log}");
     }
     assert!(log.contains("--http.api: no namespace miner here"), "{log}");
+    assert!(!log.contains("--revertreason"), "--revertreason takes effect: {log}");
+}
+
+/// `--revertreason`: a failed transaction's receipt carries `revertReason`, the data it
+/// reverted with, as GoQuorum's does; a successful one has no such field, and neither has a
+/// failed one without the flag.
+#[test]
+fn revertreason_puts_what_a_transaction_reverted_with_in_its_receipt() {
+    // Solidity's `Error(string)` for "nope", by the ABI specification: the selector
+    // keccak256("Error(string)")[..4], the string's offset (32), its length (4), its bytes
+    // padded to a word.
+    let padded = |hex: &str| format!("{hex:0<64}");
+    let expected = format!(
+        "0x08c379a0{:064x}{:064x}{}",
+        32,
+        4,
+        padded(&alloy_primitives::hex::encode("nope"))
+    );
+    assert_eq!(&alloy_primitives::keccak256("Error(string)")[..4], [0x08, 0xc3, 0x79, 0xa0]);
+    // Creation code that writes those 100 bytes to memory and reverts with them.
+    let reverting = format!(
+        "0x7f{}600052602060045260046024527f{}604452606460{}fd",
+        padded("08c379a0"),
+        padded(&alloy_primitives::hex::encode("nope")),
+        "00"
+    );
+    let failed_receipt = |extra: &[&str]| {
+        let root = tempfile::tempdir().unwrap();
+        let node = VeilProcess::start_dev(root.path(), extra);
+        let from = node.call("eth_accounts", json!([])).unwrap()[0].clone();
+        let ok = node
+            .call("eth_sendTransaction", json!([{ "from": from, "data": "0x602a600055" }]))
+            .unwrap();
+        let ok = support::wait_for_receipt(&node.url, &ok);
+        assert_eq!(ok["status"], "0x1", "{ok}");
+        assert!(ok.get("revertReason").is_none(), "{ok}");
+        let hash = node
+            .call(
+                "eth_sendTransaction",
+                json!([{ "from": from, "data": reverting, "gas": "0x100000" }]),
+            )
+            .unwrap();
+        let receipt = support::wait_for_receipt(&node.url, &hash);
+        assert_eq!(receipt["status"], "0x0", "{receipt}");
+        receipt
+    };
+    let with = failed_receipt(&["--revertreason"]);
+    assert_eq!(with["revertReason"], json!(expected), "{with}");
+    let without = failed_receipt(&[]);
+    assert!(without.get("revertReason").is_none(), "{without}");
 }
 
 /// `--log.format geth`: every line in GoQuorum's terminal format, which log pipelines built

@@ -60,7 +60,7 @@ impl RpcContext {
     /// When `hash` is a private transaction and private transactions run here: the payloads
     /// of it and of its block's earlier private transactions (from the TM, through the chain
     /// engine's client). Empty otherwise.
-    async fn trace_payloads(&self, hash: B256) -> MethodResult<PrivatePayloads> {
+    pub(crate) async fn trace_payloads(&self, hash: B256) -> MethodResult<PrivatePayloads> {
         if !self.chain.runs_private_transactions() {
             return Ok(PrivatePayloads::new());
         }
@@ -79,7 +79,7 @@ impl RpcContext {
     }
 
     /// Re-executes the transaction's block up to it on its parent's state, then traces it.
-    fn trace_transaction(
+    pub(crate) fn trace_transaction(
         &self,
         hash: B256,
         options: GethDebugTracingOptions,

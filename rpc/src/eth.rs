@@ -170,7 +170,10 @@ impl RpcContext {
         self.with_block_receipts(id, |block| Some(block.all()))
     }
 
-    fn receipt(&self, hash: B256) -> MethodResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
+    pub(crate) fn receipt(
+        &self,
+        hash: B256,
+    ) -> MethodResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
         let Some(location) = self.chain.store().tx_location(hash).map_err(internal_error)? else {
             return Ok(None);
         };
@@ -400,6 +403,7 @@ fn storage_key(args: &Args, index: usize) -> MethodResult<JsonStorageKey> {
 
 /// The `eth_*` reads and raw submission.
 pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodError> {
+    let revert_reason = context.revert_reason;
     let mut m = Module::from_arc(context);
     method(&mut m, "eth_chainId", |c, _| Ok(U64::from(c.chain.spec().chain_id())))?;
     method(&mut m, "eth_blockNumber", |c, _| Ok(U64::from(c.chain.head().1.number)))?;
@@ -500,7 +504,13 @@ pub(super) fn module(context: Arc<RpcContext>) -> Result<Module, RegisterMethodE
     method(&mut m, "eth_getHeaderByHash", |c, a| {
         c.header_json(BlockId::Hash(a.at_most(1)?.required::<B256>(0)?.into()))
     })?;
-    method(&mut m, "eth_getTransactionReceipt", |c, a| c.receipt(a.required(0)?))?;
+    if revert_reason {
+        super::async_method(&mut m, "eth_getTransactionReceipt", |c, a| async move {
+            c.receipt_with_revert_reason(a.at_most(1)?.required(0)?).await
+        })?;
+    } else {
+        method(&mut m, "eth_getTransactionReceipt", |c, a| c.receipt(a.required(0)?))?;
+    }
     method(&mut m, "eth_getBlockReceipts", |c, a| c.block_receipts(a.required(0)?))?;
     method(&mut m, "eth_sendRawTransaction", |c, a| {
         c.send_raw_transaction(&a.at_most(1)?.required(0)?)

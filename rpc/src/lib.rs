@@ -35,6 +35,7 @@ mod personal;
 mod private;
 mod pubsub;
 mod raft;
+mod revert_reason;
 mod send_async;
 pub mod server;
 mod sign;
@@ -95,6 +96,9 @@ pub struct RpcContext {
     pub halted: tokio::sync::watch::Receiver<Option<String>>,
     /// Who this node is to clients: `--networkid`, `--identity`, `--nat extip:IP`.
     pub identity: NodeIdentity,
+    /// Whether a failed transaction's receipt carries `revertReason` (GoQuorum's and geth's
+    /// `--revertreason`).
+    pub revert_reason: bool,
     /// Per-account locks held from choosing a nonce to admitting the transaction.
     pub(crate) nonce_locks: nonce_lock::NonceLocks,
 }
@@ -314,6 +318,7 @@ impl RpcContext {
             ptm: None,
             halted,
             identity: NodeIdentity::default(),
+            revert_reason: false,
             nonce_locks: Default::default(),
         }
     }
