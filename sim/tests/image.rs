@@ -5,11 +5,15 @@
 //! its published port and passes the image's health check. `deploy/compose`'s network —
 //! four QBFT validators, an RPC node, three members each with a TM, started by
 //! podman-compose from that image — runs the private demo: member1 deploys SimpleStorage(42)
-//! for member3, which reads 42, while member2 and the RPC node have no such contract.
+//! for member3, which reads 42, while member2 and the RPC node have no such contract; its
+//! Prometheus (Debian's binary in a stand-in for the official image) scrapes every node and
+//! TM.
 //! `deploy/helm`'s charts pass `helm lint`, render objects that Kubernetes' schemas accept,
 //! and, run as pods by `podman kube play`, make a network that runs the same demo. Needs
 //! podman, podman-compose, helm, kubernetes-validate, catatonit and debootstrap (`.ci/run`
 //! installs them) and root.
+
+mod support;
 
 use std::{
     path::{Path, PathBuf},
@@ -166,6 +170,9 @@ impl Drop for Compose {
     }
 }
 
+/// What `deploy/image/prometheus-local.sh` tags by default.
+const PROMETHEUS_IMAGE: &str = "localhost/prometheus:debian";
+
 /// SimpleStorage(42)'s deployment data (veil-sim's demo contract: `get()` is 0x6d4ce63c).
 const SIMPLE_STORAGE_42: &str = "0x602060506000396000516000556037601960003960376000f360003560e01c806360fe47b114601d57636d4ce63c14602b57600080fd5b6004358060005560006000a1005b60005460005260206000f3000000000000000000000000000000000000000000000000000000000000002a";
 
@@ -197,8 +204,18 @@ fn the_compose_network_runs_the_private_demo_across_its_containers() {
         kept.push(line);
     }
     std::fs::write(&file, kept.join("\n")).unwrap();
+    // Prometheus from a stand-in for its official image (no registry is reachable here).
+    let prometheus_image = Command::new(repo().join("deploy/image/prometheus-local.sh"))
+        .output()
+        .expect("prometheus-local.sh runs");
+    assert!(
+        prometheus_image.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prometheus_image.stderr)
+    );
     let network = Compose { file: file.clone(), image: image.clone() };
     let services = [
+        "prometheus",
         "validator1",
         "validator2",
         "validator3",
@@ -217,6 +234,7 @@ fn the_compose_network_runs_the_private_demo_across_its_containers() {
         .args(["up", "-d"])
         .args(services)
         .env("VEIL_IMAGE", &image)
+        .env("PROMETHEUS_IMAGE", PROMETHEUS_IMAGE)
         .output()
         .unwrap();
     assert!(
@@ -230,6 +248,33 @@ fn the_compose_network_runs_the_private_demo_across_its_containers() {
     let (member1, member2, member3, rpcnode) = (url(16), url(17), url(18), url(15));
     let member3_key = std::fs::read_to_string(dir.join("config/member3tessera/tm.pub")).unwrap();
     private_demo(&member1, &member3, member3_key.trim(), &[&member2, &rpcnode]);
+
+    // The compose file's Prometheus scrapes all eight nodes and three TMs by its
+    // prometheus.yml: every target is up, every node's head rises, the TMs count requests.
+    let prometheus = "http://172.16.239.32:9090";
+    let query = |q: &str| support::prometheus_query(prometheus, q);
+    veil_testkit::wait_until("all eleven targets up", Duration::from_secs(120), || {
+        let up = query("up");
+        up.len() == 11 && up.iter().all(|(_, value)| *value == 1.0)
+    });
+    let mut before = Vec::new();
+    veil_testkit::wait_until(
+        "chain_head_block of all eight nodes",
+        Duration::from_secs(60),
+        || {
+            before = query("chain_head_block");
+            before.len() == 8
+        },
+    );
+    veil_testkit::wait_until("every node's head rising", Duration::from_secs(120), || {
+        let now = query("chain_head_block");
+        before.iter().all(|(instance, head)| {
+            now.iter().any(|(other, later)| other == instance && later > head)
+        })
+    });
+    veil_testkit::wait_until("the TMs' request counters", Duration::from_secs(60), || {
+        query("sum by (instance) (veil_tm_requests_total)").len() == 3
+    });
     drop(network);
 }
 

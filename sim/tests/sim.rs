@@ -487,24 +487,7 @@ impl Prometheus {
 
     /// An instant query's samples: (instance, value).
     fn query(&self, query: &str) -> Vec<(String, f64)> {
-        let Ok(answer) = reqwest::blocking::Client::new()
-            .get(format!("{}/api/v1/query", self.url))
-            .query(&[("query", query)])
-            .send()
-            .and_then(|r| r.json::<serde_json::Value>())
-        else {
-            return Vec::new();
-        };
-        answer["data"]["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|sample| {
-                let instance = sample["metric"]["instance"].as_str()?.to_string();
-                let value = sample["value"][1].as_str()?.parse().ok()?;
-                Some((instance, value))
-            })
-            .collect()
+        support::prometheus_query(&self.url, query)
     }
 }
 

@@ -100,3 +100,27 @@ var simple = simpleCompiled.new(42, {{from:web3.eth.accounts[0], data: bytecode,
 "#
     )
 }
+
+/// An instant query on the Prometheus server at `url`: its samples as (instance, value);
+/// none when the server does not answer (yet).
+pub fn prometheus_query(url: &str, query: &str) -> Vec<(String, f64)> {
+    let Ok(answer) = reqwest::blocking::Client::new()
+        .get(format!("{url}/api/v1/query"))
+        .query(&[("query", query)])
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .and_then(|r| r.json::<serde_json::Value>())
+    else {
+        return Vec::new();
+    };
+    answer["data"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|sample| {
+            let instance = sample["metric"]["instance"].as_str()?.to_string();
+            let value = sample["value"][1].as_str()?.parse().ok()?;
+            Some((instance, value))
+        })
+        .collect()
+}
