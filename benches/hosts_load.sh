@@ -3,8 +3,9 @@
 # namespace each, DELAY ms ± DELAY/4 between hosts through the link proxy), CONSENSUS raft
 # (default) or qbft, then a `veil-sim bench` round against all seven for SECONDS (default 60)
 # with CLIENTS (default 64) clients at RATE transactions per second in all (default 0: as fast
-# as the nodes answer); prints its tables (reports: ./hosts-load.json and ./hosts-load.html).
-# Needs root.
+# as the nodes answer), then up to SETTLE seconds (default 60) for what was accepted to be mined
+# (flooded at 100 ms, Raft's queue takes ~20 s to drain); prints its tables (reports:
+# ./hosts-load.json and ./hosts-load.html). Needs root.
 #
 #   benches/hosts_load.sh DELAY [SECONDS] [CLIENTS] [RATE]
 #   CONSENSUS=qbft benches/hosts_load.sh 20 60
@@ -29,5 +30,5 @@ trap '"$SIM" --dir "$WORK/qdata" stop >/dev/null 2>&1 || true; [ -n "${KEEP:-}" 
 "$SIM" --dir "$WORK/qdata" init --hosts --consensus "$CONSENSUS" --port-offset "$OFFSET" >/dev/null
 "$SIM" --dir "$WORK/qdata" delay "$DELAY" --jitter "$(python3 -c "print($DELAY / 4)")" >/dev/null
 "$SIM" --dir "$WORK/qdata" start >/dev/null
-"$SIM" --dir "$WORK/qdata" bench --clients "$CLIENTS" --round "$(bench_round "$SECONDS_TO_RUN" "$RATE")" \
+"$SIM" --dir "$WORK/qdata" bench --clients "$CLIENTS" --settle "${SETTLE:-60}" --round "$(bench_round "$SECONDS_TO_RUN" "$RATE")" \
   --out "$REPORTS" --name hosts-load
