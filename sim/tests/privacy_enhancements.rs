@@ -4,7 +4,9 @@
 //!
 //! - Party protection: a non-party's transaction to a protected contract is refused on its own
 //!   node; sent as standard private instead, it is mined and changes no party's state; a
-//!   party with a lower flag is refused; a party with the same flag changes it.
+//!   party with a lower flag is refused; a party with the same flag changes it, also signed by
+//!   the client itself (`eth_fillTransaction`, `eth_sendRawPrivateTransaction`), where a
+//!   non-party is refused the same way.
 //! - Private state validation: a transaction sent to a subset of the contract's parties is
 //!   refused by the TM; sent to all, every party applies it and their private state roots agree.
 //!   Of two increments simulated on the same state, the one run second is marked failed by
@@ -41,6 +43,11 @@ struct Node {
 
 fn set(value: u64) -> String {
     format!("0x60fe47b1{value:064x}")
+}
+
+/// A JSON-RPC quantity.
+fn number(value: &Value) -> u64 {
+    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
 fn word(value: u64) -> Value {
@@ -158,6 +165,37 @@ fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
     let mined = b.receipt(&by_b)["blockNumber"].clone();
     assert_eq!(a.get(&pp, &mined), word(7));
     assert_eq!(b.get(&pp, &mined), word(7));
+    // The same from clients that sign for themselves (web3js-quorum's flow): eth_fillTransaction
+    // stores the payload with the node's TM, the client signs the private transaction with its
+    // own key and sends it with eth_sendRawPrivateTransaction and the flag. B's is applied on
+    // both parties; C, not a party, is refused on its node.
+    let raw_set = |node: &Node, value: u64| -> Result<Value, String> {
+        let key = secp256k1::SecretKey::new(&mut rand::thread_rng());
+        let from = veil_primitives::address_of(&key);
+        let privacy = json!({ "privateFor": [a.key], "privacyFlag": 1 });
+        let mut request = json!({ "from": from, "to": pp, "data": set(value), "gas": "0x100000" });
+        request.as_object_mut().unwrap().extend(privacy.as_object().unwrap().clone());
+        let filled = call_or_error(&node.url, "eth_fillTransaction", json!([request]))?;
+        let fields = &filled["tx"];
+        let tx = alloy_consensus::TxLegacy {
+            chain_id: None,
+            nonce: number(&fields["nonce"]),
+            gas_price: 0,
+            gas_limit: number(&fields["gas"]),
+            to: alloy_primitives::TxKind::Call(pp.parse().unwrap()),
+            value: alloy_primitives::U256::ZERO,
+            input: fields["input"].as_str().unwrap().parse().unwrap(),
+        };
+        let signed = veil_primitives::sign_private_transaction(tx, &key);
+        let raw = format!("0x{}", alloy_primitives::hex::encode(signed.encoded_2718()));
+        call_or_error(&node.url, "eth_sendRawPrivateTransaction", json!([raw, privacy]))
+    };
+    let raw_by_b = raw_set(b, 8).expect("a party's raw transaction is sent");
+    let mined = b.receipt(&raw_by_b)["blockNumber"].clone();
+    assert_eq!(a.get(&pp, &mined), word(8));
+    assert_eq!(b.get(&pp, &mined), word(8));
+    let raw_by_c = raw_set(c, 9).unwrap_err();
+    assert!(raw_by_c.contains("contract not found. cannot transact"), "{raw_by_c}");
 
     // Private state validation: A deploys for B and C.
     let (psv, _) = a.deploy(&[b, c], json!({ "privacyFlag": 3 }));
@@ -204,13 +242,7 @@ fn party_protection_state_validation_and_mandatory_recipients_on_four_nodes() {
             } else {
                 failed += 1;
             }
-            last = last.max(
-                u64::from_str_radix(
-                    receipts[0]["blockNumber"].as_str().unwrap().trim_start_matches("0x"),
-                    16,
-                )
-                .unwrap(),
-            );
+            last = last.max(number(&receipts[0]["blockNumber"]));
         }
         let mined = json!(format!("0x{last:x}"));
         for party in [a, b, c] {
