@@ -129,24 +129,7 @@ fn quickstarts_entrypoint_command_line_starts_a_qbft_member_with_its_tm() {
 /// failed one without the flag.
 #[test]
 fn revertreason_puts_what_a_transaction_reverted_with_in_its_receipt() {
-    // Solidity's `Error(string)` for "nope", by the ABI specification: the selector
-    // keccak256("Error(string)")[..4], the string's offset (32), its length (4), its bytes
-    // padded to a word.
-    let padded = |hex: &str| format!("{hex:0<64}");
-    let expected = format!(
-        "0x08c379a0{:064x}{:064x}{}",
-        32,
-        4,
-        padded(&alloy_primitives::hex::encode("nope"))
-    );
-    assert_eq!(&alloy_primitives::keccak256("Error(string)")[..4], [0x08, 0xc3, 0x79, 0xa0]);
-    // Creation code that writes those 100 bytes to memory and reverts with them.
-    let reverting = format!(
-        "0x7f{}600052602060045260046024527f{}604452606460{}fd",
-        padded("08c379a0"),
-        padded(&alloy_primitives::hex::encode("nope")),
-        "00"
-    );
+    let (reverting, expected) = support::reverting_with("nope");
     let failed_receipt = |extra: &[&str]| {
         let root = tempfile::tempdir().unwrap();
         let node = VeilProcess::start_dev(root.path(), extra);

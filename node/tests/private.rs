@@ -1,13 +1,14 @@
 //! Private transactions end to end with real processes: three raft nodes (A, B, C), each with
 //! its own `veil-tm` (a, b, c). A deploys SimpleStorage(42) privately for C: A and C see 42,
 //! B sees no code; `set(4)` privately for C changes A and C only, with its log on A and C only;
-//! the externally signed flow works, from Rust and from web3js-quorum (npm); A's and C's private state
-//! roots agree at every block, public roots agree everywhere; `eth_getQuorumPayload` gives the
-//! init code on A and C and `0x` on B. With C's TM down a send for C fails naming C's key;
-//! with B's TM down B stops importing instead of treating the block as not its own, and
-//! resumes with the same state when its TM returns. A plaintext marker never crosses the
-//! TM-to-TM wire (relays record it), is in the memory of A's and C's nodes and never in B's
-//! node or TM, and in no TM's files.
+//! the externally signed flow works, from Rust and from web3js-quorum (npm); A's and C's
+//! private state roots agree at every block, public roots agree everywhere; with
+//! `--revertreason` a private creation that reverts shows what it reverted with in the
+//! parties' receipts only; `eth_getQuorumPayload` gives the init code on A and C and `0x` on
+//! B. With C's TM down a send for C fails naming C's key; with B's TM down B stops importing
+//! instead of treating the block as not its own, and resumes with the same state when its TM
+//! returns. A plaintext marker never crosses the TM-to-TM wire (relays record it), is in the
+//! memory of A's and C's nodes and never in B's node or TM, and in no TM's files.
 
 mod support;
 
@@ -112,6 +113,7 @@ fn start_node(dir: &Path, port: u16, tm: &TmProcess) -> VeilProcess {
             tm.socket().to_str().unwrap(),
             "--ptm.timeout",
             "2",
+            "--revertreason",
         ],
     )
 }
@@ -226,6 +228,27 @@ fn private_state_reaches_only_the_parties_and_an_absent_tm_halts_import() {
     .unwrap();
     let refused = wait_for_receipt(&nodes[0].url, &write_public);
     assert_eq!(refused["status"], "0x0", "a private write to public state fails: {refused}");
+    assert!(refused.get("revertReason").is_none(), "it reverted with nothing: {refused}");
+
+    // --revertreason on a private creation that reverts: the parties' receipts carry what the
+    // private run reverted with; the non-party's (the public run on no code) succeeded.
+    let (reverting, reason) = support::reverting_with("private nope");
+    let reverted = rpc_call(
+        &nodes[0].url,
+        "eth_sendTransaction",
+        json!([{ "from": from, "data": reverting, "gas": "0x100000", "privateFor": [c_key] }]),
+    )
+    .unwrap();
+    for (node, party) in [(&nodes[0], true), (&nodes[2], true), (&nodes[1], false)] {
+        let receipt = wait_for_receipt(&node.url, &reverted);
+        if party {
+            assert_eq!(receipt["status"], "0x0", "{receipt}");
+            assert_eq!(receipt["revertReason"], json!(reason), "{receipt}");
+        } else {
+            assert_eq!(receipt["status"], "0x1", "{receipt}");
+            assert!(receipt.get("revertReason").is_none(), "{receipt}");
+        }
+    }
     let last = support::quantity(&refused["blockNumber"]) as u64;
     wait_until("C to catch up", Duration::from_secs(30), || number(&nodes[2]) >= last);
     assert_eq!(call_get(&nodes[0], &reader_address), stored(11));

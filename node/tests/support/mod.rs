@@ -313,3 +313,25 @@ pub fn dev_transfer(sender: usize, nonce: u64) -> veil_primitives::Transaction {
     };
     veil_primitives::sign_transaction(tx.into(), &veil_node::dev::dev_key(sender))
 }
+
+/// Creation code that reverts with Solidity's `Error(string)` for `message` (at most 32
+/// bytes), and that revert data as a JSON-RPC hex string, built by the ABI specification: the
+/// selector keccak256("Error(string)")[..4], the string's offset (32), its length, its bytes
+/// padded to a word.
+pub fn reverting_with(message: &str) -> (String, String) {
+    assert!(message.len() <= 32);
+    let padded = |hex: &str| format!("{hex:0<64}");
+    let text = alloy_primitives::hex::encode(message);
+    assert_eq!(&alloy_primitives::keccak256("Error(string)")[..4], [0x08, 0xc3, 0x79, 0xa0]);
+    let data = format!("0x08c379a0{:064x}{:064x}{}", 32, message.len(), padded(&text));
+    // PUSH32 selector, MSTORE at 0; MSTORE 32 at 4; MSTORE len at 36; PUSH32 text, MSTORE at
+    // 68; REVERT(0, 100).
+    let code = format!(
+        "0x7f{}6000526020600452{}6024527f{}604452606460{}fd",
+        padded("08c379a0"),
+        format_args!("60{:02x}", message.len()),
+        padded(&text),
+        "00"
+    );
+    (code, data)
+}
