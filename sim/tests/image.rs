@@ -205,14 +205,7 @@ fn the_compose_network_runs_the_private_demo_across_its_containers() {
     }
     std::fs::write(&file, kept.join("\n")).unwrap();
     // Prometheus from a stand-in for its official image (no registry is reachable here).
-    let prometheus_image = Command::new(repo().join("deploy/image/prometheus-local.sh"))
-        .output()
-        .expect("prometheus-local.sh runs");
-    assert!(
-        prometheus_image.status.success(),
-        "{}",
-        String::from_utf8_lossy(&prometheus_image.stderr)
-    );
+    run(&mut Command::new(repo().join("deploy/image/prometheus-local.sh")));
     let network = Compose { file: file.clone(), image: image.clone() };
     let services = [
         "prometheus",

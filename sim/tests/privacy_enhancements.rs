@@ -54,6 +54,21 @@ fn word(value: u64) -> Value {
     json!(format!("0x{value:064x}"))
 }
 
+/// A transaction's receipt on the node at `url`, once it has one.
+fn receipt_at(url: &str, hash: &Value) -> Value {
+    let mut receipt = Value::Null;
+    veil_testkit::wait_until("the receipt", Duration::from_secs(60), || {
+        receipt = call(url, "eth_getTransactionReceipt", json!([hash])).unwrap_or_default();
+        !receipt.is_null()
+    });
+    receipt
+}
+
+/// `get()` of `contract` on the node at `url`, at its latest block.
+fn get_at(url: &str, contract: &str) -> Value {
+    call(url, "eth_call", json!([{ "to": contract, "data": "0x6d4ce63c" }, "latest"])).unwrap()
+}
+
 impl Node {
     fn send(
         &self,
@@ -76,13 +91,7 @@ impl Node {
     }
 
     fn receipt(&self, hash: &Value) -> Value {
-        let mut receipt = Value::Null;
-        veil_testkit::wait_until("the receipt", Duration::from_secs(60), || {
-            receipt =
-                call(&self.url, "eth_getTransactionReceipt", json!([hash])).unwrap_or_default();
-            !receipt.is_null()
-        });
-        receipt
+        receipt_at(&self.url, hash)
     }
 
     /// `get()` once this node has block `block`.
@@ -91,8 +100,7 @@ impl Node {
             call(&self.url, "eth_getBlockByNumber", json!([block, false]))
                 .is_some_and(|b| !b.is_null())
         });
-        call(&self.url, "eth_call", json!([{ "to": contract, "data": "0x6d4ce63c" }, "latest"]))
-            .unwrap()
+        get_at(&self.url, contract)
     }
 
     fn deploy(&self, private_for: &[&Node], extra: Value) -> (String, Value) {
@@ -341,9 +349,7 @@ fn sevennodes_enhanced_contract_scripts_run_from_the_console() {
                         .is_some_and(|b| !b.is_null())
                 },
             );
-            let value =
-                call(&url, "eth_call", json!([{ "to": address, "data": "0x6d4ce63c" }, "latest"]))
-                    .unwrap();
+            let value = get_at(&url, &address);
             let party = n == 1 || parties.contains(&n);
             assert_eq!(value, if party { word(42) } else { json!("0x") }, "{name} on node {n}");
         }
@@ -371,21 +377,13 @@ console.log("sent: " + hash);
     let (ok, out) = sim(&dir, &["run", "1", script.to_str().unwrap()]);
     let hash = out.lines().find_map(|l| l.strip_prefix("sent: ")).map(str::to_string);
     let hash = hash.filter(|_| ok).unwrap_or_else(|| panic!("set-pp.js: {out}"));
-    let receipt = |n: u16| {
-        let mut receipt = Value::Null;
-        veil_testkit::wait_until("the receipt", Duration::from_secs(60), || {
-            receipt = call(&rpc(n), "eth_getTransactionReceipt", json!([hash])).unwrap_or_default();
-            !receipt.is_null()
-        });
-        receipt
-    };
-    assert_eq!(receipt(1)["status"], "0x1", "{}", receipt(1));
+    let hash = json!(hash);
+    let receipt = receipt_at(&rpc(1), &hash);
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
     for n in 1..=7 {
-        receipt(n);
-        let value =
-            call(&rpc(n), "eth_call", json!([{ "to": address, "data": "0x6d4ce63c" }, "latest"]))
-                .unwrap();
+        receipt_at(&rpc(n), &hash);
         let party = n == 1 || n == 7;
+        let value = get_at(&rpc(n), &address);
         assert_eq!(value, if party { word(4) } else { json!("0x") }, "set(4) on node {n}");
     }
 }
